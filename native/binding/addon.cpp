@@ -1,0 +1,81 @@
+// The addon's entry point: loadModel() and the build's capabilities. Every
+// class the engine exposes to JavaScript is registered here.
+#include <napi.h>
+
+#include "addon_data.h"
+#include "cancel_flag.h"
+#include "common/cuda_probe.h"
+#include "js_values.h"
+#include "model_handle.h"
+#include "promise_worker.h"
+#include "sequence_handle.h"
+#include "stream_handle.h"
+
+namespace snapkv::binding {
+
+namespace {
+
+// loadModel(path, { threads }) -> Promise<Model>
+Napi::Value load_model(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadModel needs a file path");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object options = options_argument(info, 1);
+  ModelLoadOptions load;
+  load.threads = static_cast<int>(number_option(options, "threads", 0));
+  auto model = std::make_shared<std::shared_ptr<Model>>();
+  return PromiseWorker::start(
+      env, [path, load, model] { *model = Model::load(path, load); },
+      [model](Napi::Env env) -> Napi::Value { return ModelHandle::create(env, *model); });
+}
+
+const char* simd_name() {
+#if defined(__AVX512F__)
+  return "avx512";
+#elif defined(__AVX2__) && defined(__FMA__)
+  return "avx2";
+#else
+  return "scalar";
+#endif
+}
+
+// buildInfo() -> { cuda: { compiled, devices, ... }, simd }
+Napi::Value build_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("simd", simd_name());
+  const CudaProbe probe = probe_cuda();
+  Napi::Object cuda = Napi::Object::New(env);
+  cuda.Set("compiled", probe.compiled);
+  cuda.Set("devices", probe.device_count);
+  cuda.Set("usable", probe.usable);
+  cuda.Set("deviceName", probe.device_name);
+  cuda.Set("totalMemory", static_cast<double>(probe.total_memory));
+  cuda.Set("message", probe.message);
+  result.Set("cuda", cuda);
+  return result;
+}
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData(data);  // deleted by Node when the environment ends
+  Napi::Function cancel_flag = CancelFlag::define(env);
+  data->cancel_flag = Napi::Persistent(cancel_flag);
+  data->model = Napi::Persistent(ModelHandle::define(env));
+  data->sequence = Napi::Persistent(SequenceHandle::define(env));
+  data->token_stream = Napi::Persistent(TokenStreamHandle::define(env));
+  exports.Set("CancelFlag", cancel_flag);
+  exports.Set("loadModel", Napi::Function::New(env, load_model, "loadModel"));
+  exports.Set("buildInfo", Napi::Function::New(env, build_info, "buildInfo"));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace snapkv::binding
+
+Napi::Object InitSnapkvAddon(Napi::Env env, Napi::Object exports) {
+  return snapkv::binding::init(env, exports);
+}
+
+NODE_API_MODULE(snapkv, InitSnapkvAddon)

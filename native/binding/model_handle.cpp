@@ -1,0 +1,97 @@
+#include "model_handle.h"
+
+#include <map>
+
+#include "addon_data.h"
+#include "js_values.h"
+#include "sequence_handle.h"
+
+namespace snapkv::binding {
+
+Napi::Function ModelHandle::define(Napi::Env env) {
+  return DefineClass(env, "Model",
+                     {InstanceMethod<&ModelHandle::info>("info"),
+                      InstanceMethod<&ModelHandle::metadata>("metadata"),
+                      InstanceMethod<&ModelHandle::create_sequence>("createSequence"),
+                      InstanceMethod<&ModelHandle::dispose>("dispose"),
+                      InstanceAccessor<&ModelHandle::disposed>("disposed")});
+}
+
+Napi::Object ModelHandle::create(Napi::Env env, std::shared_ptr<Model> model) {
+  return addon_data(env).model.New({Napi::External<std::shared_ptr<Model>>::New(env, &model)});
+}
+
+ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelHandle>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw Napi::TypeError::New(info.Env(), "models are made by loadModel(), not by new");
+  }
+  model_ = *info[0].As<Napi::External<std::shared_ptr<Model>>>().Data();
+}
+
+std::shared_ptr<Model> ModelHandle::model(Napi::Env env) const {
+  if (!model_) {
+    Napi::Error error = Napi::Error::New(env, "the model has been disposed; load it again to use it");
+    error.Set("code", "DISPOSED");
+    throw error;
+  }
+  return model_;
+}
+
+Napi::Value ModelHandle::info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<Model> m = model(env);
+  Napi::Object result = model_config_to_js(env, m->config());
+  result.Set("path", m->file().path());
+  result.Set("ggufVersion", m->file().version());
+  result.Set("fileBytes", static_cast<double>(m->file().file_size()));
+  result.Set("weightBytes", static_cast<double>(m->weights().matrix_bytes));
+  result.Set("threads", m->pool().size());
+  result.Set("backend", "cpu");
+  std::map<std::string, int> type_counts;
+  for (const GgufTensor& tensor : m->file().tensors()) ++type_counts[ggml_type_name(tensor.type)];
+  Napi::Object types = Napi::Object::New(env);
+  for (const auto& [name, count] : type_counts) types.Set(name, count);
+  result.Set("tensorTypes", types);
+  return result;
+}
+
+Napi::Value ModelHandle::metadata(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<Model> m = model(env);
+  if (info.Length() > 0 && info[0].IsString()) {
+    const GgufValue* value = m->file().find(info[0].As<Napi::String>().Utf8Value());
+    return value ? gguf_value_to_js(env, *value) : env.Undefined();
+  }
+  Napi::Object all = Napi::Object::New(env);
+  for (const auto& [key, value] : m->file().metadata()) all.Set(key, gguf_value_to_js(env, value));
+  return all;
+}
+
+Napi::Value ModelHandle::create_sequence(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<Model> m = model(env);
+  Napi::Object options = options_argument(info, 0);
+  const double capacity = number_option(options, "capacity", m->config().context_length);
+  if (capacity < 1 || capacity > (1 << 30) || capacity != static_cast<int>(capacity)) {
+    throw Napi::RangeError::New(env, "capacity must be a positive integer number of tokens");
+  }
+  const std::string heads = string_option(options, "cacheHeads", "kv");
+  if (heads != "kv" && heads != "query") {
+    throw Napi::RangeError::New(env, "cacheHeads must be 'kv' or 'query'");
+  }
+  const int cache_heads = heads == "kv" ? m->config().kv_heads : m->config().heads;
+  return SequenceHandle::create(env, m, cache_heads, static_cast<int>(capacity));
+}
+
+Napi::Value ModelHandle::dispose(const Napi::CallbackInfo& info) {
+  // Work already queued keeps its own reference and finishes; memory is
+  // released when the last user lets go.
+  model_.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value ModelHandle::disposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !model_);
+}
+
+}  // namespace snapkv::binding

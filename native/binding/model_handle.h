@@ -1,0 +1,30 @@
+#pragma once
+// JavaScript face of a loaded Model.
+#include <napi.h>
+
+#include <memory>
+
+#include "model/model.h"
+
+namespace snapkv::binding {
+
+class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  static Napi::Object create(Napi::Env env, std::shared_ptr<Model> model);
+  explicit ModelHandle(const Napi::CallbackInfo& info);
+
+  // The model, or a thrown Error when it has been disposed.
+  std::shared_ptr<Model> model(Napi::Env env) const;
+
+ private:
+  Napi::Value info(const Napi::CallbackInfo& info);
+  Napi::Value metadata(const Napi::CallbackInfo& info);
+  Napi::Value create_sequence(const Napi::CallbackInfo& info);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+  Napi::Value disposed(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<Model> model_;
+};
+
+}  // namespace snapkv::binding

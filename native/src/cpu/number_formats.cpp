@@ -1,0 +1,68 @@
+#include "cpu/number_formats.h"
+
+#include <cmath>
+
+#include "cpu/simd.h"
+
+namespace snapkv {
+
+float f16_to_f32(std::uint16_t bits) {
+#if defined(__F16C__)
+  return _cvtsh_ss(bits);
+#else
+  const std::uint32_t sign = static_cast<std::uint32_t>(bits & 0x8000u) << 16;
+  const std::uint32_t exponent = (bits >> 10) & 0x1fu;
+  const std::uint32_t mantissa = bits & 0x3ffu;
+  float magnitude;
+  if (exponent == 0) {
+    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+  } else if (exponent == 31) {
+    magnitude = mantissa ? NAN : INFINITY;
+  } else {
+    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400u), static_cast<int>(exponent) - 25);
+  }
+  float result = magnitude;
+  if (sign) result = -result;
+  return result;
+#endif
+}
+
+void convert_row_to_f32(GgmlType type, const void* row, float* out, int count) {
+  switch (type) {
+    case GgmlType::F32:
+      std::memcpy(out, row, sizeof(float) * static_cast<std::size_t>(count));
+      return;
+    case GgmlType::F16: {
+      const auto* in = static_cast<const std::uint16_t*>(row);
+      int i = 0;
+#if defined(__AVX512F__)
+      for (; i + 16 <= count; i += 16) {
+        _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i))));
+      }
+#elif defined(__F16C__)
+      for (; i + 8 <= count; i += 8) {
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
+      }
+#endif
+      for (; i < count; ++i) out[i] = f16_to_f32(in[i]);
+      return;
+    }
+    case GgmlType::BF16: {
+      const auto* in = static_cast<const std::uint16_t*>(row);
+      for (int i = 0; i < count; ++i) out[i] = bf16_to_f32(in[i]);
+      return;
+    }
+    case GgmlType::Q8_0: {
+      const auto* blocks = static_cast<const BlockQ8_0*>(row);
+      for (int b = 0; b < count / 32; ++b) {
+        const float scale = f16_to_f32(blocks[b].scale_f16);
+        for (int j = 0; j < 32; ++j) out[b * 32 + j] = scale * static_cast<float>(blocks[b].quants[j]);
+      }
+      return;
+    }
+    default:
+      break;
+  }
+}
+
+}  // namespace snapkv

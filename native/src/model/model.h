@@ -1,0 +1,39 @@
+#pragma once
+// A loaded model: the mapped GGUF file, its configuration, its weights and the
+// threads that compute with them. Immutable after load, so any number of
+// caches and computations may share it.
+#include <memory>
+#include <string>
+
+#include "cpu/thread_pool.h"
+#include "gguf/gguf_file.h"
+#include "model/model_config.h"
+#include "model/model_weights.h"
+
+namespace snapkv {
+
+struct ModelLoadOptions {
+  int threads = 0;  // 0: one per hardware thread
+};
+
+class Model {
+ public:
+  static std::shared_ptr<Model> load(const std::string& path, const ModelLoadOptions& options);
+
+  const GgufFile& file() const { return *file_; }
+  const ModelConfig& config() const { return config_; }
+  const ModelWeights& weights() const { return weights_; }
+  ThreadPool& pool() const { return *pool_; }
+
+  // Bytes of one token's keys and values over all layers, at f32.
+  std::size_t kv_bytes_per_token(int cache_heads) const;
+
+ private:
+  Model() = default;
+  std::unique_ptr<GgufFile> file_;
+  ModelConfig config_;
+  ModelWeights weights_;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+}  // namespace snapkv

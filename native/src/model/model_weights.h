@@ -1,0 +1,47 @@
+#pragma once
+// Views of a model's weights inside the mapped GGUF file, shapes checked
+// against the configuration. Matrices stay in their file type; vectors (norms,
+// biases) are small and converted to f32 once.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "gguf/ggml_type.h"
+#include "model/model_config.h"
+
+namespace snapkv {
+
+class GgufFile;
+
+// A row-major matrix of `rows` rows with `cols` values each, as stored in the
+// file: a PyTorch Linear weight [out, in] has rows = out, cols = in.
+struct WeightMatrix {
+  GgmlType type = GgmlType::F32;
+  int rows = 0;
+  int cols = 0;
+  std::size_t row_bytes = 0;
+  const std::uint8_t* data = nullptr;
+
+  const std::uint8_t* row(int r) const { return data + static_cast<std::size_t>(r) * row_bytes; }
+  std::size_t bytes() const { return row_bytes * static_cast<std::size_t>(rows); }
+};
+
+struct LayerWeights {
+  std::vector<float> attn_norm;
+  WeightMatrix wq, wk, wv, wo;
+  std::vector<float> bq, bk, bv;  // empty when the architecture has none
+  std::vector<float> ffn_norm;
+  WeightMatrix w_gate, w_up, w_down;
+};
+
+struct ModelWeights {
+  WeightMatrix token_embedding;  // rows = vocab, cols = hidden
+  std::vector<LayerWeights> layers;
+  std::vector<float> output_norm;
+  WeightMatrix output;  // the token embedding itself when tied
+  std::size_t matrix_bytes = 0;
+};
+
+ModelWeights bind_model_weights(const GgufFile& file, ModelConfig& config);
+
+}  // namespace snapkv
