@@ -1,0 +1,63 @@
+// Errors of the engine as callers see them: a code to branch on and a message
+// that says what to do.
+
+export type EngineErrorCode =
+  | 'INVALID_FILE'
+  | 'UNSUPPORTED_MODEL'
+  | 'INVALID_ARGUMENT'
+  | 'CAPACITY_EXCEEDED'
+  | 'OUT_OF_MEMORY'
+  | 'IO_ERROR'
+  | 'BUSY'
+  | 'DISPOSED'
+  | 'FINISHED'
+  | 'BACKEND_UNAVAILABLE'
+  | 'INTERNAL';
+
+export class EngineError extends Error {
+  override name = 'EngineError';
+  constructor(
+    readonly code: EngineErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown when an AbortSignal stopped the work. */
+export class AbortError extends Error {
+  override name = 'AbortError';
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'the operation was cancelled') {
+    super(message);
+  }
+}
+
+function hasCode(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+}
+
+/** Converts what the addon threw into an EngineError or AbortError. */
+export function translateNativeError(error: unknown): Error {
+  if (!hasCode(error)) return error instanceof Error ? error : new Error(String(error));
+  if (error.code === 'CANCELLED') return new AbortError();
+  return new EngineError(error.code as EngineErrorCode, error.message);
+}
+
+/** Awaits a native promise, translating its rejection. */
+export async function nativeCall<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw translateNativeError(error);
+  }
+}
+
+/** Runs a synchronous native call, translating what it throws. */
+export function nativeSync<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw translateNativeError(error);
+  }
+}

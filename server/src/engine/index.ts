@@ -1,0 +1,13 @@
+// The engine's public surface for the rest of the server.
+export { Engine } from './engine';
+export type { BackendChoice, LoadOptions } from './engine';
+export { AbortError, EngineError } from './errors';
+export type { EngineErrorCode } from './errors';
+export type { GenerateOptions } from './generation';
+export { Model } from './model';
+export type { BackendName, ModelInfo, PrefillOptions } from './model';
+export type { MetadataValue } from './native-addon';
+export { PrefixCache } from './prefix-cache';
+export type { CacheStats, ForwardOptions } from './prefix-cache';
+export type { PrefillProgress, ProgressListener } from './progress';
+export type { TokenIds } from './tokens';

@@ -1,0 +1,82 @@
+// A loaded GGUF model: its description and the prefill that starts a cache.
+import { linkCancellation } from './cancellation';
+import { EngineError, nativeCall, nativeSync } from './errors';
+import { MetadataValue, NativeModel, NativeModelInfo } from './native-addon';
+import { ForwardOptions, PrefixCache } from './prefix-cache';
+import { progressReporter } from './progress';
+import { toInt32Tokens, TokenIds } from './tokens';
+
+export type BackendName = 'cpu' | 'cuda';
+
+export interface ModelInfo extends Omit<NativeModelInfo, 'backend'> {
+  backend: BackendName;
+  /** Why this backend was taken, in words for a status line. */
+  backendReason: string;
+}
+
+export interface PrefillOptions extends ForwardOptions {
+  /**
+   * Tokens the cache can hold in all (default: the model's context length, or
+   * the prompt plus 1024 when the prompt is longer). Memory is committed as the
+   * cache fills, not up front.
+   */
+  capacity?: number;
+}
+
+export class Model {
+  readonly info: ModelInfo;
+
+  /** @internal use Engine.load */
+  constructor(
+    private readonly native: NativeModel,
+    backendReason: string,
+  ) {
+    this.info = { ...nativeSync(() => native.info()), backend: 'cpu', backendReason };
+  }
+
+  /** One GGUF metadata value, or all of them (tokenizer arrays included). */
+  metadata(key: string): MetadataValue | undefined;
+  metadata(): Record<string, MetadataValue>;
+  metadata(key?: string): MetadataValue | Record<string, MetadataValue> | undefined {
+    return nativeSync(() => (key === undefined ? this.native.metadata() : this.native.metadata(key)));
+  }
+
+  /** Runs the prompt through the model into a new PrefixCache. */
+  async prefill(tokens: TokenIds, options: PrefillOptions = {}): Promise<PrefixCache> {
+    const ids = toInt32Tokens(tokens, this.info.vocab);
+    const capacity = options.capacity ?? Math.max(this.info.contextLength, ids.length + 1024);
+    if (capacity < ids.length) {
+      throw new EngineError('INVALID_ARGUMENT', `capacity ${capacity} is smaller than the prompt of ${ids.length} tokens`);
+    }
+    const sequence = nativeSync(() => this.native.createSequence({ capacity }));
+    const cancellation = linkCancellation(options.signal);
+    try {
+      const logits = await nativeCall(
+        sequence.forward(
+          ids,
+          { logits: options.logits ?? 'last', chunkTokens: options.chunkTokens },
+          cancellation.flag,
+          progressReporter(options.onProgress),
+        ),
+      );
+      return new PrefixCache(sequence, this.info.vocab, logits);
+    } catch (error) {
+      sequence.dispose();
+      throw error;
+    } finally {
+      cancellation.release();
+    }
+  }
+
+  get disposed(): boolean {
+    return this.native.disposed;
+  }
+
+  /**
+   * Releases the model. Its memory is freed once caches made from it are
+   * disposed too and work already started has finished.
+   */
+  dispose(): void {
+    this.native.dispose();
+  }
+}

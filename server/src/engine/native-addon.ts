@@ -1,0 +1,130 @@
+// The typed shape of the native addon and the one place that loads it.
+import * as fs from 'fs';
+import * as path from 'path';
+
+export type NativeLogitsMode = 'none' | 'last' | 'all';
+
+export interface NativeModelInfo {
+  architecture: string;
+  name: string;
+  layers: number;
+  hidden: number;
+  ffn: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocab: number;
+  contextLength: number;
+  rmsEps: number;
+  ropeFreqBase: number;
+  ropeLayout: 'adjacent' | 'halves';
+  qkvBias: boolean;
+  tiedEmbeddings: boolean;
+  path: string;
+  ggufVersion: number;
+  fileBytes: number;
+  weightBytes: number;
+  threads: number;
+  backend: 'cpu';
+  tensorTypes: Record<string, number>;
+}
+
+/** A GGUF metadata value as the addon converts it (u64/i64 become bigint). */
+export type MetadataValue = number | bigint | boolean | string | MetadataValue[];
+
+export interface NativeCancelFlag {
+  cancel(): void;
+  readonly cancelled: boolean;
+}
+
+export interface NativeSequenceStats {
+  tokens: number;
+  nextPosition: number;
+  capacity: number;
+  cacheHeads: number;
+  usedBytes: number;
+  capacityBytes: number;
+  busy: boolean;
+}
+
+export interface NativeGenerationOptions {
+  maxTokens?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  stopTokens?: Int32Array;
+}
+
+export interface NativeTokenStream {
+  next(cancel?: NativeCancelFlag): Promise<number | null>;
+  finish(cancel?: NativeCancelFlag): Promise<void>;
+  readonly produced: number | null;
+}
+
+export interface NativeSequence {
+  forward(
+    tokens: Int32Array,
+    options: { logits?: NativeLogitsMode; chunkTokens?: number },
+    cancel?: NativeCancelFlag,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<Float32Array | null>;
+  generate(options: NativeGenerationOptions): NativeTokenStream;
+  lastLogits(): Float32Array | null;
+  stats(): NativeSequenceStats;
+  dispose(): void;
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  metadata(): Record<string, MetadataValue>;
+  metadata(key: string): MetadataValue | undefined;
+  createSequence(options: { capacity?: number; cacheHeads?: 'kv' | 'query' }): NativeSequence;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+export interface NativeBuildInfo {
+  simd: 'avx512' | 'avx2' | 'scalar';
+  cuda: {
+    compiled: boolean;
+    devices: number;
+    usable: boolean;
+    deviceName: string;
+    totalMemory: number;
+    message: string;
+  };
+}
+
+export interface NativeAddon {
+  CancelFlag: new () => NativeCancelFlag;
+  loadModel(path: string, options: { threads?: number }): Promise<NativeModel>;
+  buildInfo(): NativeBuildInfo;
+}
+
+const ADDON_RELATIVE_PATH = path.join('build', 'Release', 'snapkv.node');
+
+/** The folder holding build/Release/snapkv.node: the package root, found upward from here. */
+function findAddonPath(): string {
+  const override = process.env.SNAPKV_ADDON;
+  if (override) return override;
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, ADDON_RELATIVE_PATH);
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new Error(
+    `the native engine (${ADDON_RELATIVE_PATH}) was not found above ${__dirname}; ` +
+      'run `npm install` (or `npm run build:native`) in the snapkv-code folder to build it',
+  );
+}
+
+let cached: NativeAddon | undefined;
+
+export function nativeAddon(): NativeAddon {
+  if (!cached) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cached = require(findAddonPath()) as NativeAddon;
+  }
+  return cached;
+}
