@@ -22,9 +22,15 @@ Napi::Value gguf_value_to_js(Napi::Env env, const GgufValue& value) {
     case GgufValueType::String:
       return Napi::String::New(env, value.string_value);
     case GgufValueType::Array: {
-      Napi::Array array = Napi::Array::New(env, value.items.size());
-      for (std::size_t i = 0; i < value.items.size(); ++i) {
-        array.Set(static_cast<std::uint32_t>(i), gguf_value_to_js(env, value.items[i]));
+      Napi::Array array = Napi::Array::New(env, static_cast<std::size_t>(value.item_count));
+      for (std::uint32_t i = 0; i < value.item_count; ++i) {
+        if (value.item_type == GgufValueType::String) {
+          array.Set(i, Napi::String::New(env, value.string_items[i]));
+        } else if (value.item_type == GgufValueType::Array) {
+          array.Set(i, gguf_value_to_js(env, value.items[i]));
+        } else {
+          array.Set(i, gguf_value_to_js(env, value.scalar_item(i)));
+        }
       }
       return array;
     }

@@ -46,6 +46,9 @@ class Cursor {
     return text;
   }
 
+  const std::uint8_t* here() const { return data_ + offset_; }
+  void skip(std::size_t bytes) { offset_ += bytes; }
+
   void need(std::size_t bytes, const char* what) const {
     if (bytes > remaining()) {
       fail(ErrorCode::InvalidFile, "'", path_, "' is truncated: reading ", what, " at byte ",
@@ -59,16 +62,6 @@ class Cursor {
   std::size_t offset_ = 0;
   const std::string& path_;
 };
-
-std::size_t scalar_size(GgufValueType type) {
-  switch (type) {
-    case GgufValueType::U8: case GgufValueType::I8: case GgufValueType::Bool: return 1;
-    case GgufValueType::U16: case GgufValueType::I16: return 2;
-    case GgufValueType::U32: case GgufValueType::I32: case GgufValueType::F32: return 4;
-    case GgufValueType::U64: case GgufValueType::I64: case GgufValueType::F64: return 8;
-    default: return 0;
-  }
-}
 
 bool is_known_value_type(std::uint32_t id) { return id <= 12; }
 
@@ -122,15 +115,32 @@ class MetadataReader {
     // Every item takes at least one byte (strings and arrays at least their
     // length field), so a count above the bytes left is corrupt: checking it
     // first keeps a bad count from reserving gigabytes.
-    std::size_t min_item = scalar_size(value.item_type);
+    const std::size_t scalar = gguf_scalar_size(value.item_type);
+    std::size_t min_item = scalar;
     if (min_item == 0) min_item = wide_ ? 8 : 4;
     if (count > cursor_.remaining() / min_item) {
       fail(ErrorCode::InvalidFile, "'", path_, "' is truncated or corrupt: metadata '", key,
            "' claims ", count, " items but only ", cursor_.remaining(), " bytes remain");
     }
-    value.items.reserve(static_cast<std::size_t>(count));
-    for (std::uint64_t i = 0; i < count; ++i) {
-      value.items.push_back(read_value(value.item_type, key, depth + 1));
+    value.item_count = count;
+    if (scalar != 0) {
+      const std::size_t bytes = static_cast<std::size_t>(count) * scalar;
+      cursor_.need(bytes, "array items");
+      value.scalar_bytes.assign(cursor_.here(), cursor_.here() + bytes);
+      cursor_.skip(bytes);
+      if (value.item_type == GgufValueType::Bool) {
+        for (std::uint8_t byte : value.scalar_bytes) {
+          if (byte > 1) {
+            fail(ErrorCode::InvalidFile, "'", path_, "' is corrupt: metadata '", key, "' holds a bool of value ", int(byte));
+          }
+        }
+      }
+    } else if (value.item_type == GgufValueType::String) {
+      value.string_items.reserve(static_cast<std::size_t>(count));
+      for (std::uint64_t i = 0; i < count; ++i) value.string_items.push_back(cursor_.read_string(wide_, "a string in an array"));
+    } else {
+      value.items.reserve(static_cast<std::size_t>(count));
+      for (std::uint64_t i = 0; i < count; ++i) value.items.push_back(read_value(value.item_type, key, depth + 1));
     }
   }
 
@@ -179,7 +189,12 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
   }
 
   if (const GgufValue* alignment = find("general.alignment")) {
-    std::int64_t value = alignment->as_int("general.alignment");
+    std::int64_t value = 0;
+    try {
+      value = alignment->as_int("general.alignment");
+    } catch (const EngineError& error) {
+      fail(error.code(), "'", path, "': ", error.what());
+    }
     if (value <= 0 || (value & (value - 1)) != 0) {
       fail(ErrorCode::InvalidFile, "'", path, "' has general.alignment ", value,
            ", which is not a power of two");

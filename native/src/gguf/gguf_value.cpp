@@ -1,5 +1,7 @@
 #include "gguf/gguf_value.h"
 
+#include <cstring>
+
 #include "common/engine_error.h"
 
 namespace snapkv {
@@ -36,6 +38,49 @@ bool GgufValue::is_integer() const {
 
 bool GgufValue::is_number() const {
   return is_integer() || type == GgufValueType::F32 || type == GgufValueType::F64;
+}
+
+std::size_t gguf_scalar_size(GgufValueType type) {
+  switch (type) {
+    case GgufValueType::U8: case GgufValueType::I8: case GgufValueType::Bool: return 1;
+    case GgufValueType::U16: case GgufValueType::I16: return 2;
+    case GgufValueType::U32: case GgufValueType::I32: case GgufValueType::F32: return 4;
+    case GgufValueType::U64: case GgufValueType::I64: case GgufValueType::F64: return 8;
+    default: return 0;
+  }
+}
+
+GgufValue decode_gguf_scalar(GgufValueType type, const std::uint8_t* bytes) {
+  GgufValue value;
+  value.type = type;
+  auto read = [bytes](auto sample) {
+    decltype(sample) x;
+    std::memcpy(&x, bytes, sizeof x);
+    return x;
+  };
+  switch (type) {
+    case GgufValueType::U8: value.unsigned_value = read(std::uint8_t{}); break;
+    case GgufValueType::Bool: value.unsigned_value = read(std::uint8_t{}); break;
+    case GgufValueType::I8: value.signed_value = read(std::int8_t{}); break;
+    case GgufValueType::U16: value.unsigned_value = read(std::uint16_t{}); break;
+    case GgufValueType::I16: value.signed_value = read(std::int16_t{}); break;
+    case GgufValueType::U32: value.unsigned_value = read(std::uint32_t{}); break;
+    case GgufValueType::I32: value.signed_value = read(std::int32_t{}); break;
+    case GgufValueType::U64: value.unsigned_value = read(std::uint64_t{}); break;
+    case GgufValueType::I64: value.signed_value = read(std::int64_t{}); break;
+    case GgufValueType::F32: value.float_value = read(float{}); break;
+    case GgufValueType::F64: value.float_value = read(double{}); break;
+    default: break;
+  }
+  return value;
+}
+
+GgufValue GgufValue::scalar_item(std::size_t i) const {
+  const std::size_t size = gguf_scalar_size(item_type);
+  if (type != GgufValueType::Array || size == 0 || i >= item_count) {
+    fail(ErrorCode::InvalidArgument, "not a scalar array item");
+  }
+  return decode_gguf_scalar(item_type, scalar_bytes.data() + i * size);
 }
 
 namespace {

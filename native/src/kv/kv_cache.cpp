@@ -1,7 +1,5 @@
 #include "kv/kv_cache.h"
 
-#include <new>
-
 #include "common/engine_error.h"
 
 namespace snapkv {
@@ -9,12 +7,8 @@ namespace snapkv {
 KvCache::KvCache(int layers, int heads, int head_dim, int capacity)
     : layers_(layers), heads_(heads), head_dim_(head_dim), capacity_(capacity) {
   if (capacity <= 0) fail(ErrorCode::InvalidArgument, "a KV cache needs a positive capacity, got ", capacity);
-  // new[] without () leaves pages untouched: a large cache costs memory only as it fills.
-  storage_.reset(new (std::nothrow) float[element_count()]);
-  if (!storage_) {
-    fail(ErrorCode::OutOfMemory, "cannot allocate a KV cache of ", capacity, " tokens (",
-         capacity_bytes() / (1024.0 * 1024.0), " MiB); use a shorter prompt or free memory");
-  }
+  // Pages are committed as the cache fills: a large capacity costs nothing up front.
+  storage_ = PageBuffer(capacity_bytes());
 }
 
 std::size_t KvCache::element_count() const {
@@ -27,7 +21,7 @@ std::size_t KvCache::used_bytes() const {
 
 float* KvCache::block(int layer, int head, int which) {
   const std::size_t per_head = static_cast<std::size_t>(capacity_) * head_dim_;
-  return storage_.get() + ((static_cast<std::size_t>(layer) * 2 + which) * heads_ + head) * per_head;
+  return static_cast<float*>(storage_.data()) + ((static_cast<std::size_t>(layer) * 2 + which) * heads_ + head) * per_head;
 }
 
 }  // namespace snapkv

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <memory>
 
+#include "common/page_buffer.h"
+
 namespace snapkv {
 
 class KvCache {
@@ -48,7 +50,7 @@ class KvCache {
   int layers_, heads_, head_dim_, capacity_;
   int length_ = 0;
   int next_position_ = 0;
-  std::unique_ptr<float[]> storage_;  // [layer][keys|values][head][slot][dim], left uninitialised
+  PageBuffer storage_;  // [layer][keys|values][head][slot][dim]
 };
 
 }  // namespace snapkv

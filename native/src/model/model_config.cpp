@@ -7,8 +7,20 @@ namespace snapkv {
 
 namespace {
 
+// GgufValue's conversions do not know the file they came from: an error they
+// raise (a key of the wrong type) is raised again naming the file.
+template <typename Read>
+auto in_file(const GgufFile& file, Read read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const EngineError& error) {
+    fail(error.code(), "'", file.path(), "': ", error.what());
+  }
+}
+
 int positive_int(const GgufFile& file, const std::string& key) {
-  std::int64_t value = file.require(key).as_int(key);
+  const GgufValue& stored = file.require(key);
+  std::int64_t value = in_file(file, [&] { return stored.as_int(key); });
   if (value <= 0 || value > (1LL << 31) - 1) {
     fail(ErrorCode::InvalidFile, "'", file.path(), "' has ", key, " = ", value,
          ", which should be a positive 32-bit integer");
@@ -20,7 +32,8 @@ int positive_int(const GgufFile& file, const std::string& key) {
 
 ModelConfig read_model_config(const GgufFile& file) {
   ModelConfig config;
-  config.architecture = file.require("general.architecture").as_string("general.architecture");
+  const GgufValue& architecture = file.require("general.architecture");
+  config.architecture = in_file(file, [&] { return architecture.as_string("general.architecture"); });
   const std::string& arch = config.architecture;
   if (arch == "llama") {
     config.rope_layout = RopeLayout::AdjacentPairs;
@@ -47,10 +60,12 @@ ModelConfig read_model_config(const GgufFile& file) {
                         ? positive_int(file, arch + ".attention.key_length")
                         : config.hidden / config.heads;
   if (const GgufValue* eps = file.find(arch + ".attention.layer_norm_rms_epsilon")) {
-    config.rms_eps = static_cast<float>(eps->as_double(arch + ".attention.layer_norm_rms_epsilon"));
+    config.rms_eps = static_cast<float>(
+        in_file(file, [&] { return eps->as_double(arch + ".attention.layer_norm_rms_epsilon"); }));
   }
   if (const GgufValue* base = file.find(arch + ".rope.freq_base")) {
-    config.rope_freq_base = static_cast<float>(base->as_double(arch + ".rope.freq_base"));
+    config.rope_freq_base =
+        static_cast<float>(in_file(file, [&] { return base->as_double(arch + ".rope.freq_base"); }));
   }
   if (const GgufValue* scaling = file.find(arch + ".rope.scaling.type")) {
     if (scaling->type == GgufValueType::String && scaling->string_value != "none") {

@@ -27,7 +27,7 @@ export const Engine = {
     }
     const reason = chooseBackend(backend);
     throwIfAborted(options.signal);
-    const native = await nativeCall(nativeAddon().loadModel(path, { threads: options.threads ?? 0 }));
+    const native = await nativeCall(() => nativeAddon().loadModel(path, { threads: options.threads ?? 0 }));
     if (options.signal?.aborted) {
       native.dispose();
       throwIfAborted(options.signal);

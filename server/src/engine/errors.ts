@@ -44,10 +44,10 @@ export function translateNativeError(error: unknown): Error {
   return new EngineError(error.code as EngineErrorCode, error.message);
 }
 
-/** Awaits a native promise, translating its rejection. */
-export async function nativeCall<T>(promise: Promise<T>): Promise<T> {
+/** Starts a native call and awaits it, translating what it throws or rejects with. */
+export async function nativeCall<T>(start: () => Promise<T>): Promise<T> {
   try {
-    return await promise;
+    return await start();
   } catch (error) {
     throw translateNativeError(error);
   }

@@ -35,7 +35,7 @@ export async function* generateTokens(sequence: NativeSequence, options: Generat
   const cancellation = linkCancellation(options.signal);
   try {
     for (;;) {
-      const token = await nativeCall(stream.next(cancellation.flag));
+      const token = await nativeCall(() => stream.next(cancellation.flag));
       if (token === null) return;
       yield token;
       throwIfAborted(options.signal);
@@ -44,6 +44,6 @@ export async function* generateTokens(sequence: NativeSequence, options: Generat
     cancellation.release();
     // Puts the last yielded token into the cache and frees the sequence for
     // the next operation, however the loop ended.
-    await nativeCall(stream.finish());
+    await nativeCall(() => stream.finish());
   }
 }

@@ -51,7 +51,7 @@ export class Model {
     const sequence = nativeSync(() => this.native.createSequence({ capacity }));
     const cancellation = linkCancellation(options.signal);
     try {
-      const logits = await nativeCall(
+      const logits = await nativeCall(() =>
         sequence.forward(
           ids,
           { logits: options.logits ?? 'last', chunkTokens: options.chunkTokens },

@@ -45,7 +45,7 @@ export class PrefixCache {
     const ids = toInt32Tokens(tokens, this.vocab);
     const cancellation = linkCancellation(options.signal);
     try {
-      return await nativeCall(
+      return await nativeCall(() =>
         this.sequence.forward(
           ids,
           { logits: options.logits ?? 'last', chunkTokens: options.chunkTokens },

@@ -1,0 +1,172 @@
+// snapkv-bench: the CPU's measured peak and the engine's matrix products on it.
+//
+//   snapkv-bench peak [--threads N]
+//       f32 FMA throughput of all threads (GFLOP/s): the ceiling for matmul.
+//   snapkv-bench matmul --type F32|F16|BF16|Q8_0 --rows N --cols K --tokens T [--threads N] [--repeats R]
+//       median GFLOP/s of out[T x N] = in[T x K] * W[N x K]^T with W stored in that type.
+// Prints one JSON object.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cpu/matmul.h"
+#include "cpu/simd.h"
+#include "cpu/thread_pool.h"
+#include "gguf/ggml_type.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
+  for (int i = 2; i + 1 < argc; ++i) {
+    if (argv[i] == name) return argv[i + 1];
+  }
+  return fallback;
+}
+
+// Twelve independent FMA chains per thread hide the FMA latency, so the loop
+// runs at the units' throughput.
+double fma_loop(long iterations) {
+  using namespace snapkv::simd;
+  constexpr int kChains = 12;
+  Vec acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = broadcast(1.0f + 0.001f * i);
+  const Vec a = broadcast(0.999999f), b = broadcast(1e-7f);
+  for (long it = 0; it < iterations; ++it) {
+    for (int i = 0; i < kChains; ++i) acc[i] = fma(acc[i], a, b);
+  }
+  Vec total = acc[0];
+  for (int i = 1; i < kChains; ++i) total = add(total, acc[i]);
+  return sum(total);
+}
+
+int peak(int threads) {
+  snapkv::ThreadPool pool(threads);
+  const long iterations = 20'000'000;
+  std::vector<double> sink(static_cast<std::size_t>(pool.size()));
+  double best = 0;
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    const auto start = Clock::now();
+    pool.parallel_for(pool.size(), [&](int task, int) { sink[task] = fma_loop(iterations); });
+    const double seconds = seconds_since(start);
+    const double flops = 2.0 * 12 * snapkv::simd::kLanes * static_cast<double>(iterations) * pool.size();
+    best = std::max(best, flops / seconds / 1e9);
+  }
+  double checksum = 0;
+  for (double s : sink) checksum += s;
+  std::cout << "{\"peakGflops\":" << best << ",\"threads\":" << pool.size() << ",\"lanes\":" << snapkv::simd::kLanes
+            << ",\"checksum\":" << checksum << "}\n";
+  return 0;
+}
+
+std::uint16_t to_f16(float x) {
+#if defined(__F16C__)
+  return _cvtss_sh(x, 0);
+#else
+  (void)x;
+  return 0x3c00;  // 1.0: only the speed is measured here
+#endif
+}
+
+std::vector<std::uint8_t> random_weights(snapkv::GgmlType type, int rows, int cols, std::size_t& row_bytes) {
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<std::uint8_t> bytes;
+  switch (type) {
+    case snapkv::GgmlType::F32: row_bytes = cols * 4u; break;
+    case snapkv::GgmlType::F16: case snapkv::GgmlType::BF16: row_bytes = cols * 2u; break;
+    default: row_bytes = cols / 32 * 34u; break;
+  }
+  bytes.resize(row_bytes * rows);
+  for (int r = 0; r < rows; ++r) {
+    std::uint8_t* row = bytes.data() + row_bytes * r;
+    for (int c = 0; c < cols; ++c) {
+      const float x = value(rng);
+      if (type == snapkv::GgmlType::F32) {
+        std::memcpy(row + 4 * c, &x, 4);
+      } else if (type == snapkv::GgmlType::F16) {
+        const std::uint16_t h = to_f16(x);
+        std::memcpy(row + 2 * c, &h, 2);
+      } else if (type == snapkv::GgmlType::BF16) {
+        std::uint32_t bits;
+        std::memcpy(&bits, &x, 4);
+        const std::uint16_t h = static_cast<std::uint16_t>(bits >> 16);
+        std::memcpy(row + 2 * c, &h, 2);
+      } else {
+        std::uint8_t* block = row + (c / 32) * 34;
+        if (c % 32 == 0) {
+          const std::uint16_t scale = to_f16(1.0f / 127);
+          std::memcpy(block, &scale, 2);
+        }
+        block[2 + c % 32] = static_cast<std::uint8_t>(static_cast<std::int8_t>(std::lround(x * 127)));
+      }
+    }
+  }
+  return bytes;
+}
+
+int matmul(int argc, char** argv) {
+  const std::string type_name = flag(argc, argv, "--type", "F32");
+  snapkv::GgmlType type;
+  if (type_name == "F32") type = snapkv::GgmlType::F32;
+  else if (type_name == "F16") type = snapkv::GgmlType::F16;
+  else if (type_name == "BF16") type = snapkv::GgmlType::BF16;
+  else if (type_name == "Q8_0") type = snapkv::GgmlType::Q8_0;
+  else {
+    std::cerr << "snapkv-bench: unknown --type " << type_name << "\n";
+    return 2;
+  }
+  const int rows = std::stoi(flag(argc, argv, "--rows", "896"));
+  const int cols = std::stoi(flag(argc, argv, "--cols", "896"));
+  const int tokens = std::stoi(flag(argc, argv, "--tokens", "256"));
+  const int repeats = std::stoi(flag(argc, argv, "--repeats", "7"));
+  snapkv::ThreadPool pool(std::stoi(flag(argc, argv, "--threads", "0")));
+
+  snapkv::WeightMatrix w;
+  w.type = type;
+  w.rows = rows;
+  w.cols = cols;
+  std::vector<std::uint8_t> bytes = random_weights(type, rows, cols, w.row_bytes);
+  w.data = bytes.data();
+  std::vector<float> in(static_cast<std::size_t>(tokens) * cols), out(static_cast<std::size_t>(tokens) * rows);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  for (float& x : in) x = value(rng);
+
+  snapkv::matmul(w, in.data(), out.data(), tokens, pool);  // warm-up
+  std::vector<double> seconds;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    snapkv::matmul(w, in.data(), out.data(), tokens, pool);
+    seconds.push_back(seconds_since(start));
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  const double flops = 2.0 * tokens * static_cast<double>(rows) * cols;
+  std::cout << "{\"type\":\"" << type_name << "\",\"rows\":" << rows << ",\"cols\":" << cols << ",\"tokens\":" << tokens
+            << ",\"medianMs\":" << median * 1e3 << ",\"gflops\":" << flops / median / 1e9
+            << ",\"weightGBps\":" << static_cast<double>(bytes.size()) / median / 1e9 << ",\"threads\":" << pool.size()
+            << ",\"checksum\":" << out[out.size() / 2] << "}\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "peak") return peak(std::stoi(flag(argc, argv, "--threads", "0")));
+  if (mode == "matmul") return matmul(argc, argv);
+  std::cerr << "usage: snapkv-bench peak [--threads N]\n"
+               "       snapkv-bench matmul --type F32|F16|BF16|Q8_0 --rows N --cols K --tokens T [--threads N]\n";
+  return 2;
+}
