@@ -3,7 +3,13 @@
 #include <map>
 
 #include "addon_data.h"
+#include "cancel_flag.h"
+#include "compress_options.h"
+#include "engine/one_shot.h"
+#include "engine/prefix_file.h"
 #include "js_values.h"
+#include "progress_channel.h"
+#include "promise_worker.h"
 #include "sequence_handle.h"
 
 namespace snapkv::binding {
@@ -13,6 +19,8 @@ Napi::Function ModelHandle::define(Napi::Env env) {
                      {InstanceMethod<&ModelHandle::info>("info"),
                       InstanceMethod<&ModelHandle::metadata>("metadata"),
                       InstanceMethod<&ModelHandle::create_sequence>("createSequence"),
+                      InstanceMethod<&ModelHandle::load_prefix>("loadPrefix"),
+                      InstanceMethod<&ModelHandle::compress_one_shot>("compressOneShot"),
                       InstanceMethod<&ModelHandle::dispose>("dispose"),
                       InstanceAccessor<&ModelHandle::disposed>("disposed")});
 }
@@ -81,6 +89,41 @@ Napi::Value ModelHandle::create_sequence(const Napi::CallbackInfo& info) {
   }
   const int cache_heads = heads == "kv" ? m->config().kv_heads : m->config().heads;
   return SequenceHandle::create(env, m, cache_heads, static_cast<int>(capacity));
+}
+
+// loadPrefix(path, { extraCapacity }) -> Promise<Sequence>
+Napi::Value ModelHandle::load_prefix(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<Model> m = model(env);
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadPrefix needs a file path");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  const int extra = static_cast<int>(number_option(options_argument(info, 1), "extraCapacity", 4096));
+  auto sequence = std::make_shared<std::shared_ptr<Sequence>>();
+  return PromiseWorker::start(
+      env, [m, path, extra, sequence] { *sequence = snapkv::load_prefix(*m, path, extra); },
+      [m, sequence](Napi::Env env) -> Napi::Value { return SequenceHandle::wrap(env, m, *sequence, nullptr, 0); });
+}
+
+// compressOneShot(tokens, options, cancelFlag?, onProgress?) -> Promise<Sequence> (compressed)
+Napi::Value ModelHandle::compress_one_shot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<Model> m = model(env);
+  auto prompt = std::make_shared<std::vector<int>>(tokens_from_js(info[0]));
+  CompressOptions options = compress_options_from_js(options_argument(info, 1));
+  auto cancel = CancelFlag::from(info.Length() > 2 ? info[2] : env.Undefined());
+  auto progress = std::make_shared<ProgressChannel>(env, info.Length() > 3 ? info[3] : env.Undefined());
+  auto result = std::make_shared<CompactCache>();
+  return PromiseWorker::start(
+      env,
+      [m, prompt, options, cancel, progress, result]() mutable {
+        options.cancel = cancel.get();
+        options.on_progress = [progress](int done, int total) { progress->report(done, total); };
+        *result = snapkv::compress_one_shot(*m, *prompt, options);
+      },
+      [m, result](Napi::Env env) -> Napi::Value {
+        auto kept = std::make_shared<const std::vector<std::vector<KeptHead>>>(std::move(result->kept));
+        return SequenceHandle::wrap(env, m, result->sequence, kept, result->prompt_length);
+      });
 }
 
 Napi::Value ModelHandle::dispose(const Napi::CallbackInfo& info) {

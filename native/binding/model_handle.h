@@ -21,6 +21,8 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value metadata(const Napi::CallbackInfo& info);
   Napi::Value create_sequence(const Napi::CallbackInfo& info);
+  Napi::Value load_prefix(const Napi::CallbackInfo& info);
+  Napi::Value compress_one_shot(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);
 

@@ -1,8 +1,13 @@
 #include "sequence_handle.h"
 
+#include <cstring>
+
 #include "addon_data.h"
 #include "cancel_flag.h"
+#include "compress_options.h"
 #include "engine/forward.h"
+#include "engine/prefix_file.h"
+#include "engine/prefix_query.h"
 #include "js_values.h"
 #include "progress_channel.h"
 #include "promise_worker.h"
@@ -14,9 +19,18 @@ namespace {
 
 struct SequenceInit {
   std::shared_ptr<Model> model;
-  int cache_heads;
-  int capacity;
+  int cache_heads = 0;
+  int capacity = 0;
+  std::shared_ptr<Sequence> existing;
+  std::shared_ptr<const std::vector<std::vector<KeptHead>>> kept;
+  int prompt_length = 0;
 };
+
+Napi::Error busy_error(Napi::Env env, const char* message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", "BUSY");
+  return error;
+}
 
 LogitsMode logits_mode(Napi::Env env, const std::string& name) {
   if (name == "none") return LogitsMode::None;
@@ -27,23 +41,41 @@ LogitsMode logits_mode(Napi::Env env, const std::string& name) {
 
 }  // namespace
 
-SequenceLease::SequenceLease(Napi::Env env, std::shared_ptr<SequenceSlot> slot) : slot_(std::move(slot)) {
-  if (slot_->busy.exchange(true)) {
-    slot_.reset();
-    Napi::Error error = Napi::Error::New(
-        env, "this cache is in use by another operation (a prefill or a generation); wait for it to finish");
-    error.Set("code", "BUSY");
-    throw error;
+SequenceLease::SequenceLease(Napi::Env env, std::shared_ptr<SequenceSlot> slot, LeaseKind kind)
+    : slot_(std::move(slot)), kind_(kind) {
+  std::lock_guard<std::mutex> lock(slot_->lease_mutex);
+  if (slot_->writer) {
+    throw busy_error(env, "this cache is in use by another operation (a prefill, a truncation or a generation); "
+                          "wait for it to finish");
+  }
+  if (kind_ == LeaseKind::Exclusive) {
+    if (slot_->readers > 0) {
+      throw busy_error(env, "this cache is being read (a question or a save is running); wait for it to finish "
+                            "before changing it");
+    }
+    slot_->writer = true;
+  } else {
+    ++slot_->readers;
   }
 }
 
 SequenceLease::~SequenceLease() {
-  if (slot_) slot_->busy.store(false);
+  std::lock_guard<std::mutex> lock(slot_->lease_mutex);
+  if (kind_ == LeaseKind::Exclusive) {
+    slot_->writer = false;
+  } else {
+    --slot_->readers;
+  }
 }
 
 Napi::Function SequenceHandle::define(Napi::Env env) {
   return DefineClass(env, "Sequence",
                      {InstanceMethod<&SequenceHandle::forward>("forward"),
+                      InstanceMethod<&SequenceHandle::query>("query"),
+                      InstanceMethod<&SequenceHandle::truncate>("truncate"),
+                      InstanceMethod<&SequenceHandle::save>("save"),
+                      InstanceMethod<&SequenceHandle::tokens>("tokens"),
+                      InstanceMethod<&SequenceHandle::kept>("kept"),
                       InstanceMethod<&SequenceHandle::generate>("generate"),
                       InstanceMethod<&SequenceHandle::last_logits>("lastLogits"),
                       InstanceMethod<&SequenceHandle::stats>("stats"),
@@ -51,7 +83,20 @@ Napi::Function SequenceHandle::define(Napi::Env env) {
 }
 
 Napi::Object SequenceHandle::create(Napi::Env env, std::shared_ptr<Model> model, int cache_heads, int capacity) {
-  SequenceInit init{std::move(model), cache_heads, capacity};
+  SequenceInit init;
+  init.model = std::move(model);
+  init.cache_heads = cache_heads;
+  init.capacity = capacity;
+  return addon_data(env).sequence.New({Napi::External<SequenceInit>::New(env, &init)});
+}
+
+Napi::Object SequenceHandle::wrap(Napi::Env env, std::shared_ptr<Model> model, std::shared_ptr<Sequence> sequence,
+                                  std::shared_ptr<const std::vector<std::vector<KeptHead>>> kept, int prompt_length) {
+  SequenceInit init;
+  init.model = std::move(model);
+  init.existing = std::move(sequence);
+  init.kept = std::move(kept);
+  init.prompt_length = prompt_length;
   return addon_data(env).sequence.New({Napi::External<SequenceInit>::New(env, &init)});
 }
 
@@ -63,6 +108,12 @@ SequenceHandle::SequenceHandle(const Napi::CallbackInfo& info) : Napi::ObjectWra
   const ModelConfig& c = init.model->config();
   slot_ = std::make_shared<SequenceSlot>();
   slot_->model = init.model;
+  slot_->kept = init.kept;
+  slot_->prompt_length = init.prompt_length;
+  if (init.existing) {
+    slot_->sequence = init.existing;
+    return;
+  }
   CaughtError caught;
   if (!capture_errors(caught, [&] {
         slot_->sequence = std::make_shared<Sequence>(c.layers, init.cache_heads, c.head_dim, init.capacity);
@@ -92,7 +143,7 @@ Napi::Value SequenceHandle::forward(const Napi::CallbackInfo& info) {
   if (forward.chunk_tokens < 1) throw Napi::RangeError::New(env, "chunkTokens must be positive");
   auto cancel = CancelFlag::from(info.Length() > 2 ? info[2] : env.Undefined());
   auto progress = std::make_shared<ProgressChannel>(env, info.Length() > 3 ? info[3] : env.Undefined());
-  auto lease = std::make_shared<SequenceLease>(env, s);
+  auto lease = std::make_shared<SequenceLease>(env, s, LeaseKind::Exclusive);
   auto logits = std::make_shared<std::vector<float>>();
 
   return PromiseWorker::start(
@@ -100,13 +151,7 @@ Napi::Value SequenceHandle::forward(const Napi::CallbackInfo& info) {
       [s, tokens, forward, cancel, progress, lease, logits]() mutable {
         forward.cancel = cancel.get();
         forward.on_progress = [progress](int done, int total) { progress->report(done, total); };
-        const LogitsMode mode = forward.logits;
-        // Generation continues from the last token, so its logits are always kept.
-        if (mode == LogitsMode::None) forward.logits = LogitsMode::Last;
-        *logits = run_forward(*s->model, s->sequence->cache, tokens->data(), static_cast<int>(tokens->size()), forward);
-        const int vocab = s->model->config().vocab;
-        s->sequence->last_logits.assign(logits->end() - vocab, logits->end());
-        if (mode == LogitsMode::None) logits->clear();
+        *logits = extend_sequence(*s->model, *s->sequence, tokens->data(), static_cast<int>(tokens->size()), forward);
       },
       [logits, forward](Napi::Env env) -> Napi::Value {
         if (forward.logits == LogitsMode::None) return env.Null();
@@ -127,7 +172,7 @@ Napi::Value SequenceHandle::generate(const Napi::CallbackInfo& info) {
   generation.sampling.seed = static_cast<std::uint64_t>(number_option(options, "seed", 0));
   Napi::Value stop = options.Get("stopTokens");
   if (!stop.IsUndefined()) generation.stop_tokens = tokens_from_js(stop);
-  auto lease = std::make_shared<SequenceLease>(env, s);
+  auto lease = std::make_shared<SequenceLease>(env, s, LeaseKind::Exclusive);
   return TokenStreamHandle::create(env, s, generation, lease);
 }
 
@@ -148,7 +193,102 @@ Napi::Value SequenceHandle::stats(const Napi::CallbackInfo& info) {
   result.Set("cacheHeads", cache.heads());
   result.Set("usedBytes", static_cast<double>(cache.used_bytes()));
   result.Set("capacityBytes", static_cast<double>(cache.capacity_bytes()));
-  result.Set("busy", s->busy.load());
+  {
+    std::lock_guard<std::mutex> lock(s->lease_mutex);
+    result.Set("busy", s->writer || s->readers > 0);
+  }
+  result.Set("compressed", static_cast<bool>(s->kept));
+  result.Set("promptLength", s->kept ? s->prompt_length : cache.length());
+  return result;
+}
+
+// query(suffix, options, cancelFlag?, onProgress?) -> Promise<Sequence> (compressed)
+Napi::Value SequenceHandle::query(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<SequenceSlot> s = slot(env);
+  auto suffix = std::make_shared<std::vector<int>>(tokens_from_js(info[0]));
+  CompressOptions options = compress_options_from_js(options_argument(info, 1));
+  auto cancel = CancelFlag::from(info.Length() > 2 ? info[2] : env.Undefined());
+  auto progress = std::make_shared<ProgressChannel>(env, info.Length() > 3 ? info[3] : env.Undefined());
+  auto lease = std::make_shared<SequenceLease>(env, s, LeaseKind::Shared);
+  auto result = std::make_shared<CompactCache>();
+  return PromiseWorker::start(
+      env,
+      [s, suffix, options, cancel, progress, lease, result]() mutable {
+        options.cancel = cancel.get();
+        options.on_progress = [progress](int done, int total) { progress->report(done, total); };
+        *result = snapkv::query_prefix(*s->model, *s->sequence, *suffix, options);
+      },
+      [s, result](Napi::Env env) -> Napi::Value {
+        auto kept = std::make_shared<const std::vector<std::vector<KeptHead>>>(std::move(result->kept));
+        return SequenceHandle::wrap(env, s->model, result->sequence, kept, result->prompt_length);
+      });
+}
+
+// truncate(length): cuts a full cache back so only the changed tail runs again.
+Napi::Value SequenceHandle::truncate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<SequenceSlot> s = slot(env);
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "truncate needs a token count");
+  const double length = info[0].As<Napi::Number>().DoubleValue();
+  SequenceLease lease(env, s, LeaseKind::Exclusive);
+  if (s->kept) throw Napi::Error::New(env, "a compressed cache cannot be truncated; ask the question again instead");
+  CaughtError caught;
+  if (!capture_errors(caught, [&] {
+        if (length != static_cast<int>(length)) fail(ErrorCode::InvalidArgument, "truncate needs a whole token count");
+        snapkv::truncate_sequence(*s->sequence, static_cast<int>(length));
+      })) {
+    throw_js(env, caught);
+  }
+  return env.Undefined();
+}
+
+// save(path) -> Promise<void>
+Napi::Value SequenceHandle::save(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<SequenceSlot> s = slot(env);
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "save needs a file path");
+  if (s->kept) throw Napi::Error::New(env, "only a full prompt cache can be saved");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  auto lease = std::make_shared<SequenceLease>(env, s, LeaseKind::Shared);
+  return PromiseWorker::start(
+      env, [s, path, lease] { save_prefix(*s->model, *s->sequence, path); },
+      [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+}
+
+Napi::Value SequenceHandle::tokens(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<SequenceSlot> s = slot(env);
+  const std::vector<int>& ids = s->sequence->tokens;
+  Napi::Int32Array array = Napi::Int32Array::New(env, ids.size());
+  if (!ids.empty()) std::memcpy(array.Data(), ids.data(), ids.size() * sizeof(int));
+  return array;
+}
+
+// kept() -> per layer, per cache head: { positions: Int32Array, scores: Float32Array }
+Napi::Value SequenceHandle::kept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<SequenceSlot> s = slot(env);
+  if (!s->kept) return env.Null();
+  const auto& layers = *s->kept;
+  Napi::Array result = Napi::Array::New(env, layers.size());
+  for (std::uint32_t l = 0; l < layers.size(); ++l) {
+    Napi::Array heads = Napi::Array::New(env, layers[l].size());
+    for (std::uint32_t h = 0; h < layers[l].size(); ++h) {
+      const KeptHead& head = layers[l][h];
+      Napi::Int32Array positions = Napi::Int32Array::New(env, head.positions.size());
+      Napi::Float32Array scores = Napi::Float32Array::New(env, head.scores.size());
+      if (!head.positions.empty()) {
+        std::memcpy(positions.Data(), head.positions.data(), head.positions.size() * sizeof(int));
+        std::memcpy(scores.Data(), head.scores.data(), head.scores.size() * sizeof(float));
+      }
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("positions", positions);
+      entry.Set("scores", scores);
+      heads.Set(h, entry);
+    }
+    result.Set(l, heads);
+  }
   return result;
 }
 

@@ -1,6 +1,7 @@
 #include "cpu/matmul.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "cpu/number_formats.h"
@@ -9,129 +10,149 @@
 
 namespace snapkv {
 
+// Every output element, whichever path computes it (a 4x4 tile, a leftover
+// row, the one-token matrix-vector product), is summed in one canonical order:
+// one vector accumulator over the columns in steps of kLanes, fused
+// multiply-adds, a horizontal sum, then the leftover columns with scalar fused
+// multiply-adds. Weights are widened to f32 exactly first (F16, BF16 and a Q8_0
+// scale times an int8 are all exact in f32). A token's result therefore does
+// not depend on which other tokens share its batch: prefilling a prompt in one
+// piece, in chunks, layer by layer or token by token gives the same bits.
+
 namespace {
 
-constexpr int kTokenBlock = 32;                 // tokens that share one pass over a weight panel
-constexpr int kPanelBytes = 96 * 1024;          // f32 weight panel kept in L2
-constexpr int kTile = 4;                        // 4 tokens x 4 rows per micro-kernel
-constexpr int kRowsPerMatvecTask = 16;
+using namespace simd;
 
+constexpr int kTokenBlock = 32;         // tokens that share one pass over a weight panel
+constexpr int kPanelBytes = 96 * 1024;  // f32 weight panel kept in L2
+constexpr int kTile = 4;                // 4 tokens x 4 rows per micro-kernel
+constexpr int kMatvecRows = 4;          // rows per matrix-vector step: independent FMA chains
+constexpr int kRowsPerMatvecTask = 32;
+
+// Loads kLanes consecutive weights of one stored row as f32.
+struct F32Row {
+  const float* w;
+  Vec lanes(int c) const { return load(w + c); }
+  float at(int c) const { return w[c]; }
+};
+
+struct F16Row {
+  const std::uint16_t* w;
+  Vec lanes(int c) const {
 #if defined(__AVX512F__)
-inline __m512 load16_f16(const std::uint16_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-inline __m512 load16_bf16(const std::uint16_t* p) {
-  __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
-}
-inline __m512 load16_i8(const std::int8_t* p) {
-  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
-}
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c)));
 #elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-inline __m256 load8_f16(const std::uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-inline __m256 load8_bf16(const std::uint16_t* p) {
-  __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
-}
-inline __m256 load8_i8(const std::int8_t* p) {
-  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
-}
-#define SNAPKV_AVX2_CONVERT 1
-#endif
-
-float dot_f16(const std::uint16_t* w, const float* x, int n) {
-  int i = 0;
-  float total = 0;
-#if defined(__AVX512F__)
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(load16_f16(w + i), _mm512_loadu_ps(x + i), acc0);
-    acc1 = _mm512_fmadd_ps(load16_f16(w + i + 16), _mm512_loadu_ps(x + i + 16), acc1);
-  }
-  total = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-#elif defined(SNAPKV_AVX2_CONVERT)
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(load8_f16(w + i), _mm256_loadu_ps(x + i), acc0);
-    acc1 = _mm256_fmadd_ps(load8_f16(w + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
-  }
-  total = simd::sum(_mm256_add_ps(acc0, acc1));
-#endif
-  for (; i < n; ++i) total += f16_to_f32(w[i]) * x[i];
-  return total;
-}
-
-float dot_bf16(const std::uint16_t* w, const float* x, int n) {
-  int i = 0;
-  float total = 0;
-#if defined(__AVX512F__)
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(load16_bf16(w + i), _mm512_loadu_ps(x + i), acc0);
-    acc1 = _mm512_fmadd_ps(load16_bf16(w + i + 16), _mm512_loadu_ps(x + i + 16), acc1);
-  }
-  total = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-#elif defined(SNAPKV_AVX2_CONVERT)
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(load8_bf16(w + i), _mm256_loadu_ps(x + i), acc0);
-    acc1 = _mm256_fmadd_ps(load8_bf16(w + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
-  }
-  total = simd::sum(_mm256_add_ps(acc0, acc1));
-#endif
-  for (; i < n; ++i) total += bf16_to_f32(w[i]) * x[i];
-  return total;
-}
-
-float dot_q8_0(const BlockQ8_0* blocks, const float* x, int n) {
-  const int block_count = n / 32;
-#if defined(__AVX512F__)
-  __m512 acc = _mm512_setzero_ps();
-  for (int b = 0; b < block_count; ++b) {
-    const float* xb = x + b * 32;
-    __m512 partial = _mm512_mul_ps(load16_i8(blocks[b].quants), _mm512_loadu_ps(xb));
-    partial = _mm512_fmadd_ps(load16_i8(blocks[b].quants + 16), _mm512_loadu_ps(xb + 16), partial);
-    acc = _mm512_fmadd_ps(_mm512_set1_ps(f16_to_f32(blocks[b].scale_f16)), partial, acc);
-  }
-  return _mm512_reduce_add_ps(acc);
-#elif defined(SNAPKV_AVX2_CONVERT)
-  __m256 acc = _mm256_setzero_ps();
-  for (int b = 0; b < block_count; ++b) {
-    const float* xb = x + b * 32;
-    __m256 partial = _mm256_mul_ps(load8_i8(blocks[b].quants), _mm256_loadu_ps(xb));
-    for (int j = 8; j < 32; j += 8) {
-      partial = _mm256_fmadd_ps(load8_i8(blocks[b].quants + j), _mm256_loadu_ps(xb + j), partial);
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_to_f32(blocks[b].scale_f16)), partial, acc);
-  }
-  return simd::sum(acc);
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + c)));
 #else
-  float total = 0;
-  for (int b = 0; b < block_count; ++b) {
-    float partial = 0;
-    for (int j = 0; j < 32; ++j) partial += static_cast<float>(blocks[b].quants[j]) * x[b * 32 + j];
-    total += f16_to_f32(blocks[b].scale_f16) * partial;
-  }
-  return total;
+    return f16_to_f32(w[c]);
 #endif
+  }
+  float at(int c) const { return f16_to_f32(w[c]); }
+};
+
+struct BF16Row {
+  const std::uint16_t* w;
+  Vec lanes(int c) const {
+#if defined(__AVX512F__)
+    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+#elif defined(__AVX2__) && defined(__FMA__)
+    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + c)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+#else
+    return bf16_to_f32(w[c]);
+#endif
+  }
+  float at(int c) const { return bf16_to_f32(w[c]); }
+};
+
+// Q8_0 blocks hold 32 values and kLanes divides 32, so a lane group never
+// straddles two blocks.
+struct Q8Row {
+  const BlockQ8_0* blocks;
+  Vec lanes(int c) const {
+    const BlockQ8_0& block = blocks[c / 32];
+    const std::int8_t* q = block.quants + c % 32;
+    const Vec scale = broadcast(f16_to_f32(block.scale_f16));
+#if defined(__AVX512F__)
+    return mul(scale, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)))));
+#elif defined(__AVX2__) && defined(__FMA__)
+    return mul(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)))));
+#else
+    return mul(scale, static_cast<float>(*q));
+#endif
+  }
+  float at(int c) const {
+    const BlockQ8_0& block = blocks[c / 32];
+    return f16_to_f32(block.scale_f16) * static_cast<float>(block.quants[c % 32]);
+  }
+};
+
+template <typename Row>
+float canonical_dot(const Row& row, const float* x, int n) {
+  Vec acc = zero();
+  int c = 0;
+  for (; c + kLanes <= n; c += kLanes) acc = fma(load(x + c), row.lanes(c), acc);
+  float total = sum(acc);
+  for (; c < n; ++c) total = std::fma(x[c], row.at(c), total);
+  return total;
 }
 
-void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool) {
+// Four rows against one vector: four independent chains, each in canonical order.
+template <typename Row>
+void canonical_dot4(const Row* rows, const float* x, int n, float* out) {
+  Vec acc[kMatvecRows] = {zero(), zero(), zero(), zero()};
+  int c = 0;
+  for (; c + kLanes <= n; c += kLanes) {
+    const Vec xv = load(x + c);
+    for (int r = 0; r < kMatvecRows; ++r) acc[r] = fma(xv, rows[r].lanes(c), acc[r]);
+  }
+  for (int r = 0; r < kMatvecRows; ++r) {
+    float total = sum(acc[r]);
+    for (int k = c; k < n; ++k) total = std::fma(x[k], rows[r].at(k), total);
+    out[r] = total;
+  }
+}
+
+template <typename Row>
+Row row_of(const WeightMatrix& w, int r);
+template <>
+F32Row row_of<F32Row>(const WeightMatrix& w, int r) { return {reinterpret_cast<const float*>(w.row(r))}; }
+template <>
+F16Row row_of<F16Row>(const WeightMatrix& w, int r) { return {reinterpret_cast<const std::uint16_t*>(w.row(r))}; }
+template <>
+BF16Row row_of<BF16Row>(const WeightMatrix& w, int r) { return {reinterpret_cast<const std::uint16_t*>(w.row(r))}; }
+template <>
+Q8Row row_of<Q8Row>(const WeightMatrix& w, int r) { return {reinterpret_cast<const BlockQ8_0*>(w.row(r))}; }
+
+template <typename Row>
+void matvec_typed(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool) {
   const int tasks = (w.rows + kRowsPerMatvecTask - 1) / kRowsPerMatvecTask;
   pool.parallel_for(tasks, [&](int task, int) {
     const int first = task * kRowsPerMatvecTask;
     const int last = std::min(w.rows, first + kRowsPerMatvecTask);
-    for (int r = first; r < last; ++r) y[r] = dot_row(w, r, x);
+    int r = first;
+    for (; r + kMatvecRows <= last; r += kMatvecRows) {
+      const Row rows[kMatvecRows] = {row_of<Row>(w, r), row_of<Row>(w, r + 1), row_of<Row>(w, r + 2), row_of<Row>(w, r + 3)};
+      canonical_dot4(rows, x, w.cols, y + r);
+    }
+    for (; r < last; ++r) y[r] = canonical_dot(row_of<Row>(w, r), x, w.cols);
   });
 }
 
-// A 4x4 block of dot products: out[t][r] for four token rows and four weight
-// rows, sixteen accumulators that stay in registers for the whole row length.
-void tile_4x4(const float* x, int x_stride, const float* w, int w_stride, int n,
-              float* out, int out_stride) {
-  using namespace simd;
+void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool) {
+  switch (w.type) {
+    case GgmlType::F32: return matvec_typed<F32Row>(w, x, y, pool);
+    case GgmlType::F16: return matvec_typed<F16Row>(w, x, y, pool);
+    case GgmlType::BF16: return matvec_typed<BF16Row>(w, x, y, pool);
+    case GgmlType::Q8_0: return matvec_typed<Q8Row>(w, x, y, pool);
+    default: return;  // unreachable: bind_model_weights admits only the types above
+  }
+}
+
+// A 4x4 block of dot products: out[t][r] for four token rows and four f32
+// weight rows, sixteen accumulators that stay in registers for the whole row.
+void tile_4x4(const float* x, int x_stride, const float* w, int w_stride, int n, float* out, int out_stride) {
   Vec acc[kTile][kTile];
   for (auto& row : acc)
     for (auto& v : row) v = zero();
@@ -146,7 +167,7 @@ void tile_4x4(const float* x, int x_stride, const float* w, int w_stride, int n,
   for (int t = 0; t < kTile; ++t) {
     for (int r = 0; r < kTile; ++r) {
       float total = sum(acc[t][r]);
-      for (int k = c; k < n; ++k) total += x[t * x_stride + k] * w[r * w_stride + k];
+      for (int k = c; k < n; ++k) total = std::fma(x[t * x_stride + k], w[r * w_stride + k], total);
       out[t * out_stride + r] = total;
     }
   }
@@ -154,10 +175,10 @@ void tile_4x4(const float* x, int x_stride, const float* w, int w_stride, int n,
 
 void matmul_blocked(const WeightMatrix& w, const float* in, float* out, int tokens, ThreadPool& pool) {
   const int n = w.cols;
-  const int panel_rows =
-      std::clamp((kPanelBytes / (n * static_cast<int>(sizeof(float)))) / kTile * kTile, kTile, 64);
+  const int panel_rows = std::clamp((kPanelBytes / (n * static_cast<int>(sizeof(float)))) / kTile * kTile, kTile, 64);
   const int panels = (w.rows + panel_rows - 1) / panel_rows;
   const bool stored_f32 = w.type == GgmlType::F32;
+  const auto stride = static_cast<std::size_t>(n);
 
   for (int t0 = 0; t0 < tokens; t0 += kTokenBlock) {
     const int block_tokens = std::min(kTokenBlock, tokens - t0);
@@ -169,28 +190,26 @@ void matmul_blocked(const WeightMatrix& w, const float* in, float* out, int toke
       if (stored_f32) {
         panel_f32 = reinterpret_cast<const float*>(w.row(r0));
       } else {
-        converted.resize(static_cast<std::size_t>(rows) * n);
-        for (int r = 0; r < rows; ++r) convert_row_to_f32(w.type, w.row(r0 + r), converted.data() + static_cast<std::size_t>(r) * n, n);
+        converted.resize(static_cast<std::size_t>(rows) * stride);
+        for (int r = 0; r < rows; ++r) convert_row_to_f32(w.type, w.row(r0 + r), converted.data() + r * stride, n);
         panel_f32 = converted.data();
       }
-      const float* x_block = in + static_cast<std::size_t>(t0) * n;
+      const float* x_block = in + static_cast<std::size_t>(t0) * stride;
       float* out_block = out + static_cast<std::size_t>(t0) * w.rows + r0;
+      auto single = [&](int t, int r) {
+        out_block[static_cast<std::size_t>(t) * w.rows + r] = canonical_dot(F32Row{panel_f32 + r * stride}, x_block + t * stride, n);
+      };
       int t = 0;
       for (; t + kTile <= block_tokens; t += kTile) {
         int r = 0;
         for (; r + kTile <= rows; r += kTile) {
-          tile_4x4(x_block + static_cast<std::size_t>(t) * n, n, panel_f32 + static_cast<std::size_t>(r) * n, n, n,
-                   out_block + static_cast<std::size_t>(t) * w.rows + r, w.rows);
+          tile_4x4(x_block + t * stride, n, panel_f32 + r * stride, n, n, out_block + static_cast<std::size_t>(t) * w.rows + r, w.rows);
         }
         for (; r < rows; ++r)
-          for (int tt = t; tt < t + kTile; ++tt)
-            out_block[static_cast<std::size_t>(tt) * w.rows + r] =
-                simd::dot(x_block + static_cast<std::size_t>(tt) * n, panel_f32 + static_cast<std::size_t>(r) * n, n);
+          for (int tt = t; tt < t + kTile; ++tt) single(tt, r);
       }
       for (; t < block_tokens; ++t)
-        for (int r = 0; r < rows; ++r)
-          out_block[static_cast<std::size_t>(t) * w.rows + r] =
-              simd::dot(x_block + static_cast<std::size_t>(t) * n, panel_f32 + static_cast<std::size_t>(r) * n, n);
+        for (int r = 0; r < rows; ++r) single(t, r);
     });
   }
 }
@@ -198,12 +217,11 @@ void matmul_blocked(const WeightMatrix& w, const float* in, float* out, int toke
 }  // namespace
 
 float dot_row(const WeightMatrix& w, int row, const float* x) {
-  const std::uint8_t* data = w.row(row);
   switch (w.type) {
-    case GgmlType::F32: return simd::dot(reinterpret_cast<const float*>(data), x, w.cols);
-    case GgmlType::F16: return dot_f16(reinterpret_cast<const std::uint16_t*>(data), x, w.cols);
-    case GgmlType::BF16: return dot_bf16(reinterpret_cast<const std::uint16_t*>(data), x, w.cols);
-    case GgmlType::Q8_0: return dot_q8_0(reinterpret_cast<const BlockQ8_0*>(data), x, w.cols);
+    case GgmlType::F32: return canonical_dot(row_of<F32Row>(w, row), x, w.cols);
+    case GgmlType::F16: return canonical_dot(row_of<F16Row>(w, row), x, w.cols);
+    case GgmlType::BF16: return canonical_dot(row_of<BF16Row>(w, row), x, w.cols);
+    case GgmlType::Q8_0: return canonical_dot(row_of<Q8Row>(w, row), x, w.cols);
     default: return 0.0f;  // unreachable: bind_model_weights admits only the types above
   }
 }

@@ -1,5 +1,5 @@
 #pragma once
-// One forward pass of a model over new tokens, appending their keys and values
+// A forward pass of a model over new tokens, appending their keys and values
 // to a KV cache. It computes and knows nothing of sessions or callers.
 #include <atomic>
 #include <functional>
@@ -17,9 +17,8 @@ enum class LogitsMode { None, Last, All };
 class QueryObserver {
  public:
   virtual ~QueryObserver() = default;
-  // q: `tokens` rows of heads x head_dim, for the tokens at cache slots
-  // [first_slot, first_slot + tokens).
-  virtual void on_queries(int layer, const float* q, int tokens, int first_slot) = 0;
+  // q: `tokens` rows of heads x head_dim; positions: each row's RoPE position.
+  virtual void on_queries(int layer, const float* q, int tokens, const int* positions) = 0;
 };
 
 struct ForwardOptions {
@@ -28,6 +27,10 @@ struct ForwardOptions {
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(int done, int total)> on_progress;
   QueryObserver* observer = nullptr;
+  // A read-only cache whose first base_length slots precede `cache`'s slots
+  // (a shared prefix that a question is appended to without copying it).
+  const KvCache* base = nullptr;
+  int base_length = 0;
 };
 
 // Runs `count` tokens, which must be valid ids, through the model, appending to
@@ -36,5 +39,11 @@ struct ForwardOptions {
 // to its length before the call, and the error is thrown.
 std::vector<float> run_forward(const Model& model, KvCache& cache, const int* tokens, int count,
                                const ForwardOptions& options);
+
+// Throws a Cancelled error when the flag is raised.
+void throw_if_cancelled(const std::atomic<bool>* cancel);
+
+// Throws unless every id is in the model's vocabulary.
+void validate_tokens(const Model& model, const int* tokens, int count);
 
 }  // namespace snapkv

@@ -1,17 +1,32 @@
 #pragma once
-// A KV cache together with the logits of its last token: what generation
-// continues from.
+// A KV cache together with the logits of its last token (what generation
+// continues from) and the token ids it was extended with.
 #include <vector>
 
+#include "engine/forward.h"
 #include "kv/kv_cache.h"
 
 namespace snapkv {
+
+class Model;
 
 struct Sequence {
   Sequence(int layers, int heads, int head_dim, int capacity) : cache(layers, heads, head_dim, capacity) {}
 
   KvCache cache;
   std::vector<float> last_logits;  // empty until a forward pass has produced them
+  // Every token appended, in order. For a full cache, tokens[i] sits in slot
+  // i; a compressed cache lists only what was appended after compression.
+  std::vector<int> tokens;
 };
+
+// Runs tokens through the model onto the sequence and keeps its last logits
+// and tokens up to date. Returns the logits `options.logits` asks for.
+std::vector<float> extend_sequence(const Model& model, Sequence& sequence, const int* tokens, int count,
+                                   ForwardOptions options);
+
+// Cuts a full cache back to its first `length` tokens. The logits of the new
+// last token are not known until more tokens are run, so they are dropped.
+void truncate_sequence(Sequence& sequence, int length);
 
 }  // namespace snapkv

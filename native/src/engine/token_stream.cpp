@@ -25,7 +25,7 @@ void TokenStream::feed_pending(const std::atomic<bool>* cancel) {
   ForwardOptions forward;
   forward.logits = LogitsMode::Last;
   forward.cancel = cancel;
-  sequence_->last_logits = run_forward(*model_, sequence_->cache, &*pending_, 1, forward);
+  extend_sequence(*model_, *sequence_, &*pending_, 1, forward);
   pending_.reset();
 }
 

@@ -32,6 +32,7 @@ class GgufFile {
   std::uint32_t version() const { return version_; }
   std::uint64_t alignment() const { return alignment_; }
   std::size_t file_size() const { return file_->size(); }
+  const std::uint8_t* bytes() const { return file_->data(); }
 
   const std::map<std::string, GgufValue>& metadata() const { return metadata_; }
   const GgufValue* find(const std::string& key) const;

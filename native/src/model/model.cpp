@@ -1,5 +1,9 @@
 #include "model/model.h"
 
+#include <algorithm>
+
+#include "common/fnv_hash.h"
+
 namespace snapkv {
 
 std::shared_ptr<Model> Model::load(const std::string& path, const ModelLoadOptions& options) {
@@ -8,7 +12,20 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelLoadOptio
   model->config_ = read_model_config(*model->file_);
   model->weights_ = bind_model_weights(*model->file_, model->config_);
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
+  model->fingerprint_ = fingerprint_file(*model->file_);
   return model;
+}
+
+std::uint64_t Model::fingerprint_file(const GgufFile& file) {
+  constexpr std::uint64_t kSampleBytes = 4096;
+  FnvHash hash;
+  std::uint64_t header_end = file.file_size();
+  for (const GgufTensor& tensor : file.tensors()) header_end = std::min(header_end, tensor.file_offset);
+  hash.add(file.bytes(), header_end);
+  for (const GgufTensor& tensor : file.tensors()) hash.add(tensor.data, std::min(kSampleBytes, tensor.byte_size));
+  const std::uint64_t size = file.file_size();
+  hash.add(&size, sizeof size);
+  return hash.value();
 }
 
 std::size_t Model::kv_bytes_per_token(int cache_heads) const {

@@ -2,6 +2,7 @@
 // A loaded model: the mapped GGUF file, its configuration, its weights and the
 // threads that compute with them. Immutable after load, so any number of
 // caches and computations may share it.
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -25,15 +26,22 @@ class Model {
   const ModelWeights& weights() const { return weights_; }
   ThreadPool& pool() const { return *pool_; }
 
+  // Identifies the model's file: its header and metadata, and a sample of every
+  // tensor's bytes. Saved caches record it, so a cache is never read back
+  // into another model.
+  std::uint64_t fingerprint() const { return fingerprint_; }
+
   // Bytes of one token's keys and values over all layers, at f32.
   std::size_t kv_bytes_per_token(int cache_heads) const;
 
  private:
   Model() = default;
+  static std::uint64_t fingerprint_file(const GgufFile& file);
   std::unique_ptr<GgufFile> file_;
   ModelConfig config_;
   ModelWeights weights_;
   std::unique_ptr<ThreadPool> pool_;
+  std::uint64_t fingerprint_ = 0;
 };
 
 }  // namespace snapkv

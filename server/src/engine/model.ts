@@ -2,7 +2,8 @@
 import { linkCancellation } from './cancellation';
 import { EngineError, nativeCall, nativeSync } from './errors';
 import { MetadataValue, NativeModel, NativeModelInfo } from './native-addon';
-import { ForwardOptions, PrefixCache } from './prefix-cache';
+import { CompactCache } from './compact-cache';
+import { compressOptions, ForwardOptions, PrefixCache, QueryOptions } from './prefix-cache';
 import { progressReporter } from './progress';
 import { toInt32Tokens, TokenIds } from './tokens';
 
@@ -63,6 +64,34 @@ export class Model {
     } catch (error) {
       sequence.dispose();
       throw error;
+    } finally {
+      cancellation.release();
+    }
+  }
+
+  /**
+   * Reads a cache saved by PrefixCache.save. Refused (INVALID_FILE) when it
+   * belongs to another model or cache format version.
+   */
+  async loadPrefix(path: string, options: { extraCapacity?: number } = {}): Promise<PrefixCache> {
+    const native = await nativeCall(() => this.native.loadPrefix(path, { extraCapacity: options.extraCapacity ?? 4096 }));
+    return new PrefixCache(native, this.info.vocab, native.lastLogits());
+  }
+
+  /**
+   * One-shot mode: the whole prompt (context and question) runs layer by
+   * layer and each layer is compressed as soon as it is done, so only one
+   * layer's full KV cache exists at a time. For prompts whose full cache does
+   * not fit; it serves one question.
+   */
+  async compressOneShot(tokens: TokenIds, options: QueryOptions = {}): Promise<CompactCache> {
+    const ids = toInt32Tokens(tokens, this.info.vocab);
+    const cancellation = linkCancellation(options.signal);
+    try {
+      const native = await nativeCall(() =>
+        this.native.compressOneShot(ids, compressOptions(options), cancellation.flag, progressReporter(options.onProgress)),
+      );
+      return new CompactCache(native, this.info.vocab);
     } finally {
       cancellation.release();
     }

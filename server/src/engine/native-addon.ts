@@ -39,6 +39,8 @@ export interface NativeCancelFlag {
 
 export interface NativeSequenceStats {
   tokens: number;
+  compressed: boolean;
+  promptLength: number;
   nextPosition: number;
   capacity: number;
   cacheHeads: number;
@@ -62,7 +64,32 @@ export interface NativeTokenStream {
   readonly produced: number | null;
 }
 
+export interface NativeCompressOptions {
+  window?: number;
+  budget?: number;
+  kernel?: number;
+  pooling?: 'max' | 'avg';
+  gqa?: 'mean' | 'repeat';
+  reserveTokens?: number;
+  chunkTokens?: number;
+}
+
+export interface NativeKeptHead {
+  positions: Int32Array;
+  scores: Float32Array;
+}
+
 export interface NativeSequence {
+  query(
+    suffix: Int32Array,
+    options: NativeCompressOptions,
+    cancel?: NativeCancelFlag,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<NativeSequence>;
+  truncate(length: number): void;
+  save(path: string): Promise<void>;
+  tokens(): Int32Array;
+  kept(): NativeKeptHead[][] | null;
   forward(
     tokens: Int32Array,
     options: { logits?: NativeLogitsMode; chunkTokens?: number },
@@ -80,6 +107,13 @@ export interface NativeModel {
   metadata(): Record<string, MetadataValue>;
   metadata(key: string): MetadataValue | undefined;
   createSequence(options: { capacity?: number; cacheHeads?: 'kv' | 'query' }): NativeSequence;
+  loadPrefix(path: string, options: { extraCapacity?: number }): Promise<NativeSequence>;
+  compressOneShot(
+    tokens: Int32Array,
+    options: NativeCompressOptions,
+    cancel?: NativeCancelFlag,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<NativeSequence>;
   dispose(): void;
   readonly disposed: boolean;
 }

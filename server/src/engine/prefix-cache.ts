@@ -1,8 +1,10 @@
-// The full KV cache of a prompt prefix, grown by prefill and extend, and
-// continued by generate.
+// The full KV cache of a prompt prefix (the packed repository): grown by
+// prefill and extend, cut by truncate, kept on disk by save, and asked
+// questions by query.
 import { linkCancellation } from './cancellation';
-import { nativeCall, nativeSync } from './errors';
-import { generateTokens, GenerateOptions } from './generation';
+import { CompactCache, SnapKvOptions } from './compact-cache';
+import { EngineError, nativeCall, nativeSync } from './errors';
+import { KvCacheHandle } from './kv-cache';
 import { NativeLogitsMode, NativeSequence } from './native-addon';
 import { progressReporter, ProgressListener } from './progress';
 import { toInt32Tokens, TokenIds } from './tokens';
@@ -16,28 +18,32 @@ export interface ForwardOptions {
   chunkTokens?: number;
 }
 
-export interface CacheStats {
-  tokens: number;
-  /** RoPE position the next token takes. */
-  nextPosition: number;
-  capacity: number;
-  /** Bytes of keys and values now held (f32). */
-  usedBytes: number;
-  /** Bytes reserved for the full capacity; pages are committed as the cache fills. */
-  capacityBytes: number;
+export interface QueryOptions extends SnapKvOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Room in the compact cache for generated tokens (default 1024). */
+  reserveTokens?: number;
+  chunkTokens?: number;
 }
 
-export class PrefixCache {
-  /** @internal use Model.prefill */
+export class PrefixCache extends KvCacheHandle {
+  /** @internal use Model.prefill or Model.loadPrefix */
   constructor(
-    private readonly sequence: NativeSequence,
-    private readonly vocab: number,
+    native: NativeSequence,
+    vocab: number,
     /** Logits returned by the prefill that made this cache. */
     readonly logits: Float32Array | null,
-  ) {}
+  ) {
+    super(native, vocab);
+  }
 
   get length(): number {
     return this.stats().tokens;
+  }
+
+  /** The token ids the cache holds, in order. */
+  tokens(): Int32Array {
+    return nativeSync(() => this.native.tokens());
   }
 
   /** Appends tokens to the cache; returns the logits asked for. */
@@ -46,7 +52,7 @@ export class PrefixCache {
     const cancellation = linkCancellation(options.signal);
     try {
       return await nativeCall(() =>
-        this.sequence.forward(
+        this.native.forward(
           ids,
           { logits: options.logits ?? 'last', chunkTokens: options.chunkTokens },
           cancellation.flag,
@@ -58,23 +64,47 @@ export class PrefixCache {
     }
   }
 
-  /** Streams tokens continuing the cached text; generated tokens join the cache. */
-  generate(options: GenerateOptions = {}): AsyncGenerator<number, void, undefined> {
-    return generateTokens(this.sequence, options);
+  /** Cuts the cache back to its first `length` tokens (where a changed file begins). */
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0) {
+      throw new EngineError('INVALID_ARGUMENT', `truncate needs a whole number of tokens, not ${length}`);
+    }
+    nativeSync(() => this.native.truncate(length));
   }
 
-  /** The logits after the last token in the cache. */
-  lastLogits(): Float32Array | null {
-    return nativeSync(() => this.sequence.lastLogits());
+  /** Writes the cache to a file (atomically), for Model.loadPrefix in a later session. */
+  async save(path: string): Promise<void> {
+    await nativeCall(() => this.native.save(path));
   }
 
-  stats(): CacheStats {
-    const { tokens, nextPosition, capacity, usedBytes, capacityBytes } = nativeSync(() => this.sequence.stats());
-    return { tokens, nextPosition, capacity, usedBytes, capacityBytes };
+  /**
+   * Asks a question: the suffix is prefilled against this prefix, which is
+   * only read (other questions may run at the same time), and the whole
+   * prompt is compressed with SnapKV into a new CompactCache.
+   */
+  async query(suffix: TokenIds, options: QueryOptions = {}): Promise<CompactCache> {
+    const ids = toInt32Tokens(suffix, this.vocab);
+    const cancellation = linkCancellation(options.signal);
+    try {
+      const native = await nativeCall(() =>
+        this.native.query(ids, compressOptions(options), cancellation.flag, progressReporter(options.onProgress)),
+      );
+      return new CompactCache(native, this.vocab);
+    } finally {
+      cancellation.release();
+    }
   }
+}
 
-  /** Frees the cache's memory now rather than at garbage collection. */
-  dispose(): void {
-    this.sequence.dispose();
-  }
+/** The native form of SnapKV and compression options. */
+export function compressOptions(options: QueryOptions): Parameters<NativeSequence['query']>[1] {
+  return {
+    window: options.window,
+    budget: options.budget,
+    kernel: options.kernel,
+    pooling: options.pooling,
+    gqa: options.gqa,
+    reserveTokens: options.reserveTokens,
+    chunkTokens: options.chunkTokens,
+  };
 }

@@ -1,0 +1,161 @@
+#include "engine/prefix_file.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "common/engine_error.h"
+#include "common/fnv_hash.h"
+#include "common/mapped_file.h"
+#include "model/model.h"
+
+namespace snapkv {
+
+namespace {
+
+constexpr char kMagic[8] = {'S', 'N', 'A', 'P', 'K', 'V', 'P', 'C'};
+constexpr std::size_t kDataAlignment = 4096;
+
+// Fixed-size header, little-endian as this engine's hosts are.
+struct PrefixFileHeader {
+  char magic[8];
+  std::uint32_t version;
+  std::uint32_t element_bytes;
+  std::uint64_t model_fingerprint;
+  std::uint32_t layers;
+  std::uint32_t kv_heads;
+  std::uint32_t head_dim;
+  std::uint32_t vocab;
+  std::uint64_t token_count;
+  std::uint64_t token_hash;
+  std::uint32_t has_logits;
+  std::uint32_t reserved;
+};
+
+std::uint64_t hash_tokens(const int* tokens, std::size_t count) {
+  FnvHash hash;
+  hash.add(tokens, count * sizeof(int));
+  return hash.value();
+}
+
+std::size_t data_offset(const PrefixFileHeader& header) {
+  std::size_t end = sizeof(PrefixFileHeader) + header.token_count * sizeof(std::int32_t);
+  if (header.has_logits) end += static_cast<std::size_t>(header.vocab) * sizeof(float);
+  return (end + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+}
+
+std::size_t data_bytes(const PrefixFileHeader& header) {
+  return static_cast<std::size_t>(header.layers) * 2 * header.kv_heads * header.token_count * header.head_dim *
+         sizeof(float);
+}
+
+struct FileCloser {
+  void operator()(std::FILE* file) const { std::fclose(file); }
+};
+
+}  // namespace
+
+void save_prefix(const Model& model, const Sequence& prefix, const std::string& path) {
+  const ModelConfig& c = model.config();
+  const KvCache& cache = prefix.cache;
+  const int length = cache.length();
+  if (cache.heads() != c.kv_heads || cache.next_position() != length ||
+      prefix.tokens.size() != static_cast<std::size_t>(length)) {
+    fail(ErrorCode::InvalidArgument, "only a full prompt cache can be saved");
+  }
+  PrefixFileHeader header{};
+  std::memcpy(header.magic, kMagic, sizeof kMagic);
+  header.version = kPrefixFileVersion;
+  header.element_bytes = sizeof(float);
+  header.model_fingerprint = model.fingerprint();
+  header.layers = static_cast<std::uint32_t>(c.layers);
+  header.kv_heads = static_cast<std::uint32_t>(c.kv_heads);
+  header.head_dim = static_cast<std::uint32_t>(c.head_dim);
+  header.vocab = static_cast<std::uint32_t>(c.vocab);
+  header.token_count = static_cast<std::uint64_t>(length);
+  header.token_hash = hash_tokens(prefix.tokens.data(), prefix.tokens.size());
+  header.has_logits = prefix.last_logits.size() == static_cast<std::size_t>(c.vocab) ? 1 : 0;
+
+  const std::string temporary = path + ".partial";
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(temporary.c_str(), "wb"));
+  if (!file) fail(ErrorCode::Io, "cannot write '", temporary, "': ", std::strerror(errno));
+  bool ok = std::fwrite(&header, sizeof header, 1, file.get()) == 1;
+  ok = ok && std::fwrite(prefix.tokens.data(), sizeof(int), prefix.tokens.size(), file.get()) == prefix.tokens.size();
+  if (header.has_logits) {
+    ok = ok && std::fwrite(prefix.last_logits.data(), sizeof(float), prefix.last_logits.size(), file.get()) ==
+                   prefix.last_logits.size();
+  }
+  const long padding = static_cast<long>(data_offset(header)) - std::ftell(file.get());
+  ok = ok && padding >= 0 && std::fseek(file.get(), padding, SEEK_CUR) == 0;
+  const std::size_t row = static_cast<std::size_t>(length) * c.head_dim;
+  for (int l = 0; l < c.layers && ok; ++l) {
+    for (int kind = 0; kind < 2 && ok; ++kind) {
+      for (int h = 0; h < c.kv_heads && ok; ++h) {
+        const float* data = kind == 0 ? cache.keys(l, h) : cache.values(l, h);
+        ok = std::fwrite(data, sizeof(float), row, file.get()) == row;
+      }
+    }
+  }
+  ok = ok && std::fflush(file.get()) == 0;
+  file.reset();
+  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    std::remove(temporary.c_str());
+    fail(ErrorCode::Io, "cannot write the cache to '", path, "': ", std::strerror(error));
+  }
+}
+
+std::shared_ptr<Sequence> load_prefix(const Model& model, const std::string& path, int extra_capacity) {
+  const ModelConfig& c = model.config();
+  MappedFile file(path);
+  PrefixFileHeader header{};
+  if (file.size() < sizeof header || std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) {
+    fail(ErrorCode::InvalidFile, "'", path, "' is not a snapkv prompt cache file");
+  }
+  std::memcpy(&header, file.data(), sizeof header);
+  if (header.version != kPrefixFileVersion) {
+    fail(ErrorCode::InvalidFile, "'", path, "' was written in cache format version ", header.version,
+         ", and this engine reads version ", kPrefixFileVersion, "; delete it and prefill again");
+  }
+  if (header.model_fingerprint != model.fingerprint() || header.layers != static_cast<std::uint32_t>(c.layers) ||
+      header.kv_heads != static_cast<std::uint32_t>(c.kv_heads) ||
+      header.head_dim != static_cast<std::uint32_t>(c.head_dim) || header.vocab != static_cast<std::uint32_t>(c.vocab)) {
+    fail(ErrorCode::InvalidFile, "'", path, "' holds a cache of another model, not of '", model.file().path(),
+         "'; prefill the prompt again with this model");
+  }
+  if (header.element_bytes != sizeof(float) || header.token_count > (1u << 30) ||
+      data_offset(header) + data_bytes(header) != file.size()) {
+    fail(ErrorCode::InvalidFile, "'", path, "' is truncated or corrupt");
+  }
+  const int length = static_cast<int>(header.token_count);
+  const auto* tokens = reinterpret_cast<const int*>(file.data() + sizeof header);
+  if (hash_tokens(tokens, header.token_count) != header.token_hash) {
+    fail(ErrorCode::InvalidFile, "'", path, "' is corrupt: its tokens do not match their hash");
+  }
+  for (int i = 0; i < length; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= c.vocab) fail(ErrorCode::InvalidFile, "'", path, "' is corrupt: bad token id");
+  }
+  if (extra_capacity < 0) fail(ErrorCode::InvalidArgument, "extra capacity must not be negative");
+
+  auto sequence = std::make_shared<Sequence>(c.layers, c.kv_heads, c.head_dim, std::max(1, length + extra_capacity));
+  sequence->tokens.assign(tokens, tokens + length);
+  if (header.has_logits) {
+    const auto* logits = reinterpret_cast<const float*>(tokens + length);
+    sequence->last_logits.assign(logits, logits + c.vocab);
+  }
+  const float* data = reinterpret_cast<const float*>(file.data() + data_offset(header));
+  const std::size_t row = static_cast<std::size_t>(length) * c.head_dim;
+  for (int l = 0; l < c.layers; ++l) {
+    for (int kind = 0; kind < 2; ++kind) {
+      for (int h = 0; h < c.kv_heads; ++h, data += row) {
+        float* target = kind == 0 ? sequence->cache.keys(l, h) : sequence->cache.values(l, h);
+        std::memcpy(target, data, row * sizeof(float));
+      }
+    }
+  }
+  sequence->cache.reset(length, length);
+  return sequence;
+}
+
+}  // namespace snapkv

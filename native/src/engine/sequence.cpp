@@ -1,0 +1,35 @@
+#include "engine/sequence.h"
+
+#include "common/engine_error.h"
+#include "model/model.h"
+
+namespace snapkv {
+
+std::vector<float> extend_sequence(const Model& model, Sequence& sequence, const int* tokens, int count,
+                                   ForwardOptions options) {
+  const LogitsMode wanted = options.logits;
+  // Generation continues from the last token, so its logits are always kept.
+  if (wanted == LogitsMode::None) options.logits = LogitsMode::Last;
+  std::vector<float> logits = run_forward(model, sequence.cache, tokens, count, options);
+  const auto vocab = static_cast<std::ptrdiff_t>(model.config().vocab);
+  sequence.last_logits.assign(logits.end() - vocab, logits.end());
+  sequence.tokens.insert(sequence.tokens.end(), tokens, tokens + count);
+  if (wanted == LogitsMode::None) logits.clear();
+  return logits;
+}
+
+void truncate_sequence(Sequence& sequence, int length) {
+  KvCache& cache = sequence.cache;
+  if (cache.next_position() != cache.length() || sequence.tokens.size() != static_cast<std::size_t>(cache.length())) {
+    fail(ErrorCode::InvalidArgument, "only a full prompt cache can be truncated");
+  }
+  if (length < 0 || length > cache.length()) {
+    fail(ErrorCode::InvalidArgument, "cannot truncate a cache of ", cache.length(), " tokens to ", length);
+  }
+  if (length == cache.length()) return;
+  cache.reset(length, length);
+  sequence.tokens.resize(static_cast<std::size_t>(length));
+  sequence.last_logits.clear();
+}
+
+}  // namespace snapkv

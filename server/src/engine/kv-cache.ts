@@ -1,0 +1,46 @@
+// What every cache handle offers: generation, logits, statistics, dispose.
+import { nativeSync } from './errors';
+import { generateTokens, GenerateOptions } from './generation';
+import { NativeSequence } from './native-addon';
+
+export interface CacheStats {
+  tokens: number;
+  /** RoPE position the next token takes. */
+  nextPosition: number;
+  capacity: number;
+  /** Bytes of keys and values now held (f32). */
+  usedBytes: number;
+  /** Bytes reserved for the full capacity; pages are committed as the cache fills. */
+  capacityBytes: number;
+  /** Heads per layer: the model's KV heads, or its query heads for gqa 'repeat'. */
+  cacheHeads: number;
+}
+
+export abstract class KvCacheHandle {
+  /** @internal */
+  protected constructor(
+    /** @internal */
+    readonly native: NativeSequence,
+    protected readonly vocab: number,
+  ) {}
+
+  /** Streams tokens continuing the cached text; generated tokens join the cache. */
+  generate(options: GenerateOptions = {}): AsyncGenerator<number, void, undefined> {
+    return generateTokens(this.native, options);
+  }
+
+  /** The logits after the last token in the cache (null after a truncation). */
+  lastLogits(): Float32Array | null {
+    return nativeSync(() => this.native.lastLogits());
+  }
+
+  stats(): CacheStats {
+    const { tokens, nextPosition, capacity, usedBytes, capacityBytes, cacheHeads } = nativeSync(() => this.native.stats());
+    return { tokens, nextPosition, capacity, usedBytes, capacityBytes, cacheHeads };
+  }
+
+  /** Frees the cache's memory now rather than at garbage collection. */
+  dispose(): void {
+    this.native.dispose();
+  }
+}
