@@ -6,6 +6,8 @@ import { Engine, KeptHead as EngineKeptHead, Model, SnapKvOptions } from '../ser
 import { promptTokens, tinyModelName, TinyModelSpec, tinyModelSpec, writeTinyModel, WrittenTinyModel } from './fixtures/tiny-models';
 import { referencePrompt, ReferencePrompt } from './helpers/reference-snapkv';
 import { useTempDir } from './helpers/temp-dir';
+import { argmax, relativeError } from './helpers/logits-compare';
+import { ReferenceForward } from './reference/forward64';
 import { KeptHead, SnapKvParams } from './reference/snapkv64';
 
 const PREFIX = 150;
@@ -104,6 +106,36 @@ describe('SnapKV selection against the float64 reference', function () {
           prefix.dispose();
         });
       }
+
+      it('generation continues from the kept entries at the original positions, as in the reference', async () => {
+        const length = PREFIX + SUFFIX;
+        const prefix = await model.prefill(prompt.slice(0, PREFIX));
+        const compact = await prefix.query(prompt.slice(PREFIX, length), base);
+        const produced: number[] = [];
+        for await (const token of compact.generate({ maxTokens: 8 })) produced.push(token);
+        const kept = compact.kept();
+
+        const decode = (compacted: boolean): { tokens: number[]; logits: Float64Array } => {
+          const reference = new ReferenceForward(fixture.config, fixture.weights);
+          let logits = reference.forward(prompt.slice(0, length));
+          if (compacted) reference.compact((layer, head) => Array.from(kept[layer][head].positions));
+          const tokens: number[] = [];
+          for (let i = 0; i < 8; i++) {
+            tokens.push(compacted ? argmax(logits) : produced[i]);
+            logits = reference.step(tokens[i]);
+          }
+          return { tokens, logits };
+        };
+        const fromKept = decode(true);
+        assert.deepStrictEqual(produced, fromKept.tokens);
+        const error = relativeError(compact.lastLogits()!, fromKept.logits);
+        assert.ok(error < 1e-4, `compact decode differs from the reference by ${error}`);
+        // The check has power: the full cache would have given other logits.
+        const fromFull = decode(false);
+        assert.ok(relativeError(compact.lastLogits()!, fromFull.logits) > 1e-3, 'compression changed nothing measurable');
+        compact.dispose();
+        prefix.dispose();
+      });
 
       it('tied scores at the cutoff go to the lower position, as in the reference', async () => {
         // Max pooling copies a peak over kernel-wide plateaus: equal scores.
