@@ -232,7 +232,7 @@ Napi::Value SequenceHandle::truncate(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "truncate needs a token count");
   const double length = info[0].As<Napi::Number>().DoubleValue();
   SequenceLease lease(env, s, LeaseKind::Exclusive);
-  if (s->kept) throw Napi::Error::New(env, "a compressed cache cannot be truncated; ask the question again instead");
+  if (s->kept) throw_js(env, {"INVALID_ARGUMENT", "a compressed cache cannot be truncated; ask the question again instead"});
   CaughtError caught;
   if (!capture_errors(caught, [&] {
         if (length != static_cast<int>(length)) fail(ErrorCode::InvalidArgument, "truncate needs a whole token count");
@@ -248,7 +248,7 @@ Napi::Value SequenceHandle::save(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::shared_ptr<SequenceSlot> s = slot(env);
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "save needs a file path");
-  if (s->kept) throw Napi::Error::New(env, "only a full prompt cache can be saved");
+  if (s->kept) throw_js(env, {"INVALID_ARGUMENT", "only a full prompt cache can be saved"});
   std::string path = info[0].As<Napi::String>().Utf8Value();
   auto lease = std::make_shared<SequenceLease>(env, s, LeaseKind::Shared);
   return PromiseWorker::start(

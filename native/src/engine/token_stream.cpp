@@ -16,7 +16,7 @@ TokenStream::TokenStream(std::shared_ptr<const Model> model, std::shared_ptr<Seq
       sampler_(options.sampling) {
   if (options.max_tokens < 0) fail(ErrorCode::InvalidArgument, "maxTokens must not be negative");
   if (sequence_->last_logits.size() != static_cast<std::size_t>(model_->config().vocab)) {
-    fail(ErrorCode::InvalidArgument, "nothing to continue from: prefill the cache before generating");
+    fail(ErrorCode::InvalidArgument, "nothing to continue from: run tokens through the cache (prefill or extend) before generating");
   }
 }
 
