@@ -1,0 +1,168 @@
+// The ~113M bench model through the addon: load, prefill, decode, next to the
+// machine's measured limits.
+import { WeightType, shapeOf } from './bench-model';
+import { ModelBench, benchModel } from './engine-bench';
+import { embeddingParams, layerMatrixParams } from './flops';
+import { OtherLoad, cpuSnapshot, otherLoad } from './machine';
+import { BenchContext, BenchSection, SectionResult } from './section';
+import { Table, fmt, fmtBytes, fmtInt, fmtMillions, fmtPercent } from './tables';
+
+export const PREFILL_LENGTHS = [512, 2048] as const;
+export const PREFILL_REPEATS = 3;
+export const DECODE_PROMPT = 512;
+export const DECODE_TOKENS = 64;
+export const LOADS = 3;
+
+export interface ModelSectionRow {
+  weightType: WeightType;
+  file: { path: string; bytes: number; written: boolean; writeMs: number };
+  bench: ModelBench;
+  /** What other processes ran while this type was measured. */
+  otherLoad: OtherLoad;
+}
+
+/** The T=1 GB/s of the logits matrix per weight type, from the kernel section: decode's memory limit. */
+export type MemoryBandwidth = (type: WeightType) => number | undefined;
+
+export function modelSection(memoryBandwidth: MemoryBandwidth): BenchSection {
+  return {
+    key: 'model',
+    async run(context: BenchContext): Promise<SectionResult> {
+      // Every file first: writing one leaves a heap of garbage that must not be collected during a measurement.
+      const files = context.weightTypes.map((type) => context.modelFile(type));
+      const rows: ModelSectionRow[] = [];
+      for (const file of files) {
+        const { weightType } = file;
+        context.log(`model ${weightType}: ${file.written ? `wrote ${fmtBytes(file.bytes)} in ${fmt(file.writeMs / 1000)} s` : 'reused'} ${file.path}`);
+        const before = cpuSnapshot();
+        const bench = await benchModel(file.path, weightType, {
+          threads: context.threads,
+          prefillLengths: PREFILL_LENGTHS,
+          repeats: PREFILL_REPEATS,
+          decodePrompt: DECODE_PROMPT,
+          decodeTokens: DECODE_TOKENS,
+          loads: LOADS,
+          log: context.log,
+        });
+        const load = otherLoad(before, cpuSnapshot());
+        if (load.otherCores > 0.2 || load.stealCores > 0.2) {
+          context.log(`  ${weightType}: other processes kept ${fmt(load.otherCores, 2)} cores busy (steal ${fmt(load.stealCores, 2)}): its numbers are disturbed`);
+        }
+        rows.push({ weightType, file, bench, otherLoad: load });
+      }
+      const peak = context.peak.peakGflops;
+      return {
+        tables: [modelTable(rows), prefillTable(rows, peak), decodeTable(rows, memoryBandwidth)],
+        json: {
+          prefillLengths: PREFILL_LENGTHS,
+          prefillRepeats: PREFILL_REPEATS,
+          decodePrompt: DECODE_PROMPT,
+          decodeTokens: DECODE_TOKENS,
+          rows: rows.map(({ weightType, file, bench, otherLoad: other }) => ({ weightType, file, otherLoad: other, ...bench })),
+        },
+      };
+    },
+  };
+}
+
+function modelTable(rows: readonly ModelSectionRow[]): Table {
+  const first = rows[0]?.bench.info;
+  const shape = first ? shapeOf({ ...first, tied: first.tiedEmbeddings }) : undefined;
+  return {
+    title: 'Bench model: load',
+    columns: [
+      { header: 'weights' },
+      { header: 'file', align: 'right' },
+      { header: 'weight bytes', align: 'right' },
+      { header: `load ms (median of ${LOADS})`, align: 'right' },
+      { header: 'first load ms', align: 'right' },
+      { header: 'other load (cores)', align: 'right' },
+    ],
+    rows: rows.map(({ weightType, file, bench, otherLoad: other }) => [
+      weightType,
+      fmtBytes(file.bytes),
+      fmtBytes(bench.info.weightBytes),
+      fmt(bench.load.medianMs),
+      fmt(bench.load.runsMs[0]),
+      fmt(other.otherCores + other.stealCores, 2),
+    ]),
+    notes: shape
+      ? [
+          `${first!.architecture}, hidden ${shape.hidden}, ${shape.layers} layers, ${shape.heads} heads / ${shape.kvHeads} KV head, head_dim ${shape.headDim}, ` +
+            `ffn ${shape.ffn}, vocab ${fmtInt(shape.vocab)}, tied embeddings: ${fmtMillions(layerMatrixParams(shape))} layer + ` +
+            `${fmtMillions(embeddingParams(shape))} embedding parameters (Qwen2.5-0.5B's ratios at ~1/4 of its size).`,
+          'Loads after the first read the file from the page cache. Other load: cores kept busy by other processes (and the',
+          "hypervisor's steal) while the type was measured; above ~0.1 its numbers are disturbed.",
+        ]
+      : [],
+  };
+}
+
+function prefillTable(rows: readonly ModelSectionRow[], peakGflops: number): Table {
+  const body: string[][] = [];
+  for (const { weightType, bench } of rows) {
+    for (const p of bench.prefill) {
+      body.push([
+        weightType,
+        String(p.tokens),
+        fmt(p.medianMs),
+        fmtInt(p.tokensPerSecond),
+        fmt(p.gflop, 1),
+        fmt(p.gflops),
+        fmtPercent(p.gflops, peakGflops),
+      ]);
+    }
+  }
+  return {
+    title: `Prefill (addon, median of ${PREFILL_REPEATS} after a warm-up, logits of the last token)`,
+    columns: [
+      { header: 'weights' },
+      { header: 'prompt', align: 'right' },
+      { header: 'ms', align: 'right' },
+      { header: 'tokens/s', align: 'right' },
+      { header: 'GFLOP', align: 'right' },
+      { header: 'GFLOP/s', align: 'right' },
+      { header: '% of peak', align: 'right' },
+    ],
+    rows: body,
+    notes: [
+      `FLOPs: 2 x layer matrix weights per token + attention 4 x layers x heads x head_dim x mean context + the last token's logits. Peak: ${fmt(peakGflops)} GFLOP/s.`,
+    ],
+  };
+}
+
+function decodeTable(rows: readonly ModelSectionRow[], memoryBandwidth: MemoryBandwidth): Table {
+  return {
+    title: `Decode (addon, greedy, ${DECODE_TOKENS} tokens after a ${DECODE_PROMPT}-token prompt; first token excluded)`,
+    columns: [
+      { header: 'weights' },
+      { header: 'ms/token (median)', align: 'right' },
+      { header: 'p90', align: 'right' },
+      { header: 'tokens/s', align: 'right' },
+      { header: 'bytes/token', align: 'right' },
+      { header: 'GB/s', align: 'right' },
+      { header: 'logits matvec GB/s', align: 'right' },
+      { header: `TTFT ms (${DECODE_PROMPT})`, align: 'right' },
+    ],
+    rows: rows.map(({ weightType, bench }) => {
+      const d = bench.decode;
+      const limit = memoryBandwidth(weightType);
+      return [
+        weightType,
+        fmt(d.medianMsPerToken, 2),
+        fmt(d.p90MsPerToken, 2),
+        fmt(d.tokensPerSecond),
+        fmtBytes(d.bytesPerToken),
+        fmt(d.gbps),
+        limit === undefined ? '-' : fmt(limit),
+        fmt(d.timeToFirstTokenMs),
+      ];
+    }),
+    notes: [
+      'bytes/token: every weight matrix (the tied embedding as the output projection) plus the f32 KV cache at the mean context.',
+      'logits matvec GB/s: snapkv-bench on the 151669 x 448 output matrix at T=1. It does not fit in the caches, so this is the rate a',
+      "decode step can read that weight type from memory with the engine's kernel: the practical ceiling for the GB/s column.",
+      'TTFT: prefill of the prompt plus the wait for the first token.',
+    ],
+  };
+}

@@ -1,0 +1,198 @@
+// The language server's custom LSP surface. Types only (plus method names):
+// the extension imports this file, so it must not pull in anything else.
+
+/** SnapKV compression settings a client may pass; each one has a server default. */
+export interface SnapKvSettings {
+  /** Last prompt tokens whose attention scores the prompt (default 32). */
+  window?: number;
+  /** Prompt KV entries kept per layer and KV head, window included (default 2048). */
+  budget?: number;
+  /** Pooling kernel, odd (default 7). */
+  kernel?: number;
+  pooling?: 'max' | 'avg';
+}
+
+/** Sent as `initializationOptions`, and again through `snapkv/configure` to change settings live. */
+export interface ServerSettings {
+  /** GGUF file; when absent the server looks where Ollama and LM Studio keep models. */
+  modelPath?: string;
+  backend?: 'auto' | 'cuda' | 'cpu';
+  snapkv?: SnapKvSettings;
+  /** Largest packed repository in tokens (default: the model's context minus room for a question). */
+  maxContextTokens?: number;
+  /** Globs (relative to the folder) to pack even when a default rule would leave them out. */
+  include?: string[];
+  /** Globs to leave out in addition to the defaults. */
+  exclude?: string[];
+  /** Folder for saved prefix caches (default: a per-user cache folder). */
+  cacheDir?: string;
+  /** Upper bound on the bytes of compact caches alive at once; further questions wait (default 2 GiB). */
+  compactMemoryLimit?: number;
+  /** Largest answer in tokens (default 512). */
+  maxAnswerTokens?: number;
+}
+
+export interface IndexParams {
+  /** Absolute folder path (default: the first workspace folder of `initialize`). */
+  folder?: string;
+  /** Throw away the saved prefix cache and prefill from scratch. */
+  force?: boolean;
+}
+
+export type LeftOutReason =
+  | 'binary'
+  | 'too-large'
+  | 'lock-file'
+  | 'minified'
+  | 'generated'
+  | 'secret'
+  | 'excluded'
+  | 'unreadable'
+  | 'over-token-limit';
+
+export interface LeftOutFile {
+  path: string;
+  reason: LeftOutReason;
+  detail?: string;
+}
+
+export interface IndexResult {
+  folder: string;
+  files: number;
+  tokens: number;
+  /** Tokens this call ran through the model (0 when the cache was reused as is). */
+  prefilledTokens: number;
+  /** Where the prefix came from. */
+  source: 'prefill' | 'incremental' | 'saved-cache' | 'unchanged';
+  leftOut: LeftOutFile[];
+  seconds: number;
+}
+
+export interface ChatTurn {
+  question: string;
+  answer: string;
+}
+
+export interface SelectionContext {
+  /** Workspace-relative path with forward slashes, or an absolute path outside it. */
+  path: string;
+  /** 1-based, inclusive. */
+  startLine: number;
+  endLine: number;
+  text: string;
+  /** A few lines around the selection, for context. */
+  surrounding?: string;
+  languageId?: string;
+}
+
+export interface AskParams {
+  /** Chosen by the client; names the answer in `snapkv/answerDelta` and `snapkv/cancel`. */
+  requestId: string;
+  question: string;
+  selection?: SelectionContext;
+  /** The file the user is looking at (workspace-relative). */
+  activeFile?: string;
+  /** Earlier turns of this chat, oldest first. */
+  history?: ChatTurn[];
+  folder?: string;
+  maxTokens?: number;
+  temperature?: number;
+  snapkv?: SnapKvSettings;
+}
+
+/** One notification per piece of answer text, in order. */
+export interface AnswerDelta {
+  requestId: string;
+  text: string;
+}
+
+/** A stretch of lines of one file and the share of the kept cache that falls in it. */
+export interface ContextRange {
+  startLine: number;
+  endLine: number;
+  /** Kept entries (summed over layers and KV heads) in these lines. */
+  kept: number;
+}
+
+export interface ContextFile {
+  path: string;
+  /** Share of all kept repository entries that fall in this file, 0..1. */
+  share: number;
+  kept: number;
+  ranges: ContextRange[];
+}
+
+export interface ContextMap {
+  requestId: string;
+  question: string;
+  /** Ranked by share, largest first. */
+  files: ContextFile[];
+  /** Kept entries in the question and template rather than in any file. */
+  keptOutsideFiles: number;
+  keptTotal: number;
+}
+
+export type StopReason = 'eos' | 'stop' | 'max-tokens' | 'cancelled';
+
+export interface AskResult {
+  requestId: string;
+  text: string;
+  tokens: number;
+  stopReason: StopReason;
+  /** The files most of the kept cache came from (the top of the context map). */
+  references: ContextFile[];
+  timings: {
+    queuedMs: number;
+    /** Question prefill and compression. */
+    compressMs: number;
+    firstTokenMs: number;
+    decodeMsPerToken: number;
+  };
+  compactBytes: number;
+}
+
+export interface CancelParams {
+  requestId: string;
+}
+
+export interface ModelStatus {
+  path: string;
+  architecture: string;
+  parameters: number;
+  contextLength: number;
+  backend: 'cpu' | 'cuda';
+  backendReason: string;
+  /** True for the small demonstration model that ships with the project. */
+  demo: boolean;
+}
+
+export interface StatusResult {
+  model: ModelStatus | null;
+  /** Why no model is loaded, in words that say what to do. */
+  modelProblem?: string;
+  folder: string | null;
+  indexing: boolean;
+  files: number;
+  tokensIndexed: number;
+  prefixBytes: number;
+  compactBytes: number;
+  questionsRunning: number;
+  questionsQueued: number;
+}
+
+export interface ContextMapParams {
+  /** Default: the last answered question. */
+  requestId?: string;
+}
+
+export const Methods = {
+  index: 'snapkv/index',
+  ask: 'snapkv/ask',
+  cancel: 'snapkv/cancel',
+  status: 'snapkv/status',
+  contextMap: 'snapkv/contextMap',
+  configure: 'snapkv/configure',
+  answerDelta: 'snapkv/answerDelta',
+  /** Server -> client when status changes (indexing done, model loaded). */
+  statusChanged: 'snapkv/statusChanged',
+} as const;
