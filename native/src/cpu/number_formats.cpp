@@ -1,31 +1,8 @@
 #include "cpu/number_formats.h"
 
-#include <cmath>
-
 #include "cpu/simd.h"
 
 namespace snapkv {
-
-float f16_to_f32(std::uint16_t bits) {
-#if defined(__F16C__)
-  return _cvtsh_ss(bits);
-#else
-  const std::uint32_t sign = static_cast<std::uint32_t>(bits & 0x8000u) << 16;
-  const std::uint32_t exponent = (bits >> 10) & 0x1fu;
-  const std::uint32_t mantissa = bits & 0x3ffu;
-  float magnitude;
-  if (exponent == 0) {
-    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-  } else if (exponent == 31) {
-    magnitude = mantissa ? NAN : INFINITY;
-  } else {
-    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400u), static_cast<int>(exponent) - 25);
-  }
-  float result = magnitude;
-  if (sign) result = -result;
-  return result;
-#endif
-}
 
 void convert_row_to_f32(GgmlType type, const void* row, float* out, int count) {
   switch (type) {
