@@ -193,6 +193,7 @@ Napi::Value SequenceHandle::stats(const Napi::CallbackInfo& info) {
   result.Set("cacheHeads", cache.heads());
   result.Set("usedBytes", static_cast<double>(cache.used_bytes()));
   result.Set("capacityBytes", static_cast<double>(cache.capacity_bytes()));
+  result.Set("forwardedTokens", static_cast<double>(s->sequence->forwarded_tokens));
   {
     std::lock_guard<std::mutex> lock(s->lease_mutex);
     result.Set("busy", s->writer || s->readers > 0);

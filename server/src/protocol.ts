@@ -37,6 +37,8 @@ export interface IndexParams {
   folder?: string;
   /** Throw away the saved prefix cache and prefill from scratch. */
   force?: boolean;
+  /** LSP work-done progress token chosen by the client; without one the server creates its own progress. */
+  workDoneToken?: string | number;
 }
 
 export type LeftOutReason =

@@ -14,6 +14,7 @@ std::vector<float> extend_sequence(const Model& model, Sequence& sequence, const
   const auto vocab = static_cast<std::ptrdiff_t>(model.config().vocab);
   sequence.last_logits.assign(logits.end() - vocab, logits.end());
   sequence.tokens.insert(sequence.tokens.end(), tokens, tokens + count);
+  sequence.forwarded_tokens += count;
   if (wanted == LogitsMode::None) logits.clear();
   return logits;
 }

@@ -18,6 +18,9 @@ struct Sequence {
   // Every token appended, in order. For a full cache, tokens[i] sits in slot
   // i; a compressed cache lists only what was appended after compression.
   std::vector<int> tokens;
+  // Tokens run through the model onto this cache since it was made or
+  // loaded: how much an incremental update really recomputed.
+  long long forwarded_tokens = 0;
 };
 
 // Runs tokens through the model onto the sequence and keeps its last logits

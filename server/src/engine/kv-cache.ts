@@ -14,6 +14,8 @@ export interface CacheStats {
   capacityBytes: number;
   /** Heads per layer: the model's KV heads, or its query heads for gqa 'repeat'. */
   cacheHeads: number;
+  /** Tokens run through the model onto this cache since it was made or loaded (generation included). */
+  forwardedTokens: number;
 }
 
 export abstract class KvCacheHandle {
@@ -35,8 +37,8 @@ export abstract class KvCacheHandle {
   }
 
   stats(): CacheStats {
-    const { tokens, nextPosition, capacity, usedBytes, capacityBytes, cacheHeads } = nativeSync(() => this.native.stats());
-    return { tokens, nextPosition, capacity, usedBytes, capacityBytes, cacheHeads };
+    const { tokens, nextPosition, capacity, usedBytes, capacityBytes, cacheHeads, forwardedTokens } = nativeSync(() => this.native.stats());
+    return { tokens, nextPosition, capacity, usedBytes, capacityBytes, cacheHeads, forwardedTokens };
   }
 
   /** Frees the cache's memory now rather than at garbage collection. */

@@ -46,6 +46,7 @@ export interface NativeSequenceStats {
   cacheHeads: number;
   usedBytes: number;
   capacityBytes: number;
+  forwardedTokens: number;
   busy: boolean;
 }
 
