@@ -1,0 +1,123 @@
+// Command-line arguments of `snapkv-code`, parsed by hand: a handful of
+// options does not justify a dependency.
+import type { ServerSettings } from '../protocol';
+
+export interface CliArgs {
+  command: 'ask' | 'index' | 'models' | 'help';
+  folder?: string;
+  question?: string;
+  settings: ServerSettings;
+  maxTokens?: number;
+  temperature?: number;
+  /** index: also prefill and save the cache, so a later ask starts at once. */
+  prefill: boolean;
+  force: boolean;
+  json: boolean;
+  verbose: boolean;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `Usage:
+  snapkv-code ask <folder> "<question>" [options]   answer a question about a folder, then list the kept files and lines
+  snapkv-code index <folder> [options]              show what is packed and left out, and the token count
+  snapkv-code models                                list the GGUF models found where Ollama and LM Studio keep them
+
+Options:
+  --model <file.gguf>     the model (default: the first one found locally, or the bundled demo model)
+  --backend auto|cuda|cpu
+  --budget <n>            SnapKV entries kept per layer and KV head (default 2048)
+  --window <n>            SnapKV observation window (default 32)
+  --kernel <n>            SnapKV pooling kernel, odd (default 7)
+  --pooling max|avg
+  --max-tokens <n>        longest answer (default 512)
+  --temperature <t>       0 (default) is greedy
+  --max-context <n>       largest packed repository in tokens
+  --include <glob>        pack files a default rule leaves out (repeatable)
+  --exclude <glob>        leave more files out (repeatable)
+  --cache-dir <dir>       where prefix caches are saved
+  --prefill               index: also prefill the folder and save its cache
+  --force                 ignore the saved cache and prefill again
+  --json                  print the result as JSON
+  --verbose               log what the engine does to stderr
+`;
+
+function integer(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} needs a positive whole number, not "${value}"`);
+  return n;
+}
+
+export function parseArgs(argv: readonly string[]): CliArgs {
+  const args: CliArgs = { command: 'help', settings: {}, prefill: false, force: false, json: false, verbose: false };
+  const positional: string[] = [];
+  const snapkv: NonNullable<ServerSettings['snapkv']> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--model': args.settings.modelPath = value(); break;
+      case '--backend': {
+        const backend = value();
+        if (backend !== 'auto' && backend !== 'cuda' && backend !== 'cpu') throw new UsageError(`--backend must be auto, cuda or cpu, not "${backend}"`);
+        args.settings.backend = backend;
+        break;
+      }
+      case '--budget': snapkv.budget = integer(flag, value()); break;
+      case '--window': snapkv.window = integer(flag, value()); break;
+      case '--kernel': snapkv.kernel = integer(flag, value()); break;
+      case '--pooling': {
+        const pooling = value();
+        if (pooling !== 'max' && pooling !== 'avg') throw new UsageError(`--pooling must be max or avg, not "${pooling}"`);
+        snapkv.pooling = pooling;
+        break;
+      }
+      case '--max-tokens': args.maxTokens = integer(flag, value()); args.settings.maxAnswerTokens = args.maxTokens; break;
+      case '--temperature': {
+        const t = Number(value());
+        if (!Number.isFinite(t) || t < 0) throw new UsageError('--temperature needs a number of at least 0');
+        args.temperature = t;
+        break;
+      }
+      case '--max-context': args.settings.maxContextTokens = integer(flag, value()); break;
+      case '--include': (args.settings.include ??= []).push(value()); break;
+      case '--exclude': (args.settings.exclude ??= []).push(value()); break;
+      case '--cache-dir': args.settings.cacheDir = value(); break;
+      case '--prefill': args.prefill = true; break;
+      case '--force': args.force = true; break;
+      case '--json': args.json = true; break;
+      case '--verbose': args.verbose = true; break;
+      case '--help': args.command = 'help'; return args;
+      default: throw new UsageError(`unknown option ${flag}`);
+    }
+  }
+  if (Object.keys(snapkv).length > 0) args.settings.snapkv = snapkv;
+  const [command, ...rest] = positional;
+  if (command === undefined || command === 'help') return args;
+  if (command === 'models') {
+    args.command = 'models';
+  } else if (command === 'index') {
+    if (rest.length !== 1) throw new UsageError('index needs one folder: snapkv-code index <folder>');
+    args.command = 'index';
+    args.folder = rest[0];
+  } else if (command === 'ask') {
+    if (rest.length < 2) throw new UsageError('ask needs a folder and a question: snapkv-code ask <folder> "<question>"');
+    args.command = 'ask';
+    args.folder = rest[0];
+    args.question = rest.slice(1).join(' ');
+  } else {
+    throw new UsageError(`unknown command "${command}"`);
+  }
+  return args;
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// `snapkv-code`: the terminal face of the main job. Ask a question about a
+// folder, see what would be packed, or list the models found locally.
+import { AbortError } from '../engine';
+import { demoModelPath } from '../session/demo-model';
+import { findLocalModels, howToGetAModel } from '../session/model-search';
+import { Session } from '../session/session';
+import { CliArgs, parseArgs, USAGE, UsageError } from './args';
+import { printAnswerSummary, printIndexPreview, printModels } from './output';
+import { ProgressBar } from './progress-bar';
+
+async function run(args: CliArgs, signal: AbortSignal): Promise<number> {
+  if (args.command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.command === 'models') {
+    const models = findLocalModels();
+    if (args.json) process.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
+    else printModels(models, howToGetAModel(), demoModelPath());
+    return 0;
+  }
+  const log = (line: string): void => {
+    if (args.verbose || line.startsWith('no model set')) process.stderr.write(`${line}\n`);
+  };
+  const session = new Session({ settings: args.settings, defaultFolder: args.folder, log, fallbackModel: demoModelPath });
+  const bar = new ProgressBar();
+  try {
+    if (args.command === 'index') {
+      if (args.prefill) {
+        const result = await session.indexFolder({ force: args.force, signal, onProgress: (p) => bar.update(p) });
+        bar.clear();
+        process.stderr.write(`prefilled ${result.prefilledTokens} tokens (${result.source}) in ${result.seconds.toFixed(1)} s\n`);
+      }
+      const preview = await session.previewIndex({ signal, onProgress: (p) => bar.update(p) });
+      bar.clear();
+      printIndexPreview(preview, args.json, session.status().model?.contextLength);
+      return 0;
+    }
+    const result = await session.indexFolder({ force: args.force, signal, onProgress: (p) => bar.update(p) });
+    bar.clear();
+    if (!args.json) {
+      process.stderr.write(`${result.files} files, ${result.tokens.toLocaleString('en-US')} tokens (${result.source}); ${result.leftOut.length} left out\n`);
+    }
+    const answer = await session.ask(
+      { requestId: 'cli', question: args.question ?? '', maxTokens: args.maxTokens, temperature: args.temperature },
+      { signal, onDelta: (text) => (args.json ? undefined : process.stdout.write(text)) },
+    );
+    const map = session.contextMap('cli');
+    if (args.json) process.stdout.write(`${JSON.stringify({ index: result, answer, contextMap: map }, null, 2)}\n`);
+    else printAnswerSummary(answer, map);
+    return answer.stopReason === 'cancelled' ? 130 : 0;
+  } finally {
+    bar.clear();
+    await session.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\nstopping (Ctrl-C again to quit at once)\n');
+    controller.abort(new AbortError());
+  });
+  try {
+    process.exitCode = await run(args, controller.signal);
+  } catch (error) {
+    if (error instanceof AbortError) {
+      process.stderr.write('cancelled\n');
+      process.exitCode = 130;
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`snapkv-code: ${message}\n`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  }
+}
+
+void main();

@@ -1,0 +1,49 @@
+// A model ready to answer: the engine's model with the tokenizer and chat
+// template read from the same GGUF file.
+import * as fs from 'fs';
+import { Engine, Model } from '../engine';
+import { ChatTemplate } from '../text/chat-template';
+import { TextTokenizer } from '../text/tokenizer';
+
+export interface LoadedModel {
+  readonly path: string;
+  readonly fileBytes: number;
+  readonly model: Model;
+  readonly tokenizer: TextTokenizer;
+  readonly template: ChatTemplate;
+  /** Weights and embeddings, counted from the shapes. */
+  readonly parameters: number;
+}
+
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError';
+}
+
+function parameterCount(model: Model): number {
+  const { layers, hidden, ffn, heads, kvHeads, headDim, vocab, tiedEmbeddings } = model.info;
+  const attention = hidden * heads * headDim * 2 + hidden * kvHeads * headDim * 2;
+  const mlp = 3 * hidden * ffn;
+  const embeddings = vocab * hidden * (tiedEmbeddings ? 1 : 2);
+  return layers * (attention + mlp + 2 * hidden) + embeddings + hidden;
+}
+
+export async function loadModel(path: string, backend: 'auto' | 'cuda' | 'cpu', signal?: AbortSignal): Promise<LoadedModel> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(path);
+  } catch {
+    throw new ModelLoadError(`model file ${path} does not exist: set the model path to a .gguf file`);
+  }
+  if (!stat.isFile()) throw new ModelLoadError(`model path ${path} is not a file: set it to a .gguf file`);
+  const model = await Engine.load(path, { backend, signal });
+  try {
+    const metadata = model.metadata();
+    const tokenizer = TextTokenizer.fromMetadata(metadata);
+    const template = ChatTemplate.fromMetadata(metadata, tokenizer);
+    return { path, fileBytes: stat.size, model, tokenizer, template, parameters: parameterCount(model) };
+  } catch (error) {
+    model.dispose();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ModelLoadError(`model ${path} loaded, but its tokenizer cannot be used: ${reason}`);
+  }
+}

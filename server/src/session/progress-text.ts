@@ -1,0 +1,29 @@
+// Index progress in words, for LSP progress messages and the terminal.
+import type { IndexProgress } from './workspace-index';
+
+function seconds(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 90) return `${s} s`;
+  const m = Math.floor(s / 60);
+  return m < 90 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function describeIndexProgress(p: IndexProgress): { message: string; percentage: number | undefined } {
+  switch (p.phase) {
+    case 'listing':
+      return {
+        message: `reading files ${p.filesDone}/${p.filesTotal} (${p.tokensTotal.toLocaleString('en-US')} tokens)`,
+        percentage: undefined,
+      };
+    case 'prefilling': {
+      const rate = p.tokensPerSecond > 0 ? ` · ${Math.round(p.tokensPerSecond).toLocaleString('en-US')} tokens/s` : '';
+      const eta = p.etaMs !== undefined ? ` · ${seconds(p.etaMs)} left` : '';
+      return {
+        message: `${p.filesTotal} files · ${p.tokensDone.toLocaleString('en-US')}/${p.tokensTotal.toLocaleString('en-US')} tokens${rate}${eta}`,
+        percentage: p.tokensTotal > 0 ? Math.floor((100 * p.tokensDone) / p.tokensTotal) : undefined,
+      };
+    }
+    case 'saving':
+      return { message: `saving the cache of ${p.tokensTotal.toLocaleString('en-US')} tokens`, percentage: 100 };
+  }
+}

@@ -1,0 +1,338 @@
+// The server's state behind its requests: the settings, the model, the index
+// of the workspace folder, and the questions in flight. The LSP layer and the
+// command-line tool both drive it.
+import * as path from 'path';
+import { AbortError, EngineError } from '../engine';
+import type { AskParams, AskResult, ContextMap, IndexResult, ServerSettings, StatusResult } from '../protocol';
+import { ContextMapStore } from './context-map-store';
+import { LoadedModel, loadModel } from './loaded-model';
+import { MemoryGate } from './memory-gate';
+import { findLocalModels, howToGetAModel } from './model-search';
+import { PrefixStore } from './prefix-store';
+import { buildSuffix } from './prompt';
+import { compactBytesEstimate, QuestionPlan, runQuestion } from './question';
+import { questionText } from './question-text';
+import { ResolvedSettings, resolveSettings } from './settings';
+import { IndexProgress, PackedPrompt, WorkspaceIndex } from './workspace-index';
+
+export type Log = (line: string) => void;
+
+/** An error meant for the user: its message says what to do. */
+export class UserError extends Error {
+  override name = 'UserError';
+}
+
+export interface IndexCall {
+  folder?: string;
+  force?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: IndexProgress) => void;
+}
+
+export interface AskCall {
+  signal?: AbortSignal;
+  onDelta?: (text: string) => void;
+  onIndexProgress?: (progress: IndexProgress) => void;
+  /** Called when the question waits for memory or an index update. */
+  onQueued?: () => void;
+}
+
+export interface SessionOptions {
+  settings?: ServerSettings;
+  /** Folder indexed when a request names none. */
+  defaultFolder?: string;
+  log?: Log;
+  /** Model used when the settings name none and nothing is found where Ollama and LM Studio keep models. */
+  fallbackModel?: () => string | undefined;
+  onStatusChanged?: () => void;
+}
+
+const ANSWER_TEMPERATURE = 0;
+
+export class Session {
+  private settings: ResolvedSettings;
+  private loaded: LoadedModel | undefined;
+  private loading: Promise<LoadedModel> | undefined;
+  private modelProblem: string | undefined;
+  private index: WorkspaceIndex | undefined;
+  private readonly gate: MemoryGate;
+  private readonly maps = new ContextMapStore();
+  private readonly questions = new Map<string, AbortController>();
+  private readonly log: Log;
+  private disposed = false;
+  /** The folder indexed last; file changes and new settings update it again. */
+  private indexedFolder: string | undefined;
+
+  constructor(private readonly options: SessionOptions = {}) {
+    this.settings = resolveSettings(options.settings);
+    this.gate = new MemoryGate(this.settings.compactMemoryLimit);
+    this.log = options.log ?? (() => {});
+  }
+
+  get resolvedSettings(): ResolvedSettings {
+    return this.settings;
+  }
+
+  private changed(): void {
+    this.options.onStatusChanged?.();
+  }
+
+  /** The model file to use: the setting, else the first model found locally, else the bundled fallback. */
+  resolveModelPath(): string {
+    if (this.settings.modelPath) return path.resolve(this.settings.modelPath);
+    const found = findLocalModels();
+    if (found.length > 0) {
+      this.log(`no model set; using ${found[0].name} (${found[0].path}), found where ${found[0].source} keeps models`);
+      return found[0].path;
+    }
+    const fallback = this.options.fallbackModel?.();
+    if (fallback) return fallback;
+    throw new UserError(howToGetAModel());
+  }
+
+  /** Loads the model once; concurrent callers share the load. */
+  async model(signal?: AbortSignal): Promise<LoadedModel> {
+    if (this.loaded) return this.loaded;
+    if (!this.loading) {
+      const load = async (): Promise<LoadedModel> => {
+        const modelPath = this.resolveModelPath();
+        this.log(`loading model ${modelPath}`);
+        const loaded = await loadModel(modelPath, this.settings.backend, signal);
+        const info = loaded.model.info;
+        this.log(`loaded ${info.architecture} model (${info.layers} layers, context ${info.contextLength}) on ${info.backend}: ${info.backendReason}`);
+        return loaded;
+      };
+      this.loading = load().then(
+        (loaded) => {
+          this.loaded = loaded;
+          this.modelProblem = undefined;
+          this.loading = undefined;
+          this.changed();
+          return loaded;
+        },
+        (error: unknown) => {
+          this.loading = undefined;
+          this.modelProblem = error instanceof Error ? error.message : String(error);
+          this.changed();
+          throw error;
+        },
+      );
+    }
+    return this.loading;
+  }
+
+  private folderOf(folder: string | undefined): string {
+    const chosen = folder ?? this.options.defaultFolder;
+    if (!chosen) throw new UserError('no folder to index: open a folder in the editor, or name one');
+    return path.resolve(chosen);
+  }
+
+  private async indexFor(folder: string, signal?: AbortSignal): Promise<WorkspaceIndex> {
+    const loaded = await this.model(signal);
+    if (this.index && this.index.folder === folder) return this.index;
+    if (this.index) {
+      const release = await this.index.lock.write(signal);
+      this.index.dispose();
+      release();
+    }
+    const store = new PrefixStore(this.settings.cacheDir, folder, this.log);
+    this.index = new WorkspaceIndex(folder, loaded, store, this.log);
+    return this.index;
+  }
+
+  async indexFolder(call: IndexCall = {}): Promise<IndexResult> {
+    const folder = this.folderOf(call.folder);
+    const index = await this.indexFor(folder, call.signal);
+    this.changed();
+    try {
+      const result = await index.update({
+        maxContextTokens: this.settings.maxContextTokens,
+        include: this.settings.include,
+        exclude: this.settings.exclude,
+        force: call.force ?? false,
+        signal: call.signal,
+        onProgress: call.onProgress,
+      });
+      this.indexedFolder = folder;
+      this.log(
+        `indexed ${folder}: ${result.files} files, ${result.tokens} tokens (${result.source}, ${result.prefilledTokens} prefilled, ${result.seconds.toFixed(1)} s)`,
+      );
+      return result;
+    } finally {
+      this.changed();
+    }
+  }
+
+  /** What indexing the folder would pack, without running the model over it. */
+  async previewIndex(call: IndexCall = {}): Promise<PackedPrompt> {
+    const index = await this.indexFor(this.folderOf(call.folder), call.signal);
+    return index.pack({
+      maxContextTokens: this.settings.maxContextTokens,
+      include: this.settings.include,
+      exclude: this.settings.exclude,
+      signal: call.signal,
+      onProgress: call.onProgress,
+    });
+  }
+
+  async ask(params: AskParams, call: AskCall = {}): Promise<AskResult> {
+    if (this.questions.has(params.requestId)) throw new UserError(`a question with id ${params.requestId} is already running`);
+    if (params.question.trim() === '') throw new UserError('the question is empty: type a question');
+    const controller = new AbortController();
+    const signal = call.signal ? AbortSignal.any([call.signal, controller.signal]) : controller.signal;
+    this.questions.set(params.requestId, controller);
+    this.changed();
+    const asked = performance.now();
+    try {
+      const folder = this.folderOf(params.folder);
+      const index = await this.indexFor(folder, signal);
+      if (!index.current || index.busy) {
+        if (index.busy) call.onQueued?.();
+        await this.indexFolder({ folder, signal, onProgress: call.onIndexProgress });
+      }
+      const loaded = await this.model(signal);
+      const snapkv = resolveSettings({ snapkv: params.snapkv }, this.settings).snapkv;
+      const maxTokens = Math.min(params.maxTokens ?? this.settings.maxAnswerTokens, this.settings.maxAnswerTokens * 8);
+      const suffix = buildSuffix(loaded.tokenizer, loaded.template, params.history ?? [], questionText(params));
+      const plan: QuestionPlan = { suffix, snapkv, maxTokens, temperature: params.temperature ?? ANSWER_TEMPERATURE };
+
+      const bytes = compactBytesEstimate(loaded, plan);
+      if (this.gate.bytesInUse + bytes > this.settings.compactMemoryLimit && this.gate.runningCount > 0) call.onQueued?.();
+      const leave = await this.gate.enter(bytes, signal);
+      try {
+        const releaseRead = await index.lock.read(signal);
+        let released = false;
+        const releaseOnce = (): void => {
+          if (!released) releaseRead();
+          released = true;
+        };
+        try {
+          const snapshot = index.current;
+          if (!snapshot) throw new UserError(`the index of ${folder} is not complete (an update was cancelled or failed): reindex the workspace`);
+          const context = loaded.model.info.contextLength;
+          const needed = snapshot.prefix.length + suffix.length + maxTokens;
+          if (needed > context) {
+            throw new UserError(
+              `the question does not fit: the repository takes ${snapshot.prefix.length} tokens, the question ${suffix.length} ` +
+                `and the answer up to ${maxTokens}, together ${needed}, over the model's context of ${context} tokens. ` +
+                'Shorten the question or the chat history, or leave files out (setting maxContextTokens or exclude globs).',
+            );
+          }
+          const { result, map } = await runQuestion(loaded, {
+            params,
+            plan,
+            snapshot,
+            signal,
+            onDelta: (text) => call.onDelta?.(text),
+            onCompressed: releaseOnce,
+            queuedMs: performance.now() - asked,
+          });
+          this.maps.add(map);
+          return result;
+        } finally {
+          releaseOnce();
+        }
+      } finally {
+        leave();
+      }
+    } finally {
+      this.questions.delete(params.requestId);
+      this.changed();
+    }
+  }
+
+  /** Whether a folder has been indexed, so file changes should update it. */
+  hasIndex(): boolean {
+    return this.indexedFolder !== undefined;
+  }
+
+  /** Stops a question: a partial answer is returned as cancelled; a question still compressing fails with AbortError. */
+  cancel(requestId: string): boolean {
+    const controller = this.questions.get(requestId);
+    controller?.abort(new AbortError());
+    return controller !== undefined;
+  }
+
+  cancelAll(): void {
+    for (const controller of this.questions.values()) controller.abort(new AbortError());
+  }
+
+  contextMap(requestId?: string): ContextMap | undefined {
+    return this.maps.get(requestId);
+  }
+
+  status(): StatusResult {
+    const loaded = this.loaded;
+    const info = loaded?.model.info;
+    return {
+      model:
+        loaded && info
+          ? {
+              path: loaded.path,
+              architecture: info.architecture,
+              parameters: loaded.parameters,
+              contextLength: info.contextLength,
+              backend: info.backend,
+              backendReason: info.backendReason,
+              demo: false,
+            }
+          : null,
+      modelProblem: this.modelProblem,
+      folder: this.index?.folder ?? this.options.defaultFolder ?? null,
+      indexing: this.index?.busy ?? false,
+      files: this.index?.current?.packed.blocks.length ?? 0,
+      tokensIndexed: this.index?.current?.prefix.length ?? 0,
+      prefixBytes: this.index?.prefixBytes() ?? 0,
+      compactBytes: this.gate.bytesInUse,
+      questionsRunning: this.gate.runningCount,
+      questionsQueued: Math.max(0, this.questions.size - this.gate.runningCount),
+    };
+  }
+
+  /**
+   * New settings from the client. A new model or backend is loaded after the
+   * running questions end; new packing rules re-index. Returns whether the
+   * index must be rebuilt.
+   */
+  async configure(settings: ServerSettings): Promise<{ reindex: boolean }> {
+    const next = resolveSettings(settings, this.settings);
+    const before = this.settings;
+    this.settings = next;
+    this.gate.setLimit(next.compactMemoryLimit);
+    const modelChanged = next.modelPath !== before.modelPath || next.backend !== before.backend;
+    const packingChanged =
+      JSON.stringify([next.include, next.exclude, next.maxContextTokens, next.cacheDir]) !==
+      JSON.stringify([before.include, before.exclude, before.maxContextTokens, before.cacheDir]);
+    if (modelChanged) await this.unloadModel();
+    else if (packingChanged && this.index) {
+      const release = await this.index.lock.write();
+      const folder = this.index.folder;
+      this.index.dispose();
+      this.index = undefined;
+      release();
+      this.log(`packing settings changed; ${folder} will be indexed again`);
+    }
+    this.changed();
+    return { reindex: modelChanged || packingChanged };
+  }
+
+  private async unloadModel(): Promise<void> {
+    if (this.loading) await this.loading.catch(() => undefined);
+    if (this.index) {
+      const release = await this.index.lock.write();
+      this.index.dispose();
+      this.index = undefined;
+      release();
+    }
+    this.loaded?.model.dispose();
+    this.loaded = undefined;
+    this.modelProblem = undefined;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.cancelAll();
+    await this.unloadModel();
+  }
+}

@@ -1,0 +1,92 @@
+// The server's settings: what clients send, filled with defaults and checked
+// once, so the rest of the server reads plain numbers.
+import * as os from 'os';
+import * as path from 'path';
+import { ServerSettings } from '../protocol';
+
+export interface ResolvedSnapKv {
+  window: number;
+  budget: number;
+  kernel: number;
+  pooling: 'max' | 'avg';
+}
+
+export interface ResolvedSettings {
+  modelPath: string | undefined;
+  backend: 'auto' | 'cuda' | 'cpu';
+  snapkv: ResolvedSnapKv;
+  /** Undefined: the model's context length minus room for the question and answer. */
+  maxContextTokens: number | undefined;
+  include: string[];
+  exclude: string[];
+  cacheDir: string;
+  compactMemoryLimit: number;
+  maxAnswerTokens: number;
+}
+
+export const DEFAULT_SNAPKV: ResolvedSnapKv = { window: 32, budget: 2048, kernel: 7, pooling: 'max' };
+const GIB = 1024 ** 3;
+
+/** Where saved prefix caches live when the client does not say: the platform's per-user cache folder. */
+export function defaultCacheDir(): string {
+  if (process.env.SNAPKV_CACHE_DIR) return process.env.SNAPKV_CACHE_DIR;
+  const home = os.homedir();
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Caches', 'snapkv-code');
+  if (process.platform === 'win32') return path.join(process.env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local'), 'snapkv-code', 'Cache');
+  return path.join(process.env.XDG_CACHE_HOME ?? path.join(home, '.cache'), 'snapkv-code');
+}
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+function positiveInteger(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new SettingsError(`setting ${name} must be a positive whole number, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function globs(value: unknown, name: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((g) => typeof g !== 'string')) {
+    throw new SettingsError(`setting ${name} must be a list of glob patterns`);
+  }
+  return value.filter((g) => g.trim() !== '');
+}
+
+/** Checks a client's settings and fills in defaults. Throws SettingsError naming the bad setting. */
+export function resolveSettings(input: ServerSettings | undefined, base?: ResolvedSettings): ResolvedSettings {
+  const given: ServerSettings = input ?? {};
+  const snapkvIn = given.snapkv ?? {};
+  const snapkvBase = base?.snapkv ?? DEFAULT_SNAPKV;
+  const pooling = snapkvIn.pooling ?? snapkvBase.pooling;
+  if (pooling !== 'max' && pooling !== 'avg') throw new SettingsError(`setting snapkv.pooling must be 'max' or 'avg', not ${JSON.stringify(pooling)}`);
+  const snapkv: ResolvedSnapKv = {
+    window: positiveInteger(snapkvIn.window, 'snapkv.window') ?? snapkvBase.window,
+    budget: positiveInteger(snapkvIn.budget, 'snapkv.budget') ?? snapkvBase.budget,
+    kernel: positiveInteger(snapkvIn.kernel, 'snapkv.kernel') ?? snapkvBase.kernel,
+    pooling,
+  };
+  if (snapkv.kernel % 2 === 0) throw new SettingsError(`setting snapkv.kernel must be odd, not ${snapkv.kernel}`);
+  if (snapkv.budget < snapkv.window) {
+    throw new SettingsError(`setting snapkv.budget (${snapkv.budget}) must be at least snapkv.window (${snapkv.window})`);
+  }
+  const backend = given.backend ?? base?.backend ?? 'auto';
+  if (backend !== 'auto' && backend !== 'cuda' && backend !== 'cpu') {
+    throw new SettingsError(`setting backend must be 'auto', 'cuda' or 'cpu', not ${JSON.stringify(backend)}`);
+  }
+  const modelPath = given.modelPath !== undefined ? given.modelPath.trim() || undefined : base?.modelPath;
+  return {
+    modelPath,
+    backend,
+    snapkv,
+    maxContextTokens: positiveInteger(given.maxContextTokens, 'maxContextTokens') ?? base?.maxContextTokens,
+    include: given.include !== undefined ? globs(given.include, 'include') : base?.include ?? [],
+    exclude: given.exclude !== undefined ? globs(given.exclude, 'exclude') : base?.exclude ?? [],
+    cacheDir: given.cacheDir ?? base?.cacheDir ?? defaultCacheDir(),
+    compactMemoryLimit: positiveInteger(given.compactMemoryLimit, 'compactMemoryLimit') ?? base?.compactMemoryLimit ?? 2 * GIB,
+    maxAnswerTokens: positiveInteger(given.maxAnswerTokens, 'maxAnswerTokens') ?? base?.maxAnswerTokens ?? 512,
+  };
+}

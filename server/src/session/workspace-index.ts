@@ -1,0 +1,237 @@
+// One folder's packed repository and its prefix cache, kept up to date: the
+// first index prefills (or reloads a saved cache), later ones cut the cache
+// at the first block that changed and prefill only the tail.
+import { AbortError, PrefixCache } from '../engine';
+import type { IndexResult } from '../protocol';
+import { LineMap, packWorkspace } from '../workspace';
+import type { PackedWorkspace } from '../workspace/pack-types';
+import type { LoadedModel } from './loaded-model';
+import type { PrefixStore } from './prefix-store';
+import { ReadWriteLock } from './read-write-lock';
+import { buildPrefixHead, PrefixHead, QUESTION_RESERVE_TOKENS } from './prompt';
+
+export type IndexPhase = 'listing' | 'prefilling' | 'saving';
+
+export interface IndexProgress {
+  phase: IndexPhase;
+  filesDone: number;
+  filesTotal: number;
+  tokensDone: number;
+  tokensTotal: number;
+  tokensPerSecond: number;
+  etaMs: number | undefined;
+}
+
+export interface IndexOptions {
+  maxContextTokens: number | undefined;
+  include: string[];
+  exclude: string[];
+  force: boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: IndexProgress) => void;
+}
+
+/** A consistent view of the index for one question: the cache and the map that explains its positions. */
+export interface IndexSnapshot {
+  prefix: PrefixCache;
+  lineMap: LineMap;
+  head: PrefixHead;
+  packed: PackedWorkspace;
+}
+
+export interface PackedPrompt {
+  head: PrefixHead;
+  packed: PackedWorkspace;
+  /** The whole prefix: head then every block. */
+  tokens: Int32Array;
+  lineMap: LineMap;
+}
+
+const NO_PROGRESS: IndexProgress = { phase: 'listing', filesDone: 0, filesTotal: 0, tokensDone: 0, tokensTotal: 0, tokensPerSecond: 0, etaMs: undefined };
+
+function commonPrefixLength(a: Int32Array, b: Int32Array): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+function concatTokens(head: Int32Array, packed: PackedWorkspace): Int32Array {
+  const all = new Int32Array(head.length + packed.totalTokens);
+  all.set(head, 0);
+  let offset = head.length;
+  for (const block of packed.blocks) {
+    all.set(block.tokens, offset);
+    offset += block.tokens.length;
+  }
+  return all;
+}
+
+export class WorkspaceIndex {
+  readonly lock = new ReadWriteLock();
+  private prefix: PrefixCache | undefined;
+  private snapshot: IndexSnapshot | undefined;
+  private updating: Promise<IndexResult> | undefined;
+
+  constructor(
+    readonly folder: string,
+    private readonly loaded: LoadedModel,
+    private readonly store: PrefixStore,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  get current(): IndexSnapshot | undefined {
+    return this.snapshot;
+  }
+
+  get busy(): boolean {
+    return this.updating !== undefined;
+  }
+
+  /** The largest packed repository: the context minus the head and room for a question and its answer. */
+  repositoryBudget(maxContextTokens: number | undefined, headTokens: number): number {
+    const context = this.loaded.model.info.contextLength;
+    const limit = Math.min(maxContextTokens ?? context, context - QUESTION_RESERVE_TOKENS);
+    return Math.max(0, limit - headTokens);
+  }
+
+  /** Runs one update at a time; a second call while one runs waits for it and then runs again. */
+  async update(options: IndexOptions): Promise<IndexResult> {
+    while (this.updating) {
+      try {
+        await this.updating;
+      } catch {
+        // the earlier update's failure is its caller's
+      }
+    }
+    const run = this.runUpdate(options);
+    this.updating = run;
+    try {
+      return await run;
+    } finally {
+      this.updating = undefined;
+    }
+  }
+
+  /** Lists, filters and tokenizes the folder without touching the cache. */
+  async pack(options: Omit<IndexOptions, 'force'>): Promise<PackedPrompt> {
+    const { tokenizer, template } = this.loaded;
+    const head = buildPrefixHead(tokenizer, template);
+    const packed = await packWorkspace(
+      this.folder,
+      tokenizer,
+      {
+        maxTokens: this.repositoryBudget(options.maxContextTokens, head.tokens.length),
+        include: options.include,
+        exclude: options.exclude,
+      },
+      options.signal,
+      (p) => options.onProgress?.({ ...NO_PROGRESS, phase: 'listing', filesDone: p.filesDone, filesTotal: p.filesTotal, tokensTotal: p.tokens }),
+    );
+    return { head, packed, tokens: concatTokens(head.tokens, packed), lineMap: new LineMap(packed.blocks, head.tokens.length) };
+  }
+
+  private async runUpdate(options: IndexOptions): Promise<IndexResult> {
+    const started = performance.now();
+    const { signal, onProgress } = options;
+    const { model } = this.loaded;
+    const report = (progress: Partial<IndexProgress> & { phase: IndexPhase }): void => onProgress?.({ ...NO_PROGRESS, ...progress });
+    const { head, packed, tokens: wanted, lineMap } = await this.pack(options);
+    const filesTotal = packed.blocks.length;
+
+    const release = await this.lock.write(signal);
+    try {
+      let source: IndexResult['source'];
+      if (options.force && this.prefix) {
+        this.prefix.dispose();
+        this.prefix = undefined;
+        this.snapshot = undefined;
+      }
+      if (!this.prefix && !options.force) {
+        const extra = Math.max(wanted.length + 1024, model.info.contextLength);
+        this.prefix = await this.store.load(model, this.loaded.path, this.loaded.fileBytes, extra);
+        if (this.prefix) this.log(`reloaded the saved prefix cache of ${this.prefix.length} tokens for ${this.folder}`);
+        source = this.prefix ? 'saved-cache' : 'prefill';
+      } else {
+        source = this.prefix ? 'incremental' : 'prefill';
+      }
+
+      let cut = 0;
+      if (this.prefix) {
+        const common = commonPrefixLength(this.prefix.tokens(), wanted);
+        // Cut where the block holding the first difference begins, so only whole blocks are prefilled again.
+        const block = lineMap.blockIndexAt(common);
+        cut = block < 0 ? common : lineMap.blockStartToken(block);
+        const capacity = this.prefix.stats().capacity;
+        if (wanted.length > capacity) {
+          this.log(`the prefix cache holds ${capacity} tokens at most, the folder now needs ${wanted.length}: prefilling afresh`);
+          this.prefix.dispose();
+          this.prefix = undefined;
+          cut = 0;
+          source = 'prefill';
+        }
+      }
+      if (this.prefix && cut === wanted.length && this.prefix.length === wanted.length) {
+        if (source === 'incremental') source = 'unchanged';
+        this.snapshot = { prefix: this.prefix, lineMap, head, packed };
+        return this.result(packed, wanted.length, 0, source, started);
+      }
+
+      const tail = wanted.subarray(cut);
+      const progress = (p: { tokensDone: number; tokensTotal: number; tokensPerSecond: number; etaMs: number | undefined }): void =>
+        report({ phase: 'prefilling', filesDone: filesTotal, filesTotal, tokensDone: cut + p.tokensDone, tokensTotal: wanted.length, tokensPerSecond: p.tokensPerSecond, etaMs: p.etaMs });
+      // Counted by the engine, not by us: what really ran through the model.
+      let forwarded: number;
+      if (this.prefix) {
+        this.prefix.truncate(cut);
+        // Until the tail is in, the old map no longer describes the cache.
+        this.snapshot = undefined;
+        const before = this.prefix.stats().forwardedTokens;
+        await this.prefix.extend(tail, { signal, onProgress: progress, logits: 'none' });
+        forwarded = this.prefix.stats().forwardedTokens - before;
+      } else {
+        const capacity = Math.max(model.info.contextLength, wanted.length + 1024);
+        this.prefix = await model.prefill(wanted, { signal, onProgress: progress, logits: 'none', capacity });
+        forwarded = this.prefix.stats().forwardedTokens;
+      }
+      this.snapshot = { prefix: this.prefix, lineMap, head, packed };
+      report({ phase: 'saving', filesDone: filesTotal, filesTotal, tokensDone: wanted.length, tokensTotal: wanted.length });
+      try {
+        await this.store.save(this.prefix, this.folder, this.loaded.path, this.loaded.fileBytes);
+      } catch (error) {
+        this.log(`could not save the prefix cache: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      return this.result(packed, wanted.length, forwarded, source, started);
+    } catch (error) {
+      if (error instanceof AbortError && this.prefix && this.snapshot === undefined) {
+        // A cancelled extend leaves the cache at the cut; the next update resumes from there.
+        this.log(`indexing cancelled with ${this.prefix.length} of ${wanted.length} tokens in the cache`);
+      }
+      throw error;
+    } finally {
+      release();
+    }
+  }
+
+  private result(packed: PackedWorkspace, tokens: number, prefilledTokens: number, source: IndexResult['source'], started: number): IndexResult {
+    return {
+      folder: this.folder,
+      files: packed.blocks.length,
+      tokens,
+      prefilledTokens,
+      source,
+      leftOut: packed.leftOut,
+      seconds: (performance.now() - started) / 1000,
+    };
+  }
+
+  prefixBytes(): number {
+    return this.prefix?.stats().usedBytes ?? 0;
+  }
+
+  dispose(): void {
+    this.prefix?.dispose();
+    this.prefix = undefined;
+    this.snapshot = undefined;
+  }
+}

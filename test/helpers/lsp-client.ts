@@ -1,0 +1,91 @@
+// A real LSP client for tests: the built server in a child process over
+// stdio, spoken to with vscode-jsonrpc, recording what the server sends.
+import { ChildProcess, spawn } from 'child_process';
+import * as path from 'path';
+import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import type { AnswerDelta, ServerSettings } from '../../server/src/protocol';
+import { Methods } from '../../server/src/protocol';
+
+const SERVER = path.join(__dirname, '..', '..', 'server', 'src', 'server-main.js');
+
+export interface ProgressEvent {
+  token: string | number;
+  value: { kind: 'begin' | 'report' | 'end'; title?: string; message?: string; percentage?: number; cancellable?: boolean };
+}
+
+export class TestLspClient {
+  readonly connection: MessageConnection;
+  readonly logs: string[] = [];
+  readonly progress: ProgressEvent[] = [];
+  readonly createdProgressTokens: Array<string | number> = [];
+  private readonly deltas = new Map<string, string[]>();
+  private readonly child: ChildProcess;
+  private stderr = '';
+  private exited: Promise<number | null>;
+
+  constructor(env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    const stdout = this.child.stdout;
+    const stdin = this.child.stdin;
+    if (!stdout || !stdin) throw new Error('the server has no stdio');
+    this.connection = createMessageConnection(new StreamMessageReader(stdout), new StreamMessageWriter(stdin));
+    this.connection.onNotification('window/logMessage', (params: { message: string }) => this.logs.push(params.message));
+    this.connection.onNotification('$/progress', (params: ProgressEvent) => this.progress.push(params));
+    this.connection.onNotification(Methods.answerDelta, (params: AnswerDelta) => {
+      const list = this.deltas.get(params.requestId) ?? [];
+      list.push(params.text);
+      this.deltas.set(params.requestId, list);
+    });
+    this.connection.onRequest('window/workDoneProgress/create', (params: { token: string | number }) => {
+      this.createdProgressTokens.push(params.token);
+      return null;
+    });
+    this.connection.onRequest('client/registerCapability', () => null);
+    this.connection.listen();
+  }
+
+  async initialize(settings: ServerSettings, folder?: string): Promise<void> {
+    await this.connection.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: null,
+      workspaceFolders: folder ? [{ uri: `file://${folder}`, name: path.basename(folder) }] : null,
+      capabilities: { window: { workDoneProgress: true }, workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } },
+      initializationOptions: settings,
+    });
+    await this.connection.sendNotification('initialized', {});
+  }
+
+  deltasOf(requestId: string): string[] {
+    return this.deltas.get(requestId) ?? [];
+  }
+
+  /** Cancels the user's way: the notification the editor sends from a progress's cancel button. */
+  cancelProgress(token: string | number): Promise<void> {
+    return this.connection.sendNotification('window/workDoneProgress/cancel', { token });
+  }
+
+  get serverStderr(): string {
+    return this.stderr;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async close(): Promise<void> {
+    if (this.alive) {
+      try {
+        await this.connection.sendRequest('shutdown');
+        await this.connection.sendNotification('exit');
+      } catch {
+        // already gone
+      }
+    }
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+    this.connection.dispose();
+  }
+}
