@@ -5,6 +5,7 @@
  *   --threads N                 engine and tool threads (default: every hardware thread)
  *   --fresh                     write the models into a temporary folder, removed at the end,
  *                               instead of reusing bench/tmp/
+ *   --no-snapkv                 skip the SnapKV section (one 32K-token prefill: minutes on 2 cores)
  *
  * Prints markdown tables to stdout (progress goes to stderr) and writes the same
  * results to bench/results/cpu-latest.json.
@@ -18,6 +19,7 @@ import { KernelRow, kernelSection } from './kernel-section';
 import { logicalCpus, machineInfo, MachineInfo } from './machine';
 import { modelSection } from './model-section';
 import { PeakResult, measurePeak, repoRoot } from './native-tools';
+import { snapkvSection } from './snapkv-section';
 import { BenchContext, BenchSection } from './section';
 import { Table, fmt, fmtBytes, renderTable } from './tables';
 
@@ -27,10 +29,11 @@ interface Options {
   types: WeightType[];
   threads: number;
   fresh: boolean;
+  snapkv: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { types: [...ALL_TYPES], threads: logicalCpus(), fresh: false };
+  const options: Options = { types: [...ALL_TYPES], threads: logicalCpus(), fresh: false, snapkv: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -49,8 +52,10 @@ function parseOptions(argv: readonly string[]): Options {
       if (!Number.isInteger(options.threads) || options.threads <= 0) throw new Error('--threads needs a positive integer');
     } else if (arg === '--fresh') {
       options.fresh = true;
+    } else if (arg === '--no-snapkv') {
+      options.snapkv = false;
     } else {
-      throw new Error(`unknown option ${arg}\nusage: cpu-bench [--types Q8_0,F16,BF16,F32] [--threads N] [--fresh]`);
+      throw new Error(`unknown option ${arg}\nusage: cpu-bench [--types Q8_0,F16,BF16,F32] [--threads N] [--fresh] [--no-snapkv]`);
     }
   }
   return options;
@@ -110,7 +115,11 @@ async function main(): Promise<void> {
     };
 
     let kernelRows: readonly KernelRow[] | undefined;
-    const sections: BenchSection[] = [kernelSection(qwenVocab().tokens.length), modelSection(logitsBandwidth(() => kernelRows))];
+    const sections: BenchSection[] = [
+      kernelSection(qwenVocab().tokens.length),
+      modelSection(logitsBandwidth(() => kernelRows)),
+      ...(options.snapkv ? [snapkvSection()] : []),
+    ];
     const results: Record<string, unknown> = {};
     for (const section of sections) {
       const sectionStart = Date.now();
