@@ -1,0 +1,51 @@
+// npm run package: the .vsix with the built extension, the built server, the native addon, the webview assets and
+// the runtime node_modules, and nothing else. The list of packages comes from what the compiled code requires.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { dependencyClosure, requiredPackages } from './runtime-modules';
+
+const root = path.resolve(__dirname, '..', '..', '..');
+const SERVER_OUT = 'out/server/src';
+const EXTENSION_OUT = 'out/extension/src';
+const ADDON = 'build/Release/snapkv.node';
+const STAGING = 'out/vsix';
+
+function main(): void {
+  for (const required of [`${SERVER_OUT}/server-main.js`, `${EXTENSION_OUT}/extension.js`, ADDON, 'media/chat.js']) {
+    if (!fs.existsSync(path.join(root, required))) throw new Error(`${required} is missing: run npm install (or npm run build) first.`);
+  }
+  const packages = requiredPackages([path.join(root, SERVER_OUT), path.join(root, EXTENSION_OUT)]);
+  const modules = dependencyClosure(root, packages);
+  console.log(`Runtime packages required by the code: ${[...packages].sort().join(', ')}`);
+  console.log(`With their dependencies: ${modules.length} package folders.`);
+
+  fs.mkdirSync(path.join(root, STAGING), { recursive: true });
+  const ignoreFile = path.join(root, STAGING, 'vscodeignore');
+  const base = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
+  const allowModules = modules.map((dir) => `!${dir}/**`).join('\n');
+  fs.writeFileSync(ignoreFile, `${base.trimEnd()}\n\n# Runtime packages (computed by extension/packaging/package-vsix.ts)\n${allowModules}\n`);
+
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+  const vsix = path.join(root, `${manifest.name}-${manifest.version}.vsix`);
+  const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
+  const args = [
+    vsce, 'package',
+    '--ignoreFile', ignoreFile,
+    '--readme-path', 'extension/README.marketplace.md',
+    '--target', `${process.platform}-${process.arch}`,
+    '--skip-license',
+    '--allow-missing-repository',
+    '--out', vsix,
+  ];
+  execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  const bytes = fs.statSync(vsix).size;
+  console.log(`${path.relative(root, vsix)}: ${(bytes / 1024 / 1024).toFixed(2)} MiB (${bytes} bytes)`);
+}
+
+try {
+  main();
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+}
