@@ -1,0 +1,80 @@
+// CLI: synthetic repositories with questions, as JSONL shards for training and evaluation.
+//
+//   node out/training/src/generate-data.js --out training/data/train --examples 40000 \
+//     --min-tokens 1024 --max-tokens 16384 --seed 1 --split train
+//
+// Writes <out>/<split>-00000.jsonl, ... (--shard-size examples each) and <out>/<split>-manifest.json.
+// The same arguments give the same bytes on any machine with the same node_modules.
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs, runCli, UsageError } from './cli-args';
+import { ExampleBuilder } from './data/example-builder';
+import { ManifestTally } from './data/data-manifest';
+import { loadSourcePool, Split, SPLITS } from './data/source-pool';
+import { indexSplit } from './data/split-pool';
+import { demoText } from './vocab/demo-text';
+
+const USAGE = [
+  'usage: node out/training/src/generate-data.js --out DIR --examples N --split train|val|test',
+  '         [--min-tokens 1024] [--max-tokens 16384] [--seed 1] [--shard-size 1000] [--pool node_modules]',
+].join('\n');
+
+export interface GenerateOptions {
+  readonly out: string;
+  readonly examples: number;
+  readonly split: Split;
+  readonly minTokens: number;
+  readonly maxTokens: number;
+  readonly seed: number;
+  readonly shardSize: number;
+  readonly poolRoot?: string;
+  readonly log?: (line: string) => void;
+}
+
+export function generateData(options: GenerateOptions): string[] {
+  const text = demoText();
+  const pool = indexSplit(loadSourcePool({ root: options.poolRoot }), options.split);
+  const builder = new ExampleBuilder(text, pool);
+  fs.mkdirSync(options.out, { recursive: true });
+  const tally = new ManifestTally();
+  const shards: string[] = [];
+  const started = Date.now();
+  for (let first = 0; first < options.examples; first += options.shardSize) {
+    const name = `${options.split}-${String(shards.length).padStart(5, '0')}.jsonl`;
+    const lines: string[] = [];
+    for (let index = first; index < Math.min(options.examples, first + options.shardSize); index++) {
+      const record = builder.build(options.seed, index, { minTokens: options.minTokens, maxTokens: options.maxTokens });
+      tally.add(record);
+      lines.push(JSON.stringify(record));
+    }
+    fs.writeFileSync(path.join(options.out, name), lines.join('\n') + '\n');
+    shards.push(name);
+    options.log?.(`${name}: ${lines.length} examples (${Math.round((Date.now() - started) / 1000)} s)`);
+  }
+  const manifest = tally.manifest(
+    { split: options.split, seed: options.seed, examples: options.examples, minTokens: options.minTokens, maxTokens: options.maxTokens, shards },
+    text.vocab,
+    pool,
+  );
+  fs.writeFileSync(path.join(options.out, `${options.split}-manifest.json`), JSON.stringify(manifest, null, 2) + '\n');
+  return shards.map((name) => path.join(options.out, name));
+}
+
+if (require.main === module) {
+  runCli(async () => {
+    const args = parseArgs(process.argv.slice(2), { values: ['out', 'examples', 'split', 'min-tokens', 'max-tokens', 'seed', 'shard-size', 'pool'] });
+    const split = args.required('split');
+    if (!(SPLITS as readonly string[]).includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got ${split}`);
+    generateData({
+      out: args.required('out'),
+      examples: args.integer('examples'),
+      split: split as Split,
+      minTokens: args.integer('min-tokens', 1024),
+      maxTokens: args.integer('max-tokens', 16384),
+      seed: args.integer('seed', 1),
+      shardSize: args.integer('shard-size', 1000),
+      poolRoot: args.value('pool'),
+      log: (line) => process.stdout.write(line + '\n'),
+    });
+  }, USAGE);
+}
