@@ -23,7 +23,8 @@ function main(): void {
   fs.mkdirSync(path.join(root, STAGING), { recursive: true });
   const ignoreFile = path.join(root, STAGING, 'vscodeignore');
   const base = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
-  const allowModules = modules.map((dir) => `!${dir}/**`).join('\n');
+  // Code, data and licences of each package; not its sources, type declarations, source maps or docs.
+  const allowModules = modules.flatMap((dir) => [`!${dir}/**/*.{js,cjs,mjs,json,node,wasm}`, `!${dir}/LICEN[CS]E*`]).join('\n');
   fs.writeFileSync(ignoreFile, `${base.trimEnd()}\n\n# Runtime packages (computed by extension/packaging/package-vsix.ts)\n${allowModules}\n`);
 
   const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };

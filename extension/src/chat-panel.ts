@@ -117,7 +117,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       } else {
         turn.status = 'error';
         turn.error = messageOf(error);
-        this.log.error(`Question failed: ${turn.error}`);
+        this.log.warn(`Question failed: ${turn.error}`);
       }
     } finally {
       cancellation.dispose();

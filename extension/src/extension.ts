@@ -59,8 +59,11 @@ export async function deactivate(): Promise<void> {
   runningServer = undefined;
 }
 
-/** Settings take effect without a reload: the server gets them at once, and the prefix is rebuilt when it must be. */
+/**
+ * Settings take effect without a reload: the server gets them at once and rebuilds the prefix itself when the
+ * change needs it (a new model, other packing rules). Before the first index there is nothing to rebuild.
+ */
 async function applySettings(server: RepoServer, index: RepositoryIndex, rebuildPrefix: boolean): Promise<void> {
   await server.configure(readServerSettings());
-  if (rebuildPrefix && vscode.workspace.isTrusted) await index.reindex(false);
+  if (rebuildPrefix && index.state.kind === 'failed' && vscode.workspace.isTrusted) await index.reindex(false);
 }

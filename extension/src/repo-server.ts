@@ -47,13 +47,13 @@ export class RepoServer implements vscode.Disposable {
   private readonly answerListeners = new Map<string, (text: string) => void>();
   private readonly crashPolicy: CrashPolicy;
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
-  private readonly statusChangedEmitter = new vscode.EventEmitter<void>();
+  private readonly statusChangedEmitter = new vscode.EventEmitter<StatusResult | undefined>();
   private readonly restartedEmitter = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[] = [this.stateEmitter, this.statusChangedEmitter, this.restartedEmitter];
 
   /** The server process started, stopped, crashed or failed to start. */
   readonly onDidChangeState = this.stateEmitter.event;
-  /** The server said its status changed (indexing done, model loaded): ask for `status()` again. */
+  /** The server said its status changed (indexing done, model loaded), with the new status when it sent one. */
   readonly onDidChangeStatus = this.statusChangedEmitter.event;
   /** The server came back after a crash; whatever it held in memory is gone. */
   readonly onDidRestartAfterCrash = this.restartedEmitter.event;
@@ -192,11 +192,10 @@ export class RepoServer implements vscode.Disposable {
         this.log.error(`The SnapKV server failed to initialize: ${messageOf(error)}`);
         return false;
       },
-      synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*') },
     };
     const client = new LanguageClient('snapkvCode', 'SnapKV Code', serverOptions, clientOptions);
     client.onNotification(Methods.answerDelta, (delta: AnswerDelta) => this.answerListeners.get(delta.requestId)?.(delta.text));
-    client.onNotification(Methods.statusChanged, () => this.statusChangedEmitter.fire());
+    client.onNotification(Methods.statusChanged, (status: unknown) => this.statusChangedEmitter.fire(isStatusResult(status) ? status : undefined));
     this.disposables.push(client.onDidChangeState((event) => {
       if (event.newState === State.Running) {
         this.setState('running');
@@ -252,6 +251,10 @@ function toIndexProgress(value: WorkDoneProgressBegin | WorkDoneProgressReport |
     case 'end':
       return { kind: 'end', message: value.message };
   }
+}
+
+function isStatusResult(value: unknown): value is StatusResult {
+  return typeof value === 'object' && value !== null && typeof (value as StatusResult).tokensIndexed === 'number' && 'model' in value;
 }
 
 export function messageOf(error: unknown): string {

@@ -26,7 +26,11 @@ export class RepoStatusBar implements vscode.Disposable {
         this.render();
         if (index.state.kind === 'indexed') void this.poll();
       }),
-      server.onDidChangeStatus(() => void this.poll()),
+      server.onDidChangeStatus((status) => {
+        if (status === undefined) return void this.poll();
+        this.latest = status;
+        this.render();
+      }),
       server.onDidChangeState(() => this.render()),
     );
     this.timer = setInterval(() => void this.poll(), POLL_MS);
@@ -86,6 +90,7 @@ export function statusBarView(state: IndexState, status: StatusResult | undefine
     case 'failed':
       return { text: '$(error) SnapKV', tooltip: `SnapKV Code: ${state.message}`, error: true };
     case 'indexed': {
+      if (status?.indexing) return { text: '$(sync~spin) SnapKV: updating the index', tooltip: 'Files or settings changed: the server is updating the index' };
       const tokens = status?.tokensIndexed ?? state.result.tokens;
       const memory = status !== undefined ? ` · ${formatBytes(status.prefixBytes + status.compactBytes)}` : '';
       const busy = status !== undefined && status.questionsRunning > 0;

@@ -1,0 +1,264 @@
+// End to end, in a real VS Code: code-server 4.96.4 (VS Code 1.96 for the web) driven by playwright-core in
+// Debian's Chromium, with the .vsix of `npm run package` installed, a fixture workspace and a tiny fixture model.
+// Run with `npm run setup:e2e` once, then `npm run test:e2e`. Screenshots of every step go to .e2e/screenshots.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Browser, Frame } from 'playwright-core';
+import { CodeServer, E2E_DIR, REPO_ROOT } from './code-server';
+import { copyWorkspace, e2eModel, screenshotsDir } from './fixtures';
+import { launchChromium, Workbench } from './workbench';
+
+const VSIX = path.join(REPO_ROOT, 'snapkv-code-0.1.0.vsix');
+/** Long enough that an answer is still streaming when the test presses Stop. */
+const MAX_ANSWER_TOKENS = 1200;
+
+function baseSettings(model: string, cacheDir: string): Record<string, unknown> {
+  return {
+    'snapkvCode.modelPath': model,
+    'snapkvCode.cacheDir': cacheDir,
+    'snapkvCode.maxAnswerTokens': MAX_ANSWER_TOKENS,
+    // A budget well under the workspace's size, so that SnapKV really chooses what to keep.
+    'snapkvCode.snapkv.budget': 96,
+    'snapkvCode.snapkv.window': 16,
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'telemetry.telemetryLevel': 'off',
+    'git.openRepositoryInParentFolders': 'never',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'update.mode': 'none',
+  };
+}
+
+interface TurnSnapshot {
+  status: string;
+  text: string;
+}
+
+async function lastTurn(chat: Frame): Promise<TurnSnapshot> {
+  const turn = chat.locator('.turn').last();
+  return {
+    status: (await turn.getAttribute('data-status')) ?? '',
+    text: (await turn.locator('.answer .markdown').textContent()) ?? '',
+  };
+}
+
+/** Polls the last turn until it settles; returns the lengths of the answer seen while it was streaming. */
+async function watchAnswer(chat: Frame, until: (turn: TurnSnapshot) => boolean, timeoutMs: number): Promise<{ final: TurnSnapshot; partialLengths: number[] }> {
+  const deadline = Date.now() + timeoutMs;
+  const partialLengths: number[] = [];
+  for (;;) {
+    const turn = await lastTurn(chat);
+    if (turn.status === 'streaming' && turn.text.length > 0 && partialLengths[partialLengths.length - 1] !== turn.text.length) {
+      partialLengths.push(turn.text.length);
+    }
+    if (until(turn)) return { final: turn, partialLengths };
+    if (Date.now() > deadline) throw new Error(`The answer did not settle within ${timeoutMs} ms (status ${turn.status}).`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function ask(chat: Frame, question: string): Promise<void> {
+  const turns = await chat.locator('.turn').count();
+  await chat.locator('#question').fill(question);
+  await chat.locator('#question').press('Enter');
+  await chat.locator('.turn').nth(turns).waitFor({ timeout: 10_000 });
+}
+
+function readLogs(server: CodeServer): { ours: string; extensionHost: string } {
+  const files = server.logFiles();
+  const read = (match: (file: string) => boolean): string => files.filter(match).map((file) => fs.readFileSync(file, 'utf8')).join('\n');
+  return {
+    ours: read((file) => path.basename(file) === 'SnapKV Code.log'),
+    extensionHost: read((file) => path.basename(file) === 'remoteexthost.log'),
+  };
+}
+
+describe('VS Code end to end (code-server + Chromium)', function () {
+  this.timeout(300_000);
+  let browser: Browser;
+  let model: string;
+
+  before(function () {
+    if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} is missing: npm run test:e2e packages it first.`);
+    model = e2eModel();
+  });
+
+  describe('in a trusted workspace', function () {
+    let server: CodeServer;
+    let workbench: Workbench;
+    let chat: Frame;
+    let workspace: string;
+
+    before(async function () {
+      workspace = copyWorkspace('trusted');
+      const cacheDir = path.join(E2E_DIR, 'run', 'trusted-cache');
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+      server = await CodeServer.start({
+        name: 'trusted',
+        vsix: VSIX,
+        settings: { ...baseSettings(model, cacheDir), 'security.workspace.trust.enabled': false },
+      });
+      browser = await launchChromium();
+      workbench = await Workbench.open(browser, server.url(workspace), screenshotsDir(), 'trusted');
+    });
+
+    after(async function () {
+      await browser?.close();
+      await server?.stop();
+    });
+
+    it('installs from the .vsix, activates, indexes the workspace, with no error in the logs', async function () {
+      await workbench.screenshot('workbench');
+      await workbench.openSnapKvContainer();
+      chat = await workbench.webviewFrame('#composer', 60_000);
+      const status = await workbench.waitForStatus(/SnapKV [\d.]+k? tokens/, 120_000);
+      await workbench.screenshot('indexed');
+      assert.match(status, /tokens/);
+      const logs = readLogs(server);
+      assert.match(logs.ours, /SnapKV Code 0\.1\.0 activated/);
+      assert.match(logs.ours, /Indexed .*: [1-9]\d* files/);
+      assert.doesNotMatch(logs.ours, /\[error\]/);
+      const hostErrors = logs.extensionHost.split('\n').filter((line) => /\[error\]/.test(line) && /snapkv/i.test(line));
+      assert.deepStrictEqual(hostErrors, []);
+      assert.match(logs.extensionHost, /_doActivateExtension snapkv\.snapkv-code/);
+    });
+
+    it('streams an answer into the chat panel', async function () {
+      await ask(chat, 'Where is the low stock threshold configured, and who uses it?');
+      const seen = await watchAnswer(chat, (turn) => turn.status === 'streaming' && turn.text.length > 40, 120_000);
+      await workbench.screenshot('answer-streaming');
+      const { final, partialLengths } = await watchAnswer(chat, (turn) => turn.status === 'done' || turn.status === 'error', 180_000);
+      await workbench.screenshot('answer-done');
+      assert.strictEqual(final.status, 'done', final.text);
+      const lengths = [...seen.partialLengths, ...partialLengths];
+      assert.ok(new Set(lengths).size >= 2, `the answer grew in steps while streaming (lengths seen: ${lengths.join(', ')})`);
+      assert.ok(final.text.length > 0);
+      assert.ok((await chat.locator('.turn').last().locator('.stats').textContent())?.includes('tokens'));
+    });
+
+    it('lists references under the answer; clicking one opens the editor at its line', async function () {
+      const ranges = chat.locator('.turn').last().locator('.reference-range');
+      assert.ok((await ranges.count()) > 0, 'references are listed');
+      // A range that starts below line 1, where there is one, so that the cursor position proves something.
+      const titles = await ranges.evaluateAll((buttons) => buttons.map((button) => button.getAttribute('title') ?? ''));
+      const parsed = titles.map((title) => /^(.+), lines (\d+)-(\d+)/.exec(title));
+      assert.ok(parsed.every((match) => match !== null), `reference titles: ${titles.join(' | ')}`);
+      const chosen = Math.max(0, parsed.findIndex((match) => match !== null && Number(match[2]) > 1));
+      const reference = ranges.nth(chosen);
+      const [, file, startLine] = parsed[chosen] as RegExpExecArray;
+      await reference.click();
+      await workbench.page.locator('.tabs-container .tab.active', { hasText: path.basename(file) }).waitFor({ timeout: 20_000 });
+      await workbench.page.locator('[id="status.editor.selection"]', { hasText: `Ln ${startLine},` }).waitFor({ timeout: 10_000 });
+      await workbench.screenshot('reference-opened');
+      assert.strictEqual(await workbench.activeTabTitle(), path.basename(file));
+      assert.strictEqual(await workbench.cursorLine(), Number(startLine));
+    });
+
+    it('shows the context map of the answer as ranked bars', async function () {
+      await chat.locator('.turn').last().locator('.references-header button', { hasText: 'Context map' }).click();
+      const map = await workbench.webviewFrame('#map .file', 30_000);
+      const files = map.locator('.file');
+      assert.ok((await files.count()) > 0);
+      const shares = await map.locator('.file-share').allTextContents();
+      const numbers = shares.map((share) => parseFloat(share));
+      assert.deepStrictEqual([...numbers].sort((a, b) => b - a), numbers, 'ranked by share');
+      await workbench.screenshot('context-map');
+    });
+
+    it('explains a selection from the editor context menu', async function () {
+      await workbench.openFile('inventory/store.py');
+      await workbench.goToLine(20);
+      for (let i = 0; i < 4; i++) await workbench.page.keyboard.press('Shift+ArrowDown');
+      const selected = workbench.page.locator('.editor-instance .monaco-editor .selected-text').first();
+      await selected.waitFor({ timeout: 10_000 });
+      // The selection layer lies under the text; right-click the text above its middle, as a person would.
+      const box = await selected.boundingBox();
+      assert.ok(box, 'the selection is on screen');
+      await workbench.page.mouse.click(box.x + Math.min(40, box.width / 2), box.y + box.height / 2, { button: 'right' });
+      const item = workbench.page.locator('.monaco-menu .action-item', { hasText: 'Explain Selection' }).first();
+      await item.waitFor({ timeout: 10_000 });
+      await workbench.screenshot('explain-menu');
+      await item.click();
+      await chat.locator('.turn').last().locator('.selection-chip', { hasText: 'inventory/store.py:20-23' }).waitFor({ timeout: 20_000 });
+      const { final } = await watchAnswer(chat, (turn) => turn.status === 'done' || turn.status === 'error', 180_000);
+      await workbench.screenshot('explain-done');
+      assert.strictEqual(final.status, 'done', final.text);
+      const question = (await chat.locator('.turn').last().locator('.question-text').textContent()) ?? '';
+      assert.match(question, /Explain the selected code \(inventory\/store\.py, lines 20-23\)/);
+    });
+
+    it('stops an answer with the Stop button', async function () {
+      await ask(chat, 'Describe every function of this repository in detail, one by one.');
+      await watchAnswer(chat, (turn) => turn.status === 'streaming' && turn.text.length > 20, 120_000);
+      await chat.locator('#stop').click();
+      const { final } = await watchAnswer(chat, (turn) => turn.status !== 'streaming' && turn.status !== 'waiting', 30_000);
+      assert.strictEqual(final.status, 'stopped');
+      await chat.locator('.turn').last().locator('.state-line', { hasText: 'Stopped.' }).waitFor();
+      const stoppedLength = final.text.length;
+      await workbench.page.waitForTimeout(1500);
+      assert.strictEqual((await lastTurn(chat)).text.length, stoppedLength, 'no text arrives after Stop');
+      assert.ok(await chat.locator('#stop').isHidden(), 'the Stop button goes away');
+      await workbench.screenshot('answer-stopped');
+    });
+  });
+
+  describe('in an untrusted workspace', function () {
+    let server: CodeServer;
+    let workbench: Workbench;
+    let cacheDir: string;
+
+    before(async function () {
+      const workspace = copyWorkspace('untrusted');
+      cacheDir = path.join(E2E_DIR, 'run', 'untrusted-cache');
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+      server = await CodeServer.start({
+        name: 'untrusted',
+        vsix: VSIX,
+        settings: {
+          ...baseSettings(model, cacheDir),
+          'security.workspace.trust.enabled': true,
+          'security.workspace.trust.startupPrompt': 'never',
+          'security.workspace.trust.banner': 'always',
+        },
+      });
+      browser = await launchChromium();
+      workbench = await Workbench.open(browser, server.url(workspace), screenshotsDir(), 'untrusted');
+    });
+
+    after(async function () {
+      await browser?.close();
+      await server?.stop();
+    });
+
+    it('indexes nothing and says why', async function () {
+      await workbench.openSnapKvContainer();
+      const chat = await workbench.webviewFrame('#composer', 60_000);
+      await workbench.waitForStatus(/SnapKV: untrusted/, 60_000);
+      await chat.locator('#notice', { hasText: 'not trusted' }).waitFor({ timeout: 20_000 });
+      await ask(chat, 'What does this repository do?');
+      const { final } = await watchAnswer(chat, (turn) => turn.status === 'error' || turn.status === 'done', 30_000);
+      await workbench.page.waitForTimeout(2000);
+      await workbench.screenshot('nothing-indexed');
+      assert.strictEqual(final.status, 'error');
+      assert.match((await chat.locator('.turn').last().locator('.state-line').textContent()) ?? '', /not trusted/);
+      const logs = readLogs(server);
+      assert.match(logs.ours, /not trusted: nothing is indexed/);
+      assert.doesNotMatch(logs.ours, /\] Indexed |loading model|\] indexed /);
+      assert.ok(!fs.existsSync(cacheDir) || fs.readdirSync(cacheDir).length === 0, 'no cache was written');
+    });
+
+    it('indexes once the user trusts the workspace', async function () {
+      const chat = await workbench.webviewFrame('#composer');
+      await chat.locator('#notice button', { hasText: 'Manage Workspace Trust' }).click();
+      const trust = workbench.page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ }).first();
+      await trust.waitFor({ timeout: 20_000 });
+      await workbench.screenshot('trust-editor');
+      await trust.click();
+      await workbench.waitForStatus(/SnapKV [\d.]+k? tokens/, 120_000);
+      await workbench.screenshot('trusted-then-indexed');
+      assert.match(readLogs(server).ours, /Workspace trusted: starting the server and indexing\.[\s\S]*Indexed .*: [1-9]\d* files/);
+    });
+  });
+});
