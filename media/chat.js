@@ -59,11 +59,13 @@
         updateEmpty();
         scrollToEnd(true);
         break;
-      case 'turn':
+      case 'turn': {
+        const isNew = !turns.has(message.turn.id);
         upsertTurn(message.turn);
         updateEmpty();
-        scrollToEnd(false);
+        scrollToEnd(isNew);
         break;
+      }
       case 'delta': {
         const entry = turns.get(message.id);
         if (!entry) break;

@@ -30,8 +30,15 @@ export function e2eModel(): string {
   return fs.existsSync(existing) ? existing : writeTinyModel(spec, dir).path;
 }
 
+/** The folder for this run's screenshots, emptied of the previous run's on first use. */
 export function screenshotsDir(): string {
   const dir = process.env.E2E_SCREENSHOTS ?? path.join(E2E_DIR, 'screenshots');
+  if (!screenshotsCleared) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    screenshotsCleared = true;
+  }
   fs.mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+let screenshotsCleared = false;
