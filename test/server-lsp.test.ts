@@ -139,6 +139,19 @@ describe('language server over LSP', function () {
     const aFile = path.join(repo, 'README.md');
     await failsWith(client.connection.sendRequest(Methods.index, { folder: aFile }), /not a folder|not a directory/i);
 
+    if (process.getuid?.() !== 0) {
+      const locked = path.join(tempDir(), 'locked');
+      fs.mkdirSync(locked, { recursive: true });
+      fs.chmodSync(locked, 0o000);
+      try {
+        await failsWith(client.connection.sendRequest(Methods.index, { folder: locked }), /locked.*(permission|cannot be read|not readable)/i);
+      } finally {
+        fs.chmodSync(locked, 0o755);
+      }
+    } else {
+      console.log('      (running as root: a folder without read permission is still readable, so that case is checked by the workspace tests as another user)');
+    }
+
     const longQuestion = 'why '.repeat(9000);
     await failsWith(client.connection.sendRequest(Methods.ask, { requestId: 'long', question: longQuestion, folder: repo }), /does not fit.*context/);
     await failsWith(client.connection.sendRequest(Methods.ask, { requestId: 'blank', question: '   ' }), /empty/);
@@ -168,6 +181,26 @@ describe('language server over LSP', function () {
     } finally {
       await other.close();
     }
+  });
+
+  it('updates the index after file changes the client reports, prefilling only the changed tail', async () => {
+    const live = path.join(tempDir(), 'live');
+    writeFixtureRepo(live);
+    const first = await client.connection.sendRequest<IndexResult>(Methods.index, { folder: live });
+    const edited = path.join(live, 'src', 'report.py');
+    fs.appendFileSync(edited, '# changed\n');
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: `file://${edited}`, type: 2 }] });
+    const deadline = Date.now() + 30_000;
+    let status: StatusResult;
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      status = await client.connection.sendRequest<StatusResult>(Methods.status);
+    } while ((status.tokensIndexed === first.tokens || status.indexing) && Date.now() < deadline);
+    assert.ok(status.tokensIndexed > first.tokens, 'the edit was indexed without a request');
+    const update = client.logs.find((line) => /indexed .*live.*incremental/.test(line));
+    assert.ok(update, `no incremental update in the log: ${client.logs.join(' | ')}`);
+    const prefilled = Number(/(\d+) prefilled/.exec(update)?.[1]);
+    assert.ok(prefilled > 0 && prefilled < status.tokensIndexed / 2, `prefilled ${prefilled} of ${status.tokensIndexed}`);
   });
 
   it('reuses the prefix cache saved by an earlier server start', async () => {

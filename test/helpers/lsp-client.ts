@@ -31,8 +31,12 @@ export class TestLspClient {
     const stdin = this.child.stdin;
     if (!stdout || !stdin) throw new Error('the server has no stdio');
     this.connection = createMessageConnection(new StreamMessageReader(stdout), new StreamMessageWriter(stdin));
-    this.connection.onNotification('window/logMessage', (params: { message: string }) => this.logs.push(params.message));
-    this.connection.onNotification('$/progress', (params: ProgressEvent) => this.progress.push(params));
+    this.connection.onNotification('window/logMessage', (params: { message: string }) => {
+      this.logs.push(params.message);
+    });
+    this.connection.onNotification('$/progress', (params: ProgressEvent) => {
+      this.progress.push(params);
+    });
     this.connection.onNotification(Methods.answerDelta, (params: AnswerDelta) => {
       const list = this.deltas.get(params.requestId) ?? [];
       list.push(params.text);

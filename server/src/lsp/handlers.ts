@@ -86,7 +86,15 @@ export function registerHandlers(connection: Connection, session: Session, optio
   // File changes arrive in bursts (a save, a branch switch): one update after they settle.
   const reindexer = new Debouncer(1000, () => {
     if (!session.hasIndex()) return;
-    runIndex({}).catch((error: unknown) => log(`update after file changes failed: ${error instanceof Error ? error.message : String(error)}`));
+    void (async () => {
+      const progress = await openIndexProgress(connection, options.clientSupportsProgress(), undefined, 'Updating the index');
+      const controller = abortOn(progress.cancelled);
+      try {
+        await session.reindex({ signal: controller.signal, onProgress: (p) => progress.report(p) });
+      } finally {
+        progress.done();
+      }
+    })().catch((error: unknown) => log(`update after file changes failed: ${error instanceof Error ? error.message : String(error)}`));
   });
   connection.onNotification(DidChangeWatchedFilesNotification.type, () => reindexer.trigger());
 

@@ -17,7 +17,7 @@ export interface PrefixHead {
 
 export function buildPrefixHead(tokenizer: TextTokenizer, template: ChatTemplate): PrefixHead {
   const { head } = template.layout({ system: SYSTEM_PROMPT, history: [], question: '?' });
-  const ids = tokenizer.encode(head, { parseSpecial: true });
+  const ids = tokenizer.encode(head, { parseSpecial: true, startsPrompt: true });
   if (tokenizer.addBos && tokenizer.bosId !== undefined) ids.unshift(tokenizer.bosId);
   return { text: head, tokens: Int32Array.from(ids) };
 }

@@ -209,6 +209,13 @@ export class Session {
         try {
           const snapshot = index.current;
           if (!snapshot) throw new UserError(`the index of ${folder} is not complete (an update was cancelled or failed): reindex the workspace`);
+          if (snapshot.packed.blocks.length === 0) {
+            const leftOut = snapshot.packed.leftOut.length;
+            throw new UserError(
+              `there are no files to read in ${folder}` +
+                (leftOut > 0 ? ` (${leftOut} left out: binaries, secrets, lock files or your exclude globs; include globs can admit them)` : ' (the folder is empty)'),
+            );
+          }
           const context = loaded.model.info.contextLength;
           const needed = snapshot.prefix.length + suffix.length + maxTokens;
           if (needed > context) {
@@ -239,6 +246,12 @@ export class Session {
       this.questions.delete(params.requestId);
       this.changed();
     }
+  }
+
+  /** Updates the folder indexed last (after file changes or new settings). */
+  async reindex(call: Omit<IndexCall, 'folder' | 'force'> = {}): Promise<IndexResult | undefined> {
+    if (!this.indexedFolder) return undefined;
+    return this.indexFolder({ ...call, folder: this.indexedFolder });
   }
 
   /** Whether a folder has been indexed, so file changes should update it. */
