@@ -94,6 +94,32 @@ describe('language server over LSP', function () {
     assert.strictEqual(client.deltasOf('b').join(''), b.text);
   });
 
+  it('queues questions that do not fit the memory limit together, and answers each in turn', async () => {
+    const tight = new TestLspClient();
+    try {
+      await tight.initialize({ modelPath, cacheDir: path.join(tempDir(), 'cache-tight'), maxAnswerTokens: 24, compactMemoryLimit: 1 }, repo);
+      await tight.connection.sendRequest(Methods.index, {});
+      const first = tight.connection.sendRequest<AskResult>(Methods.ask, { requestId: 'one', question: 'What is MAX_ITEMS?' });
+      const second = tight.connection.sendRequest<AskResult>(Methods.ask, { requestId: 'two', question: 'What is CURRENCY?' });
+      let sawQueued = false;
+      let settled = false;
+      void Promise.all([first, second]).finally(() => (settled = true));
+      while (!settled) {
+        const status = await tight.connection.sendRequest<StatusResult>(Methods.status);
+        assert.ok(status.questionsRunning <= 1, 'never two compact caches over the limit');
+        if (status.questionsQueued >= 1) sawQueued = true;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      const [a, b] = await Promise.all([first, second]);
+      assert.ok(sawQueued, 'the second question waited');
+      assert.strictEqual(tight.deltasOf('one').join(''), a.text);
+      assert.strictEqual(tight.deltasOf('two').join(''), b.text);
+      assert.ok(b.timings.queuedMs > 0);
+    } finally {
+      await tight.close();
+    }
+  });
+
   it('stops an answer on snapkv/cancel, keeping what was generated', async () => {
     await client.connection.sendRequest(Methods.index, { folder: repo });
     const asking = client.connection.sendRequest<AskResult>(Methods.ask, { requestId: 'stop-me', question: 'Explain the repository.', maxTokens: 4000 });
