@@ -19,12 +19,14 @@ export interface ChatTurnRecord {
   stats?: string;
 }
 
+export type PanelAction = 'trust' | 'selectModel' | 'showLog' | 'reindex' | 'restartServer';
+
 /** What the panel shows above the chat: whether questions can be asked, and why not. */
 export interface PanelNotice {
   kind: 'info' | 'warning' | 'error';
   text: string;
   /** A button under the notice. */
-  action?: { label: string; command: 'trust' | 'selectModel' | 'showLog' | 'reindex' };
+  action?: { label: string; command: PanelAction };
 }
 
 export type ToWebview =
@@ -44,7 +46,7 @@ export type FromWebview =
   | { type: 'copy'; text: string }
   | { type: 'insert'; text: string }
   | { type: 'showContextMap'; requestId: string }
-  | { type: 'action'; command: 'trust' | 'selectModel' | 'showLog' | 'reindex' };
+  | { type: 'action'; command: PanelAction };
 
 /** Checks a message from the webview before trusting its shape. */
 export function parseWebviewMessage(value: unknown): FromWebview | undefined {
@@ -69,7 +71,7 @@ export function parseWebviewMessage(value: unknown): FromWebview | undefined {
     case 'showContextMap':
       return isString('requestId') ? { type: 'showContextMap', requestId: message.requestId as string } : undefined;
     case 'action':
-      return message.command === 'trust' || message.command === 'selectModel' || message.command === 'showLog' || message.command === 'reindex'
+      return message.command === 'trust' || message.command === 'selectModel' || message.command === 'showLog' || message.command === 'reindex' || message.command === 'restartServer'
         ? { type: 'action', command: message.command }
         : undefined;
     default:

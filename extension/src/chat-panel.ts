@@ -3,13 +3,13 @@ import { randomUUID } from 'crypto';
 import * as vscode from 'vscode';
 import type { AskResult, SelectionContext } from '../../server/src/protocol';
 import { ChatHistory } from './chat-history';
-import { ChatTurnRecord, FromWebview, PanelNotice, parseWebviewMessage, ToWebview } from './chat-messages';
+import { ChatTurnRecord, FromWebview, PanelAction, PanelNotice, parseWebviewMessage, ToWebview } from './chat-messages';
 import { ContextMapView } from './context-map-view';
 import { EditorTracker } from './editor-tracker';
 import { formatBytes } from './format';
 import { openReference, workspacePath } from './references';
 import { messageOf, RepoServer } from './repo-server';
-import { IndexState, RepositoryIndex } from './repository-index';
+import { IndexState, RepositoryIndex, SERVER_GAVE_UP } from './repository-index';
 import { webviewHtml, webviewOptions } from './webview-html';
 
 export const CHAT_VIEW_ID = 'snapkvCode.chat';
@@ -226,8 +226,9 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 }
 
-const ACTION_COMMANDS: Record<'trust' | 'selectModel' | 'showLog' | 'reindex', string> = {
+const ACTION_COMMANDS: Record<PanelAction, string> = {
   trust: 'workbench.trust.manage',
+  restartServer: 'snapkvCode.restartServer',
   selectModel: 'snapkvCode.selectModel',
   showLog: 'snapkvCode.showLog',
   reindex: 'snapkvCode.reindex',
@@ -257,7 +258,9 @@ function noticeFor(state: IndexState): PanelNotice | null {
       return {
         kind: 'error',
         text: state.message,
-        action: /model|gguf/i.test(state.message) ? { label: 'Select Model', command: 'selectModel' } : { label: 'Show Log', command: 'showLog' },
+        action: state.message.startsWith(SERVER_GAVE_UP)
+          ? { label: 'Restart Server', command: 'restartServer' }
+          : /model|gguf/i.test(state.message) ? { label: 'Select Model', command: 'selectModel' } : { label: 'Show Log', command: 'showLog' },
       };
   }
 }

@@ -14,6 +14,9 @@ export type IndexState =
   | { kind: 'indexed'; result: IndexResult }
   | { kind: 'failed'; message: string };
 
+/** Shown once the server crashed too often to be restarted automatically. */
+export const SERVER_GAVE_UP = 'The SnapKV server stopped after repeated crashes and was not restarted.';
+
 export class RepositoryIndex implements vscode.Disposable {
   private current: IndexState;
   private running: Promise<IndexResult> | undefined;
@@ -36,6 +39,11 @@ export class RepositoryIndex implements vscode.Disposable {
       server.onDidRestartAfterCrash(() => {
         this.running = undefined;
         this.reindex(false).catch(() => undefined);
+      }),
+      server.onDidChangeState((state) => {
+        if (state !== 'failed' || this.current.kind === 'untrusted' || this.current.kind === 'no-folder') return;
+        this.cancelRunning?.cancel();
+        this.setState({ kind: 'failed', message: SERVER_GAVE_UP });
       }),
     );
   }
@@ -124,6 +132,7 @@ export class RepositoryIndex implements vscode.Disposable {
       this.setState({ kind: 'indexed', result });
       return result;
     } catch (error) {
+      if (this.server.state === 'failed') throw new Error(SERVER_GAVE_UP);
       const message = token.isCancellationRequested ? 'Indexing was cancelled.' : messageOf(error);
       this.log.error(`Indexing failed: ${message}`);
       this.setState({ kind: 'failed', message });
@@ -133,6 +142,7 @@ export class RepositoryIndex implements vscode.Disposable {
 
   private assertAllowed(): void {
     if (this.folder === undefined) throw new Error('Open a folder to ask about it.');
+    if (this.server.state === 'failed') throw new Error(`${SERVER_GAVE_UP} Run "SnapKV: Restart Server" to start it again.`);
     if (!vscode.workspace.isTrusted) {
       throw new Error('This workspace is not trusted, so SnapKV has not read it. Trust the workspace to index it.');
     }

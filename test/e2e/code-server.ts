@@ -22,6 +22,7 @@ export class CodeServer {
     private readonly process: ChildProcess,
     readonly port: number,
     readonly userDataDir: string,
+    readonly extensionsDir: string,
     private readonly output: string[],
   ) {}
 
@@ -49,7 +50,7 @@ export class CodeServer {
     const output: string[] = [];
     child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    const server = new CodeServer(child, port, userDataDir, output);
+    const server = new CodeServer(child, port, userDataDir, extensionsDir, output);
     await server.waitUntilListening(60_000);
     return server;
   }
@@ -76,6 +77,22 @@ export class CodeServer {
     };
     walk(path.join(this.userDataDir, 'logs'));
     return files;
+  }
+
+  /** Process ids of the SnapKV language servers this code-server's extension host started (from /proc). */
+  languageServerPids(): number[] {
+    const serverMain = path.join(this.extensionsDir, 'snapkv.snapkv-code-0.1.0', 'out', 'server', 'src', 'server-main.js');
+    const pids: number[] = [];
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const argv = fs.readFileSync(path.join('/proc', entry, 'cmdline'), 'utf8').split('\0');
+        if (argv.includes(serverMain)) pids.push(Number(entry));
+      } catch {
+        // The process ended while we looked.
+      }
+    }
+    return pids;
   }
 
   async stop(): Promise<void> {

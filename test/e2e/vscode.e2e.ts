@@ -66,6 +66,24 @@ async function ask(chat: Frame, question: string): Promise<void> {
   await chat.locator('.turn').nth(turns).waitFor({ timeout: 10_000 });
 }
 
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The language server's process id, once there is exactly one and it is not `previous`. */
+async function waitForServerPid(server: CodeServer, previous: number | undefined): Promise<number> {
+  let pids: number[] = [];
+  await waitFor(() => {
+    pids = server.languageServerPids();
+    return pids.length === 1 && pids[0] !== previous;
+  }, 60_000, 'the language server process');
+  return pids[0];
+}
+
 function readLogs(server: CodeServer): { ours: string; extensionHost: string } {
   const files = server.logFiles();
   const read = (match: (file: string) => boolean): string => files.filter(match).map((file) => fs.readFileSync(file, 'utf8')).join('\n');
@@ -201,6 +219,44 @@ describe('VS Code end to end (code-server + Chromium)', function () {
       assert.strictEqual((await lastTurn(chat)).text.length, stoppedLength, 'no text arrives after Stop');
       assert.ok(await chat.locator('#stop').isHidden(), 'the Stop button goes away');
       await workbench.screenshot('answer-stopped');
+    });
+
+    it('restarts the server after a crash, and after too many crashes stops and offers a restart', async function () {
+      const ourLog = (): string => readLogs(server).ours;
+      const notification = (text: string) =>
+        workbench.page.locator('.notifications-toasts .notification-list-item-message', { hasText: text }).first();
+
+      // One crash: restarted, re-indexed, and answering again.
+      let pid = await waitForServerPid(server, undefined);
+      process.kill(pid, 'SIGKILL');
+      await notification('stopped unexpectedly and was restarted (1 of 3)').waitFor({ timeout: 30_000 });
+      pid = await waitForServerPid(server, pid);
+      await waitFor(() => (ourLog().match(/\] Indexed /g) ?? []).length >= 2, 60_000, 'the index is rebuilt after the restart');
+      await workbench.screenshot('crash-restarted');
+      await ask(chat, 'What does report.py print?');
+      const { final } = await watchAnswer(chat, (turn) => turn.status === 'done' || turn.status === 'error', 180_000);
+      assert.strictEqual(final.status, 'done', final.text);
+
+      // Three more crashes within the window: the fourth is not restarted.
+      for (let crash = 2; crash <= 4; crash++) {
+        process.kill(pid, 'SIGKILL');
+        if (crash < 4) {
+          await waitFor(() => ourLog().includes(`restarting it (${crash} of 3 `), 30_000, `restart ${crash}`);
+          pid = await waitForServerPid(server, pid);
+        }
+      }
+      await notification('was not restarted again').waitFor({ timeout: 30_000 });
+      await chat.locator('#notice button', { hasText: 'Restart Server' }).waitFor({ timeout: 20_000 });
+      await workbench.waitForStatus(/SnapKV/, 5_000);
+      assert.deepStrictEqual(server.languageServerPids(), []);
+      await workbench.screenshot('crash-gave-up');
+
+      // The user restarts it from the panel.
+      await chat.locator('#notice button', { hasText: 'Restart Server' }).click();
+      await waitForServerPid(server, pid);
+      await workbench.waitForStatus(/SnapKV [\d.]+k? tokens/, 60_000);
+      await chat.locator('#notice').waitFor({ state: 'hidden', timeout: 20_000 });
+      await workbench.screenshot('crash-restarted-by-hand');
     });
   });
 
