@@ -3,8 +3,9 @@
 //   node out/training/src/export-gguf.js --weights training/runs/demo/model.safetensors \
 //     --out models/snapkv-demo.gguf --type Q8_0 [--probe training/runs/demo/probe.json] [--max-mb 40]
 //
-// With --probe, the written file is loaded by the engine and its logits compared with the
-// ones PyTorch computed; a mismatch is an error.
+// With --probe, a float32 export is loaded by the engine and its logits compared with the ones
+// PyTorch computed (a mismatch is an error and nothing is written); the chosen type's own
+// deviation from them, which is quantization error, is reported.
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -28,26 +29,37 @@ if (require.main === module) {
     const vocabPath = args.value('vocab') ?? defaultVocabPath();
     const out = args.required('out');
     fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-    const tmp = `${out}.tmp`;
-    const exported = exportGguf(readSafetensors(args.required('weights')), tmp, {
-      type: type as ExportType,
+    const checkpoint = readSafetensors(args.required('weights'));
+    const options = {
       vocab: readSmallVocab(vocabPath),
       vocabSha256: createHash('sha256').update(fs.readFileSync(vocabPath)).digest('hex'),
-    });
+    };
+    const probePath = args.value('probe');
+    const probe = probePath === undefined ? undefined : readProbe(probePath);
+    if (probe !== undefined) {
+      // The conventions (names, shapes, RoPE layout, GQA mapping) are checked exactly on a
+      // float32 copy; quantization error, which depends on the weights, is only reported.
+      const exact = `${out}.f32.tmp`;
+      try {
+        exportGguf(checkpoint, exact, { ...options, type: 'F32' });
+        const result = await checkProbe(exact, probe, 'F32');
+        process.stdout.write(`probe, F32: relative error ${result.relativeError.toExponential(2)} (tolerance ${result.tolerance}), same argmax: ${result.sameArgmax}\n`);
+        if (!result.ok) throw new Error('the exported model does not compute what PyTorch computed: nothing written');
+      } finally {
+        fs.rmSync(exact, { force: true });
+      }
+    }
+    const tmp = `${out}.tmp`;
+    const exported = exportGguf(checkpoint, tmp, { ...options, type: type as ExportType });
     const megabytes = exported.layout.fileSize / 1e6;
     const limit = args.number('max-mb', 40);
     if (megabytes > limit) {
       fs.rmSync(tmp, { force: true });
       throw new Error(`the model file would be ${megabytes.toFixed(1)} MB, over the ${limit} MB limit: use a smaller type or model`);
     }
-    const probePath = args.value('probe');
-    if (probePath !== undefined) {
-      const result = await checkProbe(tmp, readProbe(probePath), type as ExportType);
-      process.stdout.write(`probe: relative error ${result.relativeError.toExponential(2)} (tolerance ${result.tolerance}), same argmax: ${result.sameArgmax}\n`);
-      if (!result.ok) {
-        fs.rmSync(tmp, { force: true });
-        throw new Error('the exported model does not compute what PyTorch computed: not written');
-      }
+    if (probe !== undefined && type !== 'F32') {
+      const result = await checkProbe(tmp, probe, type as ExportType);
+      process.stdout.write(`probe, ${type}: relative error ${result.relativeError.toExponential(2)} from quantization, same argmax: ${result.sameArgmax}\n`);
     }
     fs.renameSync(tmp, out);
     process.stdout.write(`${out}: ${megabytes.toFixed(1)} MB, ${type}, ${parameterCount(exported.config).toLocaleString('en-US')} parameters\n`);

@@ -1,0 +1,110 @@
+// The accuracy table: one row per method, one column per prompt-length set (4K, 16K), exact
+// match in percent, and below it how often SnapKV's kept positions hold the answer's lines.
+import { ExampleOutcome } from './run-example';
+
+export interface EvaluatedSet {
+  /** Column heading, e.g. "4K". */
+  readonly label: string;
+  readonly examples: readonly ExampleOutcome[];
+}
+
+export interface TableCell {
+  readonly correct: number;
+  readonly total: number;
+}
+
+export interface AccuracyTable {
+  readonly methods: readonly string[];
+  readonly sets: readonly string[];
+  /** cells[method][set] */
+  readonly cells: readonly (readonly TableCell[])[];
+  /** For each set and SnapKV method with examined examples: mean fraction of layers keeping the lines. */
+  readonly kept: ReadonlyArray<{ readonly method: string; readonly set: string; readonly examples: number; readonly evidence: number; readonly header: number | undefined }>;
+}
+
+export function buildAccuracyTable(sets: readonly EvaluatedSet[]): AccuracyTable {
+  const methods: string[] = [];
+  for (const set of sets) for (const ex of set.examples) for (const o of ex.outcomes) if (!methods.includes(o.method)) methods.push(o.method);
+  const cells = methods.map((method) =>
+    sets.map((set) => {
+      let correct = 0;
+      let total = 0;
+      for (const ex of set.examples) {
+        const o = ex.outcomes.find((x) => x.method === method);
+        if (o === undefined) continue;
+        total++;
+        if (o.correct) correct++;
+      }
+      return { correct, total };
+    }),
+  );
+  const kept: AccuracyTable['kept'][number][] = [];
+  for (const set of sets) {
+    for (const method of methods) {
+      const examined = set.examples.flatMap((ex) => ex.outcomes.filter((o) => o.method === method && o.evidence !== undefined));
+      if (examined.length === 0) continue;
+      const headers = examined.filter((o) => o.header !== undefined);
+      kept.push({
+        method,
+        set: set.label,
+        examples: examined.length,
+        evidence: mean(examined.map((o) => o.evidence!.layersKeeping)),
+        header: headers.length ? mean(headers.map((o) => o.header!.layersKeeping)) : undefined,
+      });
+    }
+  }
+  return { methods, sets: sets.map((s) => s.label), cells, kept };
+}
+
+export function accuracy(cell: TableCell): number {
+  return cell.total === 0 ? NaN : cell.correct / cell.total;
+}
+
+export function cellOf(table: AccuracyTable, method: string, set: string): TableCell {
+  const m = table.methods.indexOf(method);
+  const s = table.sets.indexOf(set);
+  if (m < 0 || s < 0) throw new Error(`the table has no cell for ${method} at ${set}`);
+  return table.cells[m][s];
+}
+
+export function formatAccuracyTable(table: AccuracyTable): string {
+  const width = Math.max(12, ...table.methods.map((m) => m.length)) + 2;
+  const headings = table.sets.map((set, s) => `${set} (n=${table.cells[0]?.[s]?.total ?? 0})`);
+  const colWidth = Math.max(12, ...headings.map((h) => h.length)) + 2;
+  const lines = ['method'.padEnd(width) + headings.map((h) => h.padStart(colWidth)).join('')];
+  table.methods.forEach((method, m) => {
+    lines.push(method.padEnd(width) + table.cells[m].map((cell) => percent(accuracy(cell)).padStart(colWidth)).join(''));
+  });
+  if (table.kept.length > 0) {
+    lines.push('', 'answer lines kept by SnapKV (mean fraction of layers in which some head keeps half the line or more):');
+    for (const k of table.kept) {
+      const header = k.header === undefined ? '' : `, path header line ${percent(k.header)}`;
+      lines.push(`  ${k.method} at ${k.set} (${k.examples} examples): answer line ${percent(k.evidence)}${header}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export interface GateResult {
+  readonly ok: boolean;
+  readonly full: number;
+  readonly snapkv: number;
+  readonly message: string;
+}
+
+/** The issue's gate: SnapKV at `budget` keeps at least `ratio` of the full cache's accuracy at `set`. */
+export function snapKvGate(table: AccuracyTable, set: string, budget = 512, ratio = 0.9): GateResult {
+  const full = accuracy(cellOf(table, 'full cache', set));
+  const snapkv = accuracy(cellOf(table, `SnapKV ${budget}`, set));
+  const ok = snapkv >= ratio * full;
+  const message = `SnapKV ${budget} at ${set}: ${percent(snapkv)} against the full cache's ${percent(full)} (needs ${percent(ratio * full)} or more)`;
+  return { ok, full, snapkv, message };
+}
+
+function percent(x: number): string {
+  return Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`;
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
