@@ -2,14 +2,17 @@
 // index a fixture repository with a fixture model, ask, stream, cancel, and
 // get clear errors for bad input while the server keeps serving.
 import * as assert from 'assert';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ResponseError } from 'vscode-jsonrpc/node';
 import type { AskResult, ContextMap, IndexResult, StatusResult } from '../server/src/protocol';
 import { Methods } from '../server/src/protocol';
-import { TestLspClient } from './helpers/lsp-client';
+import { SERVER, TestLspClient } from './helpers/lsp-client';
 import { writeFixtureRepo, writeLargeRepo, writeServerModel } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
+
+const NOBODY = 65534;
 
 async function failsWith(promise: Promise<unknown>, pattern: RegExp): Promise<ResponseError<unknown>> {
   try {
@@ -165,18 +168,7 @@ describe('language server over LSP', function () {
     const aFile = path.join(repo, 'README.md');
     await failsWith(client.connection.sendRequest(Methods.index, { folder: aFile }), /not a folder|not a directory/i);
 
-    if (process.getuid?.() !== 0) {
-      const locked = path.join(tempDir(), 'locked');
-      fs.mkdirSync(locked, { recursive: true });
-      fs.chmodSync(locked, 0o000);
-      try {
-        await failsWith(client.connection.sendRequest(Methods.index, { folder: locked }), /locked.*(permission|cannot be read|not readable)/i);
-      } finally {
-        fs.chmodSync(locked, 0o755);
-      }
-    } else {
-      console.log('      (running as root: a folder without read permission is still readable, so that case is checked by the workspace tests as another user)');
-    }
+    await checkUnreadableFolder();
 
     const longQuestion = 'why '.repeat(9000);
     await failsWith(client.connection.sendRequest(Methods.ask, { requestId: 'long', question: longQuestion, folder: repo }), /does not fit.*context/);
@@ -188,8 +180,38 @@ describe('language server over LSP', function () {
     assert.ok(client.alive);
   });
 
-  it('reports a missing or corrupt model clearly and keeps serving', async () => {
-    const other = new TestLspClient();
+  /** A folder the server may not read. As root every folder is readable, so then the server runs as nobody. */
+  async function checkUnreadableFolder(): Promise<void> {
+    const locked = path.join(tempDir(), 'locked');
+    fs.mkdirSync(locked, { recursive: true });
+    fs.writeFileSync(path.join(locked, 'a.ts'), 'export {};\n');
+    fs.chmodSync(locked, 0o000);
+    const asRoot = process.getuid?.() === 0;
+    let probe: TestLspClient = client;
+    try {
+      if (asRoot) {
+        if (spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(SERVER)}, 4)`], { uid: NOBODY, gid: NOBODY }).status !== 0) {
+          console.log('      (skipped the unreadable-folder case: running as root, and user nobody cannot read the built server here)');
+          return;
+        }
+        fs.chmodSync(tempDir(), 0o755);
+        const cacheDir = path.join(tempDir(), 'cache-nobody');
+        fs.mkdirSync(cacheDir, { mode: 0o777 });
+        fs.chmodSync(cacheDir, 0o777);
+        probe = new TestLspClient({ uid: NOBODY, gid: NOBODY, env: { HOME: cacheDir } });
+        await probe.initialize({ modelPath, cacheDir }, repo);
+      }
+      await failsWith(probe.connection.sendRequest(Methods.index, { folder: locked }), /locked.*(permission|cannot be read|not readable)/i);
+      const status = await probe.connection.sendRequest<StatusResult>(Methods.status);
+      assert.ok(status, 'still serving');
+    } finally {
+      fs.chmodSync(locked, 0o755);
+      if (probe !== client) await probe.close();
+    }
+  }
+
+  it('reports a missing or corrupt model clearly and keeps serving (over IPC, as the extension connects)', async () => {
+    const other = new TestLspClient({ transport: 'ipc' });
     try {
       await other.initialize({ modelPath: path.join(tempDir(), 'nope.gguf'), cacheDir: path.join(tempDir(), 'cache2') }, repo);
       await failsWith(other.connection.sendRequest(Methods.index, { folder: repo }), /nope\.gguf does not exist/);

@@ -1,12 +1,28 @@
 // A real LSP client for tests: the built server in a child process over
 // stdio, spoken to with vscode-jsonrpc, recording what the server sends.
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, fork, spawn } from 'child_process';
 import * as path from 'path';
-import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
+  MessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from 'vscode-jsonrpc/node';
 import type { AnswerDelta, ServerSettings } from '../../server/src/protocol';
 import { Methods } from '../../server/src/protocol';
 
-const SERVER = path.join(__dirname, '..', '..', 'server', 'src', 'server-main.js');
+export const SERVER = path.join(__dirname, '..', '..', 'server', 'src', 'server-main.js');
+
+export interface ClientOptions {
+  env?: NodeJS.ProcessEnv;
+  /** stdio (default), or node IPC as vscode-languageclient's TransportKind.ipc starts the server. */
+  transport?: 'stdio' | 'ipc';
+  /** Run the server as another user (tests that need permissions to bite while running as root). */
+  uid?: number;
+  gid?: number;
+}
 
 export interface ProgressEvent {
   token: string | number;
@@ -23,14 +39,20 @@ export class TestLspClient {
   private stderr = '';
   private exited: Promise<number | null>;
 
-  constructor(env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  constructor(options: ClientOptions = {}) {
+    const env = { ...process.env, ...options.env };
+    const ids = { uid: options.uid, gid: options.gid };
+    if (options.transport === 'ipc') {
+      this.child = fork(SERVER, ['--node-ipc'], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], env, ...ids });
+      this.connection = createMessageConnection(new IPCMessageReader(this.child), new IPCMessageWriter(this.child));
+    } else {
+      this.child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env, ...ids });
+      const { stdout, stdin } = this.child;
+      if (!stdout || !stdin) throw new Error('the server has no stdio');
+      this.connection = createMessageConnection(new StreamMessageReader(stdout), new StreamMessageWriter(stdin));
+    }
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-    const stdout = this.child.stdout;
-    const stdin = this.child.stdin;
-    if (!stdout || !stdin) throw new Error('the server has no stdio');
-    this.connection = createMessageConnection(new StreamMessageReader(stdout), new StreamMessageWriter(stdin));
     this.connection.onNotification('window/logMessage', (params: { message: string }) => {
       this.logs.push(params.message);
     });
