@@ -10,9 +10,9 @@ import * as path from 'path';
 import { parseArgs, runCli, UsageError } from './cli-args';
 import { ExampleBuilder } from './data/example-builder';
 import { ManifestTally } from './data/data-manifest';
-import { loadSourcePool, Split, SPLITS } from './data/source-pool';
+import { loadSourcePool, SourceFile, Split, SPLITS } from './data/source-pool';
 import { indexSplit } from './data/split-pool';
-import { demoText } from './vocab/demo-text';
+import { demoText, DemoText } from './vocab/demo-text';
 
 const USAGE = [
   'usage: node out/training/src/generate-data.js --out DIR --examples N --split train|val|test',
@@ -29,11 +29,14 @@ export interface GenerateOptions {
   readonly shardSize: number;
   readonly poolRoot?: string;
   readonly log?: (line: string) => void;
+  /** Already loaded pool and tokenizer (tests share them); loaded from poolRoot and the committed vocabulary otherwise. */
+  readonly pool?: readonly SourceFile[];
+  readonly text?: DemoText;
 }
 
 export function generateData(options: GenerateOptions): string[] {
-  const text = demoText();
-  const pool = indexSplit(loadSourcePool({ root: options.poolRoot }), options.split);
+  const text = options.text ?? demoText();
+  const pool = indexSplit(options.pool ?? loadSourcePool({ root: options.poolRoot }), options.split);
   const builder = new ExampleBuilder(text, pool);
   fs.mkdirSync(options.out, { recursive: true });
   const tally = new ManifestTally();

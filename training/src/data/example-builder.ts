@@ -90,6 +90,7 @@ export class ExampleBuilder {
       seed,
       index,
       kind,
+      subject: fact.name,
       question: question.text,
       answer: question.answer,
       answerFile: answerFile.file.path,

@@ -15,6 +15,8 @@ export interface ExampleRecord {
   readonly seed: number;
   readonly index: number;
   readonly kind: FactKind;
+  /** What the question names: the function, the constant or the module. */
+  readonly subject: string;
   /** The question as the user would type it (the suffix holds questionText() of it). */
   readonly question: string;
   /** The expected answer; scoring compares it with the generated text, both trimmed. */
@@ -70,6 +72,7 @@ export function parseExampleRecord(line: string, where: string): ExampleRecord {
     seed: int('seed'),
     index: int('index'),
     kind: kind as FactKind,
+    subject: str('subject'),
     question: str('question'),
     answer: str('answer'),
     answerFile: str('answerFile'),
