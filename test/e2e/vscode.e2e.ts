@@ -143,6 +143,17 @@ describe('VS Code end to end (code-server + Chromium)', function () {
       assert.match(logs.extensionHost, /_doActivateExtension snapkv\.snapkv-code/);
     });
 
+    it('shows tokens and memory in the status bar; clicking it shows the status', async function () {
+      const status = await workbench.snapkvStatus();
+      assert.match(status, /SnapKV [\d.]+k? tokens · [\d.]+ (B|KB|MB|GB)/);
+      await workbench.page.locator('.statusbar-item', { hasText: /SnapKV/ }).first().click();
+      const rows = workbench.page.locator('.quick-input-list .monaco-list-row');
+      await rows.filter({ hasText: 'Repository prefix' }).first().waitFor({ timeout: 20_000 });
+      await rows.filter({ hasText: 'Model' }).first().waitFor();
+      await workbench.screenshot('status-details');
+      await workbench.page.keyboard.press('Escape');
+    });
+
     it('streams an answer into the chat panel', async function () {
       await ask(chat, 'Where is the low stock threshold configured, and who uses it?');
       const seen = await watchAnswer(chat, (turn) => turn.status === 'streaming' && turn.text.length > 40, 120_000);
@@ -197,6 +208,15 @@ describe('VS Code end to end (code-server + Chromium)', function () {
       await workbench.page.mouse.click(box.x + Math.min(40, box.width / 2), box.y + box.height / 2, { button: 'right' });
       const item = workbench.page.locator('.monaco-menu .action-item', { hasText: 'Explain Selection' }).first();
       await item.waitFor({ timeout: 10_000 });
+      await workbench.page.keyboard.press('Escape');
+      // The light bulb offers it too.
+      await workbench.page.keyboard.press('Control+.');
+      const codeAction = workbench.page.locator('.action-widget .monaco-list-row', { hasText: 'Explain selection with SnapKV' }).first();
+      await codeAction.waitFor({ timeout: 10_000 });
+      await workbench.screenshot('explain-code-action');
+      await workbench.page.keyboard.press('Escape');
+      await workbench.page.mouse.click(box.x + Math.min(40, box.width / 2), box.y + box.height / 2, { button: 'right' });
+      await item.waitFor({ timeout: 10_000 });
       await workbench.screenshot('explain-menu');
       await item.click();
       await chat.locator('.turn').last().locator('.selection-chip', { hasText: 'inventory/store.py:20-23' }).waitFor({ timeout: 20_000 });
@@ -219,6 +239,22 @@ describe('VS Code end to end (code-server + Chromium)', function () {
       assert.strictEqual((await lastTurn(chat)).text.length, stoppedLength, 'no text arrives after Stop');
       assert.ok(await chat.locator('#stop').isHidden(), 'the Stop button goes away');
       await workbench.screenshot('answer-stopped');
+    });
+
+    it('asks through the Ask About Workspace command, and stops through the Stop Answer command', async function () {
+      const turns = await chat.locator('.turn').count();
+      await workbench.runCommand('SnapKV: Ask About Workspace');
+      const input = workbench.page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill('Which settings can the environment override?');
+      await workbench.page.keyboard.press('Enter');
+      await chat.locator('.turn').nth(turns).waitFor({ timeout: 10_000 });
+      await watchAnswer(chat, (turn) => turn.status === 'streaming' && turn.text.length > 20, 120_000);
+      await workbench.screenshot('ask-command');
+      await workbench.runCommand('SnapKV: Stop Answer');
+      const { final } = await watchAnswer(chat, (turn) => turn.status !== 'streaming' && turn.status !== 'waiting', 30_000);
+      assert.strictEqual(final.status, 'stopped');
+      assert.match((await chat.locator('.turn').last().locator('.question-text').textContent()) ?? '', /environment override/);
     });
 
     it('restarts the server after a crash, and after too many crashes stops and offers a restart', async function () {
@@ -245,8 +281,11 @@ describe('VS Code end to end (code-server + Chromium)', function () {
           pid = await waitForServerPid(server, pid);
         }
       }
-      await notification('was not restarted again').waitFor({ timeout: 30_000 });
+      await waitFor(() => ourLog().includes('it was not restarted'), 30_000, 'the server to be given up');
       await chat.locator('#notice button', { hasText: 'Restart Server' }).waitFor({ timeout: 20_000 });
+      // Toasts pile up (three restarts, then this); the notification centre keeps them all.
+      await workbench.runCommand('Notifications: Show Notifications');
+      await workbench.page.locator('.notifications-center .notification-list-item-message', { hasText: 'was not restarted again' }).first().waitFor({ timeout: 10_000 });
       await workbench.waitForStatus(/SnapKV/, 5_000);
       assert.deepStrictEqual(server.languageServerPids(), []);
       await workbench.screenshot('crash-gave-up');
