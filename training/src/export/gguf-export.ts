@@ -1,7 +1,8 @@
 // Trained weights (train.py's safetensors) and the small vocabulary into a qwen2 GGUF file,
 // written with the project's own GGUF writer (test/fixtures/gguf-writer.ts). 2-D weights take
 // the chosen type; norms and biases stay F32, as llama.cpp keeps them.
-import { GgufTensorSpec, GgufLayout, writeGguf } from '../../../test/fixtures/gguf-writer';
+import { ggmlTensorBytes } from '../../../test/fixtures/ggml-types';
+import { GgufTensorSpec, GgufLayout, planGguf, writeGguf } from '../../../test/fixtures/gguf-writer';
 import { GgufValue, gguf } from '../../../test/fixtures/gguf-values';
 import { WEIGHT_TYPE_ID, WeightType, decodeWeights, encodeWeights } from '../../../test/fixtures/quantize';
 import { SmallVocab } from '../vocab/small-vocab';
@@ -65,6 +66,16 @@ export function exportGguf(checkpoint: SafetensorsFile, outPath: string, options
 
   const layout = writeGguf(outPath, { metadata: modelMetadata(config, options), tensors });
   return { config, layout, weights };
+}
+
+/** The layout (and so the size) of the file a checkpoint of this config would give, without weights. */
+export function planExport(config: TrainedModelConfig, options: ExportOptions): GgufLayout {
+  const tensors: GgufTensorSpec[] = trainerTensors(config).map((t) => {
+    const ggmlType = WEIGHT_TYPE_ID[t.shape.length >= 2 ? options.type : 'F32'];
+    const dims = [...t.shape].reverse();
+    return { name: t.ggufName, ggmlType, dims, data: () => [], byteLength: ggmlTensorBytes(ggmlType, dims) };
+  });
+  return planGguf({ metadata: modelMetadata(config, options), tensors });
 }
 
 function modelMetadata(c: TrainedModelConfig, options: ExportOptions): Array<readonly [string, GgufValue]> {
