@@ -153,6 +153,28 @@ describe('training: the data generator', function () {
     }
   });
 
+  it('adds follow-up turns as the server lays out a conversation, with each earlier answer located in the prompt', () => {
+    const { tokenizer, template } = sharedDemoText();
+    const builder = new ExampleBuilder(sharedDemoText(), splitPool('test'));
+    const textOf = new Map(sourcePool().map((f) => [f.path, f.text]));
+    let turns = 0;
+    for (let i = 0; i < 6; i++) {
+      const r = builder.build(14, i, { minTokens: 1024, maxTokens: 4096 }, { followUps: 2 });
+      assert.ok(r.promptLength >= 1024 && r.promptLength <= 4096);
+      const history = r.followUps.map((f) => ({ question: f.question, answer: f.answer }));
+      assert.deepStrictEqual(r.prompt.slice(r.prefixLength), [...buildSuffix(tokenizer, template, history, questionText({ question: r.question }))]);
+      assert.strictEqual(r.followUpAnswerTokens.length, r.followUps.length);
+      r.followUps.forEach((turn, k) => {
+        assert.strictEqual(tokenizer.decode(r.prompt.slice(...r.followUpAnswerTokens[k])), `${turn.answer}<|im_end|>`);
+        assert.notStrictEqual(turn.subject, r.subject);
+        const owners = r.files.filter((p) => extractFacts(textOf.get(p) as string).facts.some((f) => f.kind === turn.kind && f.name === turn.subject));
+        assert.strictEqual(owners.length, 1, `${r.id}: ${turn.subject} is stated by ${owners.length} files`);
+      });
+      turns += r.followUps.length;
+    }
+    assert.ok(turns >= 3, `${turns} follow-up turns in 6 examples`);
+  });
+
   it("maps the evidence tokens to the answer's file and line through the server's LineMap", () => {
     const { tokenizer } = sharedDemoText();
     const byPath = new Map(sourcePool().map((f) => [f.path, f]));

@@ -4,7 +4,8 @@ cache, and batches of similar lengths drawn under a length curriculum.
 Each record holds `prompt` (token ids exactly as the language server builds them: chat head,
 file blocks, question suffix) and `target` (the answer's tokens and <|im_end|>). A training
 sequence is prompt + target without its last token; the answer loss is on the positions that
-predict the target tokens.
+predict the target tokens, and on those that predict earlier answers of the conversation
+(`followUpAnswerTokens`: spans of the prompt, present when the data has follow-up turns).
 """
 import glob
 import json
@@ -17,8 +18,11 @@ import numpy as np
 class Examples:
     """All records of one split: tokens of prompt + target, concatenated."""
 
-    def __init__(self, tokens, starts, prompt_lengths, target_lengths, kinds, depths):
+    def __init__(self, tokens, starts, prompt_lengths, target_lengths, kinds, depths, span_offsets, spans):
         self.tokens = tokens
+        # Follow-up answer spans of example i: spans[span_offsets[i]:span_offsets[i + 1]], rows [start, end).
+        self.span_offsets = span_offsets
+        self.spans = spans
         self.starts = starts
         self.prompt_lengths = prompt_lengths
         self.target_lengths = target_lengths
@@ -27,6 +31,9 @@ class Examples:
 
     def __len__(self):
         return len(self.starts)
+
+    def follow_up_spans(self, i):
+        return self.spans[self.span_offsets[i] : self.span_offsets[i + 1]]
 
     def sequence(self, i):
         s = self.starts[i]
@@ -44,12 +51,15 @@ def load_examples(data_dir, split):
     """Reads the shards once; later calls load the .npz cache written next to them."""
     paths = shard_paths(data_dir, split)
     cache = os.path.join(data_dir, f"{split}-cache.npz")
-    key = json.dumps([[os.path.basename(p), os.path.getsize(p)] for p in paths])
+    key = json.dumps(["v2"] + [[os.path.basename(p), os.path.getsize(p)] for p in paths])
     if os.path.exists(cache):
         with np.load(cache, allow_pickle=False) as z:
             if str(z["key"]) == key:
-                return Examples(z["tokens"], z["starts"], z["prompt_lengths"], z["target_lengths"], list(z["kinds"]), z["depths"])
+                return Examples(
+                    z["tokens"], z["starts"], z["prompt_lengths"], z["target_lengths"], list(z["kinds"]), z["depths"], z["span_offsets"], z["spans"]
+                )
     chunks, starts, prompt_lengths, target_lengths, kinds, depths = [], [], [], [], [], []
+    span_offsets, spans = [0], []
     total = 0
     for path in paths:
         with open(path, "r", encoding="utf-8") as f:
@@ -65,6 +75,8 @@ def load_examples(data_dir, split):
                 target_lengths.append(len(r["target"]))
                 kinds.append(r["kind"])
                 depths.append(r["depth"])
+                spans.extend(r.get("followUpAnswerTokens", []))
+                span_offsets.append(len(spans))
     examples = Examples(
         np.concatenate(chunks),
         np.asarray(starts, dtype=np.int64),
@@ -72,6 +84,8 @@ def load_examples(data_dir, split):
         np.asarray(target_lengths, dtype=np.int64),
         kinds,
         np.asarray(depths, dtype=np.float64),
+        np.asarray(span_offsets, dtype=np.int64),
+        np.asarray(spans, dtype=np.int64).reshape(-1, 2),
     )
     np.savez(
         cache,
@@ -82,6 +96,8 @@ def load_examples(data_dir, split):
         target_lengths=examples.target_lengths,
         kinds=np.asarray(kinds),
         depths=examples.depths,
+        span_offsets=examples.span_offsets,
+        spans=examples.spans,
     )
     return examples
 
@@ -110,8 +126,13 @@ def make_batch(examples, indices, pad_id, bucket_tokens, lm_fraction, rng):
         n = len(seq) - 1
         inputs[row, :n] = seq[:n]
         p = int(examples.prompt_lengths[i])
+        # Position t predicts token t + 1. Earlier answers first, then the final answer, whose
+        # positions answer_rows records for exact-match scoring.
+        for start, end in examples.follow_up_spans(i):
+            for t in range(int(start) - 1, int(end) - 1):
+                answer_positions.append(row * width + t)
+                answer_targets.append(int(seq[t + 1]))
         first = len(answer_positions)
-        # Position t predicts token t + 1: the answer starts at token p.
         for t in range(p - 1, n):
             answer_positions.append(row * width + t)
             answer_targets.append(int(seq[t + 1]))

@@ -1,7 +1,7 @@
 // CLI: synthetic repositories with questions, as JSONL shards for training and evaluation.
 //
 //   node out/training/src/generate-data.js --out training/data/train --examples 40000 \
-//     --min-tokens 1024 --max-tokens 16384 --seed 1 --split train
+//     --min-tokens 1024 --max-tokens 16384 --seed 1 --split train [--follow-ups 2]
 //
 // Writes <out>/<split>-00000.jsonl, ... (--shard-size examples each) and <out>/<split>-manifest.json.
 // The same arguments give the same bytes on any machine with the same node_modules.
@@ -16,7 +16,7 @@ import { demoText, DemoText } from './vocab/demo-text';
 
 const USAGE = [
   'usage: node out/training/src/generate-data.js --out DIR --examples N --split train|val|test',
-  '         [--min-tokens 1024] [--max-tokens 16384] [--seed 1] [--shard-size 1000] [--pool node_modules]',
+  '         [--min-tokens 1024] [--max-tokens 16384] [--seed 1] [--follow-ups 0] [--shard-size 1000] [--pool node_modules]',
 ].join('\n');
 
 export interface GenerateOptions {
@@ -27,6 +27,8 @@ export interface GenerateOptions {
   readonly maxTokens: number;
   readonly seed: number;
   readonly shardSize: number;
+  /** Earlier question-answer turns per example: 0 to this many (default 0). */
+  readonly followUps?: number;
   readonly poolRoot?: string;
   readonly log?: (line: string) => void;
   /** Already loaded pool and tokenizer (tests share them); loaded from poolRoot and the committed vocabulary otherwise. */
@@ -46,7 +48,7 @@ export function generateData(options: GenerateOptions): string[] {
     const name = `${options.split}-${String(shards.length).padStart(5, '0')}.jsonl`;
     const lines: string[] = [];
     for (let index = first; index < Math.min(options.examples, first + options.shardSize); index++) {
-      const record = builder.build(options.seed, index, { minTokens: options.minTokens, maxTokens: options.maxTokens });
+      const record = builder.build(options.seed, index, { minTokens: options.minTokens, maxTokens: options.maxTokens }, { followUps: options.followUps });
       tally.add(record);
       lines.push(JSON.stringify(record));
     }
@@ -55,7 +57,15 @@ export function generateData(options: GenerateOptions): string[] {
     options.log?.(`${name}: ${lines.length} examples (${Math.round((Date.now() - started) / 1000)} s)`);
   }
   const manifest = tally.manifest(
-    { split: options.split, seed: options.seed, examples: options.examples, minTokens: options.minTokens, maxTokens: options.maxTokens, shards },
+    {
+      split: options.split,
+      seed: options.seed,
+      examples: options.examples,
+      minTokens: options.minTokens,
+      maxTokens: options.maxTokens,
+      followUps: options.followUps ?? 0,
+      shards,
+    },
     text.vocab,
     pool,
   );
@@ -65,7 +75,7 @@ export function generateData(options: GenerateOptions): string[] {
 
 if (require.main === module) {
   runCli(async () => {
-    const args = parseArgs(process.argv.slice(2), { values: ['out', 'examples', 'split', 'min-tokens', 'max-tokens', 'seed', 'shard-size', 'pool'] });
+    const args = parseArgs(process.argv.slice(2), { values: ['out', 'examples', 'split', 'min-tokens', 'max-tokens', 'seed', 'shard-size', 'follow-ups', 'pool'] });
     const split = args.required('split');
     if (!(SPLITS as readonly string[]).includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got ${split}`);
     generateData({
@@ -76,6 +86,7 @@ if (require.main === module) {
       maxTokens: args.integer('max-tokens', 16384),
       seed: args.integer('seed', 1),
       shardSize: args.integer('shard-size', 1000),
+      followUps: args.integer('follow-ups', 0),
       poolRoot: args.value('pool'),
       log: (line) => process.stdout.write(line + '\n'),
     });

@@ -11,6 +11,7 @@ export interface DataManifest {
   readonly examples: number;
   readonly minTokens: number;
   readonly maxTokens: number;
+  readonly followUps: number;
   readonly shards: readonly string[];
   /** sha256 of the committed vocabulary file's content. */
   readonly vocabSha256: string;

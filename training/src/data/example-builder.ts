@@ -11,8 +11,14 @@ import { DemoText } from '../vocab/demo-text';
 import { BlockCache, lineTokenSpan } from './block-cache';
 import { CodeFact, conflictsWith, FactKind } from './code-facts';
 import { ExampleRecord } from './example-record';
+import { drawFollowUps, followUpAnswerSpans, historyTurns } from './follow-ups';
 import { askAbout } from './questions';
 import { factsOfKind, PooledFile, SplitPool } from './split-pool';
+
+export interface BuildOptions {
+  /** Earlier question-answer turns before the final question: 0 to this many, drawn per example (default 0). */
+  readonly followUps?: number;
+}
 
 export interface LengthRange {
   /** Shortest prompt, in tokens (head, files and question). */
@@ -24,6 +30,8 @@ export interface LengthRange {
 const KINDS: readonly FactKind[] = ['function-file', 'constant-value', 'import-file'];
 /** Distractor draws without progress before a repository counts as full. */
 const MAX_FAILED_DRAWS = 400;
+/** Suffix tokens set aside for each earlier turn while the repository is filled. */
+const FOLLOW_UP_RESERVE_TOKENS = 72;
 /** A repository this close to its target length is full. */
 const FULL_SLACK_TOKENS = 24;
 const MAX_ATTEMPTS = 50;
@@ -42,17 +50,19 @@ export class ExampleBuilder {
   }
 
   /** Example `index` of `seed`: depends on nothing else, so shards can be made in any order. */
-  build(seed: number, index: number, range: LengthRange): ExampleRecord {
+  build(seed: number, index: number, range: LengthRange, options: BuildOptions = {}): ExampleRecord {
     checkRange(range);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const random = new SeededRandom(deriveSeed(seed, `${this.pool.split}:${index}:${attempt}`));
-      const record = this.tryBuild(random, seed, index, range);
+      const record = this.tryBuild(random, seed, index, range, options.followUps ?? 0);
       if (record !== undefined) return record;
     }
     throw new Error(`no example of ${range.minTokens}..${range.maxTokens} tokens after ${MAX_ATTEMPTS} attempts (seed ${seed}, index ${index})`);
   }
 
-  private tryBuild(random: SeededRandom, seed: number, index: number, range: LengthRange): ExampleRecord | undefined {
+  private tryBuild(random: SeededRandom, seed: number, index: number, range: LengthRange, maxFollowUps: number): ExampleRecord | undefined {
+    // Drawn only when asked for, so examples without follow-ups stay what they always were.
+    const followUpCount = maxFollowUps > 0 ? random.integer(0, maxFollowUps + 1) : 0;
     const target = Math.round(Math.exp(random.uniform() * Math.log(range.maxTokens / range.minTokens)) * range.minTokens);
     const kind = KINDS[random.integer(0, KINDS.length)];
     const candidates = this.pool.byKind[kind];
@@ -60,17 +70,22 @@ export class ExampleBuilder {
     const facts = factsOfKind(answerFile, kind);
     const fact = facts[random.integer(0, facts.length)];
     const question = askAbout(fact, answerFile.file.path, random);
-    const suffix = buildSuffix(this.text.tokenizer, this.text.template, [], questionText({ question: question.text }));
+    const { tokenizer, template } = this.text;
+    const singleSuffix = buildSuffix(tokenizer, template, [], questionText({ question: question.text }));
     const answerBlock = this.blocks.get(answerFile.file);
 
-    let room = target - this.head.tokens.length - suffix.length - answerBlock.tokens.length;
+    let room = target - this.head.tokens.length - singleSuffix.length - answerBlock.tokens.length - followUpCount * FOLLOW_UP_RESERVE_TOKENS;
     if (room < 0) return undefined;
     const distractors = this.drawDistractors(random, answerFile, fact, room);
-    for (const block of distractors) room -= block.tokens.length;
-    const promptLength = target - room;
+    const repositoryTokens = [answerBlock, ...distractors.map((f) => this.blocks.get(f.file))].reduce((n, b) => n + b.tokens.length, 0);
+
+    const followUps = drawFollowUps(random, [answerFile, ...distractors], fact, followUpCount);
+    const suffix =
+      followUps.length === 0 ? singleSuffix : buildSuffix(tokenizer, template, historyTurns(followUps), questionText({ question: question.text }));
+    const promptLength = this.head.tokens.length + repositoryTokens + suffix.length;
     if (promptLength < range.minTokens || promptLength > range.maxTokens) return undefined;
 
-    const blocks = placeAtDepth(random, distractors, answerBlock);
+    const blocks = placeAtDepth(random, distractors.map((f) => this.blocks.get(f.file)), answerBlock);
     const answerIndex = blocks.indexOf(answerBlock);
     const prompt: number[] = Array.from(this.head.tokens);
     let answerStart = -1;
@@ -81,6 +96,7 @@ export class ExampleBuilder {
     const prefixLength = prompt.length;
     for (const id of suffix) prompt.push(id);
 
+    const followUpAnswers = followUpAnswerSpans(tokenizer, template, followUps, question.text, suffix, prefixLength);
     const [lineStart, lineEnd] = lineTokenSpan(answerBlock, fact.line);
     const evidence: [number, number] = [answerStart + lineStart, answerStart + lineEnd];
     const headLength = this.head.tokens.length;
@@ -103,15 +119,17 @@ export class ExampleBuilder {
       answerBlock: answerIndex,
       evidenceTokens: evidence,
       headerTokens: [answerStart, answerStart + answerBlock.contentStartToken],
+      followUps,
+      followUpAnswerTokens: followUpAnswers,
       prompt,
       target: [...this.text.tokenizer.encode(question.answer), this.text.vocab.eosTokenId],
     };
   }
 
   /** Random files of the split that fit in `room` tokens and cannot answer the question. */
-  private drawDistractors(random: SeededRandom, answerFile: PooledFile, fact: CodeFact, room: number): PackedBlock[] {
+  private drawDistractors(random: SeededRandom, answerFile: PooledFile, fact: CodeFact, room: number): PooledFile[] {
     const chosen = new Set<PooledFile>([answerFile]);
-    const blocks: PackedBlock[] = [];
+    const picked: PooledFile[] = [];
     const files = this.pool.files;
     for (let failed = 0; room > FULL_SLACK_TOKENS && failed < MAX_FAILED_DRAWS; ) {
       const file = files[random.integer(0, files.length)];
@@ -125,10 +143,10 @@ export class ExampleBuilder {
         continue;
       }
       chosen.add(file);
-      blocks.push(block);
+      picked.push(file);
       room -= block.tokens.length;
     }
-    return blocks;
+    return picked;
   }
 }
 

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as readline from 'readline';
 import { FactKind } from './code-facts';
+import type { FollowUp } from './follow-ups';
 import { Split } from './source-pool';
 
 /** [start, end): token positions in the prompt. */
@@ -38,6 +39,10 @@ export interface ExampleRecord {
   readonly evidenceTokens: TokenSpan;
   /** The tokens of the answer file's header line (`<file path="...">`), which holds a path answer. */
   readonly headerTokens: TokenSpan;
+  /** Earlier turns of the conversation (in the suffix, before the question); empty for a first question. */
+  readonly followUps: readonly FollowUp[];
+  /** Where each earlier answer and its end-of-turn token sit in the prompt: more answer tokens to train on. */
+  readonly followUpAnswerTokens: readonly TokenSpan[];
   readonly prompt: readonly number[];
   /** The answer's tokens followed by the end-of-turn token: what the model must produce. */
   readonly target: readonly number[];
@@ -85,6 +90,12 @@ export function parseExampleRecord(line: string, where: string): ExampleRecord {
     answerBlock: int('answerBlock'),
     evidenceTokens: pair('evidenceTokens'),
     headerTokens: pair('headerTokens'),
+    followUps: Array.isArray(r.followUps) ? (r.followUps as FollowUp[]) : fail('followUps is not an array'),
+    followUpAnswerTokens: Array.isArray(r.followUpAnswerTokens)
+      ? (r.followUpAnswerTokens as unknown[]).map((span) =>
+          Array.isArray(span) && span.length === 2 && span.every((n) => Number.isInteger(n)) ? (span as [number, number]) : fail('followUpAnswerTokens holds a non-span'),
+        )
+      : fail('followUpAnswerTokens is not an array'),
     prompt,
     target: ints('target'),
   };
