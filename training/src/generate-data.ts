@@ -4,7 +4,9 @@
 //     --min-tokens 1024 --max-tokens 16384 --seed 1 --split train [--follow-ups 2]
 //
 // Writes <out>/<split>-00000.jsonl, ... (--shard-size examples each) and <out>/<split>-manifest.json.
-// The same arguments give the same bytes on any machine with the same node_modules.
+// The same arguments give the same bytes on any machine with the same node_modules. Example i
+// depends only on (seed, split, i), so --start lets several processes make one data set in
+// parts: `--start 5000 --examples 5000` writes shards 00005.. of the same set.
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs, runCli, UsageError } from './cli-args';
@@ -16,12 +18,14 @@ import { demoText, DemoText } from './vocab/demo-text';
 
 const USAGE = [
   'usage: node out/training/src/generate-data.js --out DIR --examples N --split train|val|test',
-  '         [--min-tokens 1024] [--max-tokens 16384] [--seed 1] [--follow-ups 0] [--shard-size 1000] [--pool node_modules]',
+  '         [--min-tokens 1024] [--max-tokens 16384] [--seed 1] [--follow-ups 0] [--shard-size 1000] [--start 0] [--pool node_modules]',
 ].join('\n');
 
 export interface GenerateOptions {
   readonly out: string;
   readonly examples: number;
+  /** First example index (a multiple of shardSize): several processes can each make a range of one data set. */
+  readonly start?: number;
   readonly split: Split;
   readonly minTokens: number;
   readonly maxTokens: number;
@@ -44,10 +48,15 @@ export function generateData(options: GenerateOptions): string[] {
   const tally = new ManifestTally();
   const shards: string[] = [];
   const started = Date.now();
-  for (let first = 0; first < options.examples; first += options.shardSize) {
-    const name = `${options.split}-${String(shards.length).padStart(5, '0')}.jsonl`;
+  const start = options.start ?? 0;
+  if (!Number.isInteger(start) || start < 0 || start % options.shardSize !== 0) {
+    throw new UsageError(`--start must be a multiple of --shard-size (${options.shardSize}), got ${start}`);
+  }
+  const end = start + options.examples;
+  for (let first = start; first < end; first += options.shardSize) {
+    const name = `${options.split}-${String(first / options.shardSize).padStart(5, '0')}.jsonl`;
     const lines: string[] = [];
-    for (let index = first; index < Math.min(options.examples, first + options.shardSize); index++) {
+    for (let index = first; index < Math.min(end, first + options.shardSize); index++) {
       const record = builder.build(options.seed, index, { minTokens: options.minTokens, maxTokens: options.maxTokens }, { followUps: options.followUps });
       tally.add(record);
       lines.push(JSON.stringify(record));
@@ -61,6 +70,7 @@ export function generateData(options: GenerateOptions): string[] {
       split: options.split,
       seed: options.seed,
       examples: options.examples,
+      start,
       minTokens: options.minTokens,
       maxTokens: options.maxTokens,
       followUps: options.followUps ?? 0,
@@ -69,18 +79,20 @@ export function generateData(options: GenerateOptions): string[] {
     text.vocab,
     pool,
   );
-  fs.writeFileSync(path.join(options.out, `${options.split}-manifest.json`), JSON.stringify(manifest, null, 2) + '\n');
+  const manifestName = start === 0 ? `${options.split}-manifest.json` : `${options.split}-manifest-from-${start}.json`;
+  fs.writeFileSync(path.join(options.out, manifestName), JSON.stringify(manifest, null, 2) + '\n');
   return shards.map((name) => path.join(options.out, name));
 }
 
 if (require.main === module) {
   runCli(async () => {
-    const args = parseArgs(process.argv.slice(2), { values: ['out', 'examples', 'split', 'min-tokens', 'max-tokens', 'seed', 'shard-size', 'follow-ups', 'pool'] });
+    const args = parseArgs(process.argv.slice(2), { values: ['out', 'examples', 'start', 'split', 'min-tokens', 'max-tokens', 'seed', 'shard-size', 'follow-ups', 'pool'] });
     const split = args.required('split');
     if (!(SPLITS as readonly string[]).includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got ${split}`);
     generateData({
       out: args.required('out'),
       examples: args.integer('examples'),
+      start: args.integer('start', 0),
       split: split as Split,
       minTokens: args.integer('min-tokens', 1024),
       maxTokens: args.integer('max-tokens', 16384),

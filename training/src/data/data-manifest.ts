@@ -9,6 +9,8 @@ export interface DataManifest {
   readonly split: string;
   readonly seed: number;
   readonly examples: number;
+  /** First example index of this part of the data set. */
+  readonly start: number;
   readonly minTokens: number;
   readonly maxTokens: number;
   readonly followUps: number;
