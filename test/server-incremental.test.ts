@@ -90,6 +90,30 @@ describe('incremental indexing', function () {
     }
   });
 
+  it('saves the cache of an incremental update when the session ends, and the next session starts from it', async () => {
+    const repo = path.join(tempDir(), 'repo-saved');
+    writeFixtureRepo(repo);
+    const first = session(repo, 'cache-d');
+    let edited;
+    try {
+      await first.indexFolder();
+      fs.appendFileSync(path.join(repo, 'src/report.py'), '# edited\n');
+      edited = await first.indexFolder();
+      assert.strictEqual(edited.source, 'incremental');
+    } finally {
+      await first.dispose();
+    }
+    const second = session(repo, 'cache-d');
+    try {
+      const reloaded = await second.indexFolder();
+      assert.strictEqual(reloaded.source, 'saved-cache');
+      assert.strictEqual(reloaded.tokens, edited.tokens);
+      assert.strictEqual(reloaded.prefilledTokens, 0, 'the edited state was saved, so nothing runs again');
+    } finally {
+      await second.dispose();
+    }
+  });
+
   it('picks up a deleted and a created file', async () => {
     const repo = path.join(tempDir(), 'repo-churn');
     writeFixtureRepo(repo);

@@ -131,6 +131,7 @@ export class Session {
     const loaded = await this.model(signal);
     if (this.index && this.index.folder === folder) return this.index;
     if (this.index) {
+      await this.index.flush();
       const release = await this.index.lock.write(signal);
       this.index.dispose();
       release();
@@ -318,6 +319,7 @@ export class Session {
       JSON.stringify([before.include, before.exclude, before.maxContextTokens, before.cacheDir]);
     if (modelChanged) await this.unloadModel();
     else if (packingChanged && this.index) {
+      await this.index.flush();
       const release = await this.index.lock.write();
       const folder = this.index.folder;
       this.index.dispose();
@@ -332,6 +334,7 @@ export class Session {
   private async unloadModel(): Promise<void> {
     if (this.loading) await this.loading.catch(() => undefined);
     if (this.index) {
+      await this.index.flush();
       const release = await this.index.lock.write();
       this.index.dispose();
       this.index = undefined;

@@ -7,6 +7,7 @@ import { LineMap, packWorkspace } from '../workspace';
 import type { PackedWorkspace } from '../workspace/pack-types';
 import type { LoadedModel } from './loaded-model';
 import type { PrefixStore } from './prefix-store';
+import { Debouncer } from './debouncer';
 import { ReadWriteLock } from './read-write-lock';
 import { buildPrefixHead, PrefixHead, QUESTION_RESERVE_TOKENS } from './prompt';
 
@@ -47,6 +48,9 @@ export interface PackedPrompt {
   lineMap: LineMap;
 }
 
+/** Quiet time after an incremental update before its cache is saved. */
+const SAVE_QUIET_MS = 30_000;
+
 const NO_PROGRESS: IndexProgress = { phase: 'listing', filesDone: 0, filesTotal: 0, tokensDone: 0, tokensTotal: 0, tokensPerSecond: 0, etaMs: undefined };
 
 function commonPrefixLength(a: Int32Array, b: Int32Array): number {
@@ -72,6 +76,10 @@ export class WorkspaceIndex {
   private prefix: PrefixCache | undefined;
   private snapshot: IndexSnapshot | undefined;
   private updating: Promise<IndexResult> | undefined;
+  private readonly saver = new Debouncer(SAVE_QUIET_MS, () => {
+    this.flushing = this.flushPending().finally(() => (this.flushing = undefined));
+  });
+  private flushing: Promise<void> | undefined;
 
   constructor(
     readonly folder: string,
@@ -195,11 +203,12 @@ export class WorkspaceIndex {
         forwarded = this.prefix.stats().forwardedTokens;
       }
       this.snapshot = { prefix: this.prefix, lineMap, head, packed };
-      report({ phase: 'saving', filesDone: filesTotal, filesTotal, tokensDone: wanted.length, tokensTotal: wanted.length });
-      try {
-        await this.store.save(this.prefix, this.folder, this.loaded.path, this.loaded.fileBytes);
-      } catch (error) {
-        this.log(`could not save the prefix cache: ${error instanceof Error ? error.message : String(error)}`);
+      if (source === 'incremental') {
+        // A save rewrites the whole cache (gigabytes for a large repository): after edits, wait for quiet.
+        this.saver.trigger();
+      } else {
+        report({ phase: 'saving', filesDone: filesTotal, filesTotal, tokensDone: wanted.length, tokensTotal: wanted.length });
+        await this.saveNow();
       }
       return this.result(packed, wanted.length, forwarded, source, started);
     } catch (error) {
@@ -225,11 +234,39 @@ export class WorkspaceIndex {
     };
   }
 
+  /** Writes the cache to the store now, unless it is already saved as it is. */
+  private async saveNow(): Promise<void> {
+    this.saver.cancel();
+    const prefix = this.prefix;
+    if (!prefix || this.snapshot === undefined) return;
+    try {
+      await this.store.save(prefix, this.folder, this.loaded.path, this.loaded.fileBytes);
+    } catch (error) {
+      this.log(`could not save the prefix cache: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Saves a cache whose save was deferred; called before the server or the tool exits. */
+  async flush(): Promise<void> {
+    if (this.flushing) await this.flushing;
+    if (this.saver.pending) await this.flushPending();
+  }
+
   prefixBytes(): number {
     return this.prefix?.stats().usedBytes ?? 0;
   }
 
+  private async flushPending(): Promise<void> {
+    const release = await this.lock.read();
+    try {
+      await this.saveNow();
+    } finally {
+      release();
+    }
+  }
+
   dispose(): void {
+    this.saver.cancel();
     this.prefix?.dispose();
     this.prefix = undefined;
     this.snapshot = undefined;
