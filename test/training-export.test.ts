@@ -12,6 +12,7 @@ import { SYSTEM_PROMPT } from '../server/src/session/question-text';
 import { DEMO_MODEL_DESCRIPTION, exportGguf, ExportType, planExport } from '../training/src/export/gguf-export';
 import { checkProbe, readProbe } from '../training/src/export/probe-check';
 import { readSmallVocab } from '../training/src/vocab/small-vocab';
+import { readCheckpoint } from '../training/src/weights/checkpoint';
 import { readSafetensors, writeSafetensors } from '../training/src/weights/safetensors';
 import { parseTrainedModelConfig, TrainedModelConfig, trainerTensors } from '../training/src/weights/trainer-layout';
 import { relativeError, rowOf } from './helpers/logits-compare';
@@ -189,7 +190,7 @@ describe('training: exported GGUF against the float64 reference', function () {
     const probe = readProbe(path.join(run, 'probe.json'));
     for (const type of ['F32', 'Q8_0'] as ExportType[]) {
       const ggufFile = path.join(run, `m-${type}.gguf`);
-      exportGguf(readSafetensors(path.join(run, 'model.safetensors')), ggufFile, { type, vocab: readSmallVocab() });
+      exportGguf(readCheckpoint(run), ggufFile, { type, vocab: readSmallVocab() });
       const result = await checkProbe(ggufFile, probe, type);
       assert.ok(result.ok && result.sameArgmax, `${type}: relative error ${result.relativeError} (tolerance ${result.tolerance})`);
     }

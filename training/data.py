@@ -8,6 +8,7 @@ predict the target tokens, and on those that predict earlier answers of the conv
 (`followUpAnswerTokens`: spans of the prompt, present when the data has follow-up turns).
 """
 import glob
+import gzip
 import json
 import os
 import re
@@ -41,10 +42,38 @@ class Examples:
 
 
 def shard_paths(data_dir, split):
-    paths = sorted(p for p in glob.glob(os.path.join(data_dir, f"{split}-*.jsonl")) if re.search(r"-\d{5}\.jsonl$", p))
-    if not paths:
-        raise FileNotFoundError(f"no {split}-NNNNN.jsonl shards in {data_dir}: run generate-data first (training/README.md)")
-    return paths
+    """Full shards (<split>-NNNNN.jsonl) or, failing those, compact ones (<split>-NNNNN.compact.jsonl.gz)."""
+    for pattern in (r"-\d{5}\.jsonl$", r"-\d{5}\.compact\.jsonl\.gz$"):
+        paths = sorted(p for p in glob.glob(os.path.join(data_dir, f"{split}-*")) if re.search(pattern, p))
+        if paths:
+            return paths
+    raise FileNotFoundError(f"no {split}-NNNNN.jsonl or .compact.jsonl.gz shards in {data_dir}: run generate-data first (training/README.md)")
+
+
+def read_records(data_dir, split, paths):
+    """Yields (prompt, record) for every example; compact records are rebuilt from the block table."""
+    if paths[0].endswith(".jsonl"):
+        for path in paths:
+            with open(path, "r", encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        r = json.loads(line)
+                        yield np.asarray(r["prompt"], dtype=np.int32), r
+        return
+    with open(os.path.join(data_dir, f"{split}-blocks.json"), "r", encoding="utf-8") as f:
+        table = json.load(f)
+    block_tokens = np.fromfile(os.path.join(data_dir, f"{split}-blocks.u16"), dtype="<u2").astype(np.int32)
+    head = np.asarray(table["head"], dtype=np.int32)
+    blocks = [block_tokens[b["offset"] : b["offset"] + b["length"]] for b in table["blocks"]]
+    for path in paths:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    prompt = np.concatenate([head] + [blocks[i] for i in r["blocks"]] + [np.asarray(r["suffix"], dtype=np.int32)])
+                    if len(prompt) != r["promptLength"]:
+                        raise ValueError(f"{path}: {r['id']} rebuilds to {len(prompt)} tokens, promptLength says {r['promptLength']}")
+                    yield prompt, r
 
 
 def load_examples(data_dir, split):
@@ -61,22 +90,17 @@ def load_examples(data_dir, split):
     chunks, starts, prompt_lengths, target_lengths, kinds, depths = [], [], [], [], [], []
     span_offsets, spans = [0], []
     total = 0
-    for path in paths:
-        with open(path, "r", encoding="utf-8") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                r = json.loads(line)
-                seq = np.asarray(r["prompt"] + r["target"], dtype=np.int32)
-                chunks.append(seq)
-                starts.append(total)
-                total += len(seq)
-                prompt_lengths.append(len(r["prompt"]))
-                target_lengths.append(len(r["target"]))
-                kinds.append(r["kind"])
-                depths.append(r["depth"])
-                spans.extend(r.get("followUpAnswerTokens", []))
-                span_offsets.append(len(spans))
+    for prompt, r in read_records(data_dir, split, paths):
+        seq = np.concatenate([prompt, np.asarray(r["target"], dtype=np.int32)])
+        chunks.append(seq)
+        starts.append(total)
+        total += len(seq)
+        prompt_lengths.append(len(prompt))
+        target_lengths.append(len(r["target"]))
+        kinds.append(r["kind"])
+        depths.append(r["depth"])
+        spans.extend(r.get("followUpAnswerTokens", []))
+        span_offsets.append(len(spans))
     examples = Examples(
         np.concatenate(chunks),
         np.asarray(starts, dtype=np.int64),

@@ -1,14 +1,17 @@
 """Trains the demonstration model (training/config.json) on the generated JSONL shards.
 
-  python training/train.py --data training/data --out training/runs/demo [--max-minutes 9]
+  python training/train.py --data training/data/compact --out training/runs/demo [--minutes 7]
 
 Runs on one GPU (bf16 autocast, flash attention through torch's scaled_dot_product_attention)
 or, slowly, on the CPU for a smoke test. Seeded: the same config and data give the same
-batches. A run stops at --max-minutes with a checkpoint and continues from it when started
+batches. With a time budget (--minutes, or train.time_minutes) the learning-rate schedule and the
+length curriculum follow the clock, so the run ends on time on any GPU; without one they follow
+the steps. A run stops at --max-minutes with a checkpoint and continues from it when started
 again with the same --out, so it fits machines that allow only a few minutes per command.
-When all steps are done it writes, in --out:
-  model.safetensors  the weights, float32, Hugging Face Qwen2 names (model.py), the model
-                     config in the header's __metadata__ ("snapkv.model_config")
+When the run is done it writes, in --out:
+  model-0000k-of-0000n.safetensors
+                     the weights, float32, Hugging Face Qwen2 names (model.py), in shards of at
+                     most 15 MiB; the model config in each header's __metadata__ ("snapkv.model_config")
   probe.json         float32 logits of the last token of a fixed prompt, for the exporter's check
   summary.json       settings, steps, tokens, minutes, validation accuracy by prompt length
 """
@@ -41,7 +44,8 @@ def parse_args():
     p.add_argument("--data", required=True, help="folder with train-NNNNN.jsonl and val-NNNNN.jsonl shards")
     p.add_argument("--out", required=True, help="run folder: checkpoint, weights, summary")
     p.add_argument("--config", default=os.path.join(HERE, "config.json"))
-    p.add_argument("--steps", type=int, help="override train.steps")
+    p.add_argument("--steps", type=int, help="override train.steps (the most steps; all of them when there is no time budget)")
+    p.add_argument("--minutes", type=float, help="override train.time_minutes: the training's time budget, excluding data loading")
     p.add_argument("--tokens-per-batch", type=int, help="override train.tokens_per_batch")
     p.add_argument("--max-minutes", type=float, default=None, help="stop with a checkpoint after this many minutes")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -56,12 +60,19 @@ def load_vocab():
     return json.loads(raw), hashlib.sha256(raw).hexdigest()
 
 
-def lr_at(step, t):
-    if step < t["warmup_steps"]:
-        return t["lr"] * (step + 1) / t["warmup_steps"]
-    progress = (step - t["warmup_steps"]) / max(1, t["steps"] - t["warmup_steps"])
+def lr_at(step, progress, t):
+    """Linear warmup over the first steps, then a cosine over the run's progress to min_lr_fraction."""
+    warmup = min(1.0, (step + 1) / t["warmup_steps"])
     floor = t["min_lr_fraction"]
-    return t["lr"] * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    return t["lr"] * warmup * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def run_progress(step, minutes, t):
+    """0..1: by the clock when the run has a time budget (so it ends on time whatever the GPU's
+    speed), else by steps."""
+    if t.get("time_minutes"):
+        return min(1.0, minutes / t["time_minutes"])
+    return step / t["steps"]
 
 
 def make_optimizer(model, t, device):
@@ -145,7 +156,13 @@ def probe(model, tokens, device):
     return {"tokens": [int(x) for x in tokens], "last_logits": [float(x) for x in logits]}
 
 
+WEIGHT_SHARD_BYTES = 15 * 1024 * 1024
+
+
 def export_weights(model, out, config_dict, vocab_sha, extra):
+    """float32 weights as model-0000k-of-0000n.safetensors, each at most 15 MiB (files that big
+    come back from the GPU machine; the exporter reads all shards of a folder). Every shard
+    carries the config."""
     tensors = {name: p.detach().float().cpu().numpy() for name, p in model.state_dict().items()}
     metadata = {
         "format": "pt",
@@ -153,7 +170,27 @@ def export_weights(model, out, config_dict, vocab_sha, extra):
         "snapkv.vocab_sha256": vocab_sha,
         "snapkv.train": json.dumps(extra),
     }
-    write_safetensors(os.path.join(out, "model.safetensors"), tensors, metadata)
+    shards, current, size = [], {}, 0
+    for name in sorted(tensors):
+        nbytes = tensors[name].nbytes
+        if nbytes > WEIGHT_SHARD_BYTES:
+            # A tensor larger than a shard is split along its rows into parts "<name>@part<k>".
+            rows = max(1, WEIGHT_SHARD_BYTES // (nbytes // tensors[name].shape[0]))
+            for k, first in enumerate(range(0, tensors[name].shape[0], rows)):
+                shards.append({f"{name}@part{k}": tensors[name][first : first + rows]})
+            continue
+        if size + nbytes > WEIGHT_SHARD_BYTES and current:
+            shards.append(current)
+            current, size = {}, 0
+        current[name] = tensors[name]
+        size += nbytes
+    if current:
+        shards.append(current)
+    for old in os.listdir(out):
+        if old.startswith("model-") and old.endswith(".safetensors"):
+            os.remove(os.path.join(out, old))
+    for k, shard in enumerate(shards):
+        write_safetensors(os.path.join(out, f"model-{k + 1:05d}-of-{len(shards):05d}.safetensors"), shard, metadata)
 
 
 def main():
@@ -163,6 +200,8 @@ def main():
     t = dict(config["train"])
     if args.steps is not None:
         t["steps"] = args.steps
+    if args.minutes is not None:
+        t["time_minutes"] = args.minutes
     if args.tokens_per_batch is not None:
         t["tokens_per_batch"] = args.tokens_per_batch
     mc = ModelConfig.from_dict(config["model"])
@@ -211,11 +250,14 @@ def main():
     last_checkpoint = run_started
     window_tokens, window_started = 0, time.time()
     history = []
-    while step < t["steps"]:
-        max_tokens = max_tokens_at(t["curriculum"], step / t["steps"])
+    while True:
+        progress = run_progress(step, minutes_before + (time.time() - run_started) / 60, t)
+        if progress >= 1 or step >= t["steps"]:
+            break
+        max_tokens = max_tokens_at(t["curriculum"], progress)
         indices = sampler.draw(max_tokens)
         batch = make_batch(train, indices, pad_id, t["bucket_tokens"], t["lm_positions_fraction"], lm_rng)
-        lr = lr_at(step, t)
+        lr = lr_at(step, progress, t)
         for group in optimizer.param_groups:
             group["lr"] = lr
         answer_loss, lm_loss, _, _ = losses(model, hidden_fn, batch, device, autocast)
@@ -229,17 +271,18 @@ def main():
         tokens_seen += tokens
         window_tokens += tokens
         history.append((float(answer_loss.detach()), float(lm_loss.detach()) if lm_loss is not None else 0.0))
-        if step % 20 == 0 or step == t["steps"]:
+        if step % 20 == 0:
             elapsed = time.time() - window_started
             a = sum(h[0] for h in history) / len(history)
             m = sum(h[1] for h in history) / len(history)
-            record = {"step": step, "answer_loss": round(a, 4), "lm_loss": round(m, 4), "lr": lr, "grad_norm": round(float(grad_norm), 3),
-                      "max_tokens": max_tokens, "tokens_per_s": round(window_tokens / max(elapsed, 1e-9)), "tokens_seen": tokens_seen}
+            record = {"step": step, "progress": round(progress, 4), "answer_loss": round(a, 4), "lm_loss": round(m, 4), "lr": round(lr, 6),
+                      "grad_norm": round(float(grad_norm), 3), "max_tokens": max_tokens,
+                      "tokens_per_s": round(window_tokens / max(elapsed, 1e-9)), "tokens_seen": tokens_seen}
             print(json.dumps(record), flush=True)
             with open(log_path, "a") as f:
                 f.write(json.dumps(record) + "\n")
             history, window_tokens, window_started = [], 0, time.time()
-        if step % t["eval_every"] == 0 or step == t["steps"]:
+        if step % t["eval_every"] == 0:
             accuracy = evaluate(model, hidden_fn, val, eval_indices, t, pad_id, device, autocast)
             record = {"step": step, "val_exact_match": accuracy}
             print(json.dumps(record), flush=True)
@@ -248,11 +291,11 @@ def main():
         now = time.time()
         minutes = minutes_before + (now - run_started) / 60
         out_of_time = args.max_minutes is not None and (now - run_started) / 60 >= args.max_minutes
-        if step < t["steps"] and (out_of_time or (now - last_checkpoint) / 60 >= t["checkpoint_minutes"]):
+        if out_of_time or (now - last_checkpoint) / 60 >= t["checkpoint_minutes"]:
             save_checkpoint(checkpoint, model, optimizer, sampler, step, tokens_seen, minutes)
             last_checkpoint = now
             if out_of_time:
-                print(f"stopped at step {step} of {t['steps']} after {args.max_minutes} minutes; run again with the same --out to continue", flush=True)
+                print(f"stopped at step {step} after {args.max_minutes} minutes; run again with the same --out to continue", flush=True)
                 return
 
     minutes = minutes_before + (time.time() - run_started) / 60

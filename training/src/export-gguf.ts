@@ -1,6 +1,6 @@
 // CLI: train.py's weights into the demonstration model's GGUF file.
 //
-//   node out/training/src/export-gguf.js --weights training/runs/demo/model.safetensors \
+//   node out/training/src/export-gguf.js --weights training/runs/demo \
 //     --out models/snapkv-demo.gguf --type Q8_0 [--probe training/runs/demo/probe.json] [--max-mb 40]
 //
 // With --probe, a float32 export is loaded by the engine and its logits compared with the ones
@@ -13,11 +13,11 @@ import { parseArgs, runCli, UsageError } from './cli-args';
 import { EXPORT_TYPES, ExportType, exportGguf } from './export/gguf-export';
 import { checkProbe, readProbe } from './export/probe-check';
 import { defaultVocabPath, readSmallVocab } from './vocab/small-vocab';
-import { readSafetensors } from './weights/safetensors';
+import { readCheckpoint } from './weights/checkpoint';
 import { parameterCount } from './weights/trainer-layout';
 
 const USAGE = [
-  'usage: node out/training/src/export-gguf.js --weights model.safetensors --out models/snapkv-demo.gguf',
+  'usage: node out/training/src/export-gguf.js --weights RUN_FOLDER|FILE.safetensors --out models/snapkv-demo.gguf',
   '         [--type Q8_0|F16|F32] [--probe probe.json] [--vocab training/tokenizer/snapkv-demo-vocab.json] [--max-mb 40]',
 ].join('\n');
 
@@ -29,7 +29,7 @@ if (require.main === module) {
     const vocabPath = args.value('vocab') ?? defaultVocabPath();
     const out = args.required('out');
     fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-    const checkpoint = readSafetensors(args.required('weights'));
+    const checkpoint = readCheckpoint(args.required('weights'));
     const options = {
       vocab: readSmallVocab(vocabPath),
       vocabSha256: createHash('sha256').update(fs.readFileSync(vocabPath)).digest('hex'),
