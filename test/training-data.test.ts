@@ -11,6 +11,7 @@ import { blockHeader, renderBlock } from '../server/src/workspace/block-format';
 import { LineMap } from '../server/src/workspace/line-map';
 import { buildPackedBlock } from '../server/src/workspace/packed-block';
 import { conflictsWith, extractFacts, splitLines } from '../training/src/data/code-facts';
+import { readCompactSplit } from '../training/src/data/compact-shards';
 import { ExampleBuilder } from '../training/src/data/example-builder';
 import { ExampleRecord, readSplit } from '../training/src/data/example-record';
 import { splitOfPath } from '../training/src/data/source-pool';
@@ -216,5 +217,13 @@ describe('training: the data generator', function () {
     const manifest = JSON.parse(fs.readFileSync(path.join(tempDir(), 'a', 'val-manifest.json'), 'utf8')) as { examples: number; poolFiles: number };
     assert.strictEqual(manifest.examples, 5);
     assert.strictEqual(manifest.poolFiles, splitPool('val').files.length);
+
+    // The compact form rebuilds the same records; a part made from --start matches the whole.
+    const compactDir = path.join(tempDir(), 'compact');
+    generateData({ out: compactDir, examples: 5, split: 'val', minTokens: 1024, maxTokens: 3000, seed: 4, shardSize: 2, pool: sourcePool(), text: sharedDemoText(), format: 'compact' });
+    assert.deepStrictEqual(readCompactSplit(compactDir, 'val'), parsed);
+    const partDir = path.join(tempDir(), 'part');
+    generateData({ out: partDir, examples: 1, start: 4, split: 'val', minTokens: 1024, maxTokens: 3000, seed: 4, shardSize: 2, pool: sourcePool(), text: sharedDemoText() });
+    assert.ok(fs.readFileSync(path.join(partDir, 'val-00002.jsonl')).equals(fs.readFileSync(a[2])));
   });
 });

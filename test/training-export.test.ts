@@ -47,6 +47,21 @@ describe('training: safetensors and the trainer layout', function () {
     assert.strictEqual(Number(bytes.readBigUInt64LE(0)) % 8, 0, 'header padded to 8 bytes');
   });
 
+  it("joins a checkpoint's shards, and the row parts of a tensor larger than a shard", () => {
+    const dir = path.join(tempDir(), 'shards');
+    fs.mkdirSync(dir);
+    const big = Float32Array.from({ length: 12 }, (_, i) => i);
+    writeSafetensors(path.join(dir, 'model-00001-of-00002.safetensors'), [
+      { name: 'big@part0', shape: [2, 3], values: big.slice(0, 6) },
+      { name: 'small', shape: [2], values: Float32Array.from([7, 8]) },
+    ], { cfg: '1' });
+    writeSafetensors(path.join(dir, 'model-00002-of-00002.safetensors'), [{ name: 'big@part1', shape: [2, 3], values: big.slice(6) }], { cfg: '1' });
+    const joined = readCheckpoint(dir);
+    assert.deepStrictEqual(joined.tensors.get('big'), { name: 'big', shape: [4, 3], values: big });
+    assert.deepStrictEqual([...joined.tensors.keys()].sort(), ['big', 'small']);
+    assert.deepStrictEqual(joined.metadata, { cfg: '1' });
+  });
+
   it('reads what training/safetensors_io.py writes, and Python reads what TypeScript writes', function () {
     if (!pythonHas('numpy')) this.skip();
     const fromPython = path.join(tempDir(), 'py.safetensors');
