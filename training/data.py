@@ -9,9 +9,11 @@ predict the target tokens, and on those that predict earlier answers of the conv
 """
 import glob
 import gzip
+import hashlib
 import json
 import os
 import re
+import tempfile
 
 import numpy as np
 
@@ -77,10 +79,14 @@ def read_records(data_dir, split, paths):
 
 
 def load_examples(data_dir, split):
-    """Reads the shards once; later calls load the .npz cache written next to them."""
+    """Reads the shards once; later calls load an .npz cache kept in the temporary folder (not
+    beside the shards: a data folder carried to another machine must stay small)."""
     paths = shard_paths(data_dir, split)
-    cache = os.path.join(data_dir, f"{split}-cache.npz")
     key = json.dumps(["v2"] + [[os.path.basename(p), os.path.getsize(p)] for p in paths])
+    cache_dir = os.path.join(tempfile.gettempdir(), "snapkv-train-cache")
+    os.makedirs(cache_dir, exist_ok=True)
+    digest = hashlib.sha256((os.path.abspath(data_dir) + key).encode()).hexdigest()[:16]
+    cache = os.path.join(cache_dir, f"{split}-{digest}.npz")
     if os.path.exists(cache):
         with np.load(cache, allow_pickle=False) as z:
             if str(z["key"]) == key:

@@ -299,6 +299,8 @@ def main():
                 return
 
     minutes = minutes_before + (time.time() - run_started) / 60
+    # The finished state, so that running the same command again re-exports instead of training on.
+    save_checkpoint(checkpoint, model, optimizer, sampler, step, tokens_seen, minutes)
     accuracy = evaluate(model, hidden_fn, val, list(range(len(val))), t, pad_id, device, autocast)
     summary = {
         "parameters": parameter_count(model),

@@ -35,6 +35,8 @@ const FOLLOW_UP_RESERVE_TOKENS = 72;
 /** A repository this close to its target length is full. */
 const FULL_SLACK_TOKENS = 24;
 const MAX_ATTEMPTS = 50;
+/** Longer answers (deep paths) are skipped: evaluation generates at most 48 tokens. */
+export const MAX_ANSWER_TOKENS = 40;
 
 export class ExampleBuilder {
   private readonly head: PrefixHead;
@@ -63,7 +65,7 @@ export class ExampleBuilder {
   private tryBuild(random: SeededRandom, seed: number, index: number, range: LengthRange, maxFollowUps: number): ExampleRecord | undefined {
     // Drawn only when asked for, so examples without follow-ups stay what they always were.
     const followUpCount = maxFollowUps > 0 ? random.integer(0, maxFollowUps + 1) : 0;
-    const target = Math.round(Math.exp(random.uniform() * Math.log(range.maxTokens / range.minTokens)) * range.minTokens);
+    const targetLength = Math.round(Math.exp(random.uniform() * Math.log(range.maxTokens / range.minTokens)) * range.minTokens);
     const kind = KINDS[random.integer(0, KINDS.length)];
     const candidates = this.pool.byKind[kind];
     const answerFile = this.pool.files[candidates[random.integer(0, candidates.length)]];
@@ -71,10 +73,12 @@ export class ExampleBuilder {
     const fact = facts[random.integer(0, facts.length)];
     const question = askAbout(fact, answerFile.file.path, random);
     const { tokenizer, template } = this.text;
+    const answerTokens = [...tokenizer.encode(question.answer), this.text.vocab.eosTokenId];
+    if (answerTokens.length > MAX_ANSWER_TOKENS) return undefined;
     const singleSuffix = buildSuffix(tokenizer, template, [], questionText({ question: question.text }));
     const answerBlock = this.blocks.get(answerFile.file);
 
-    let room = target - this.head.tokens.length - singleSuffix.length - answerBlock.tokens.length - followUpCount * FOLLOW_UP_RESERVE_TOKENS;
+    let room = targetLength - this.head.tokens.length - singleSuffix.length - answerBlock.tokens.length - followUpCount * FOLLOW_UP_RESERVE_TOKENS;
     if (room < 0) return undefined;
     const distractors = this.drawDistractors(random, answerFile, fact, room);
     const repositoryTokens = [answerBlock, ...distractors.map((f) => this.blocks.get(f.file))].reduce((n, b) => n + b.tokens.length, 0);
@@ -122,7 +126,7 @@ export class ExampleBuilder {
       followUps,
       followUpAnswerTokens: followUpAnswers,
       prompt,
-      target: [...this.text.tokenizer.encode(question.answer), this.text.vocab.eosTokenId],
+      target: answerTokens,
     };
   }
 

@@ -16,7 +16,7 @@ export interface SnapKvSettings {
   readonly maxAnswerTokens: number;
 }
 
-export const DEFAULT_SNAPKV_SETTINGS: SnapKvSettings = { window: 32, kernel: 7, maxAnswerTokens: 64 };
+export const DEFAULT_SNAPKV_SETTINGS: SnapKvSettings = { window: 32, kernel: 7, maxAnswerTokens: 48 };
 
 export interface MethodOutcome {
   readonly method: string;
