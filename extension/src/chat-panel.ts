@@ -64,16 +64,18 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     );
   }
 
-  /** Shows the panel (opening its container in the activity bar). */
+  /** Shows the panel (opening its container in the activity bar the first time), leaving the focus where it is. */
   async reveal(): Promise<void> {
-    await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.focus`);
+    if (this.view !== undefined) this.view.show(true);
+    else await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.focus`);
   }
 
   /** Asks a question in the panel, as a follow-up of the chat so far; stops an answer still running. */
-  async ask(question: string, selection?: SelectionContext): Promise<void> {
+  async ask(question: string, selection?: SelectionContext, fromPanel = false): Promise<void> {
     const trimmed = question.trim();
     if (!trimmed) return;
-    await this.reveal();
+    this.log.info(`Question${selection ? ` about ${selection.path}:${selection.startLine}-${selection.endLine}` : ''}: ${trimmed.slice(0, 200)}`);
+    if (!fromPanel) await this.reveal();
     if (this.running !== undefined) await this.stop();
     const followUps = this.history.followUpHistory();
     const turn: ChatTurnRecord = {
@@ -175,7 +177,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         this.post({ type: 'busy', busy: this.running !== undefined });
         return;
       case 'ask':
-        return this.ask(message.question);
+        return this.ask(message.question, undefined, true);
       case 'stop':
         return this.stop();
       case 'newChat':

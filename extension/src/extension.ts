@@ -40,6 +40,7 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerCommands({ panel, contextMap, server, index, statusBar, log }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affectsServerSettings(event) || server.state !== 'running') return;
+      log.info('Settings changed: sending them to the server.');
       applySettings(server, index, affectsPrefix(event)).catch((error) => {
         log.error(`Applying settings: ${messageOf(error)}`);
         void vscode.window.showErrorMessage(`SnapKV: ${messageOf(error)}`);

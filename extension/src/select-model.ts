@@ -17,6 +17,11 @@ export async function selectModel(): Promise<void> {
   picker.placeholder = 'A GGUF model (Llama or Qwen2 architecture)';
   picker.busy = true;
   picker.items = [browseItem()];
+  // Listen before the scan: the user may pick "Browse" while models are still being looked for.
+  const picked = new Promise<ModelPick | undefined>((resolve) => {
+    picker.onDidAccept(() => resolve(picker.selectedItems[0]));
+    picker.onDidHide(() => resolve(undefined));
+  });
   picker.show();
   const models = await findLocalModels();
   const items: ModelPick[] = [browseItem()];
@@ -39,13 +44,10 @@ export async function selectModel(): Promise<void> {
   picker.items = items;
   picker.busy = false;
 
-  const picked = await new Promise<ModelPick | undefined>((resolve) => {
-    picker.onDidAccept(() => resolve(picker.selectedItems[0]));
-    picker.onDidHide(() => resolve(undefined));
-  });
+  const choice = await picked;
   picker.dispose();
-  if (picked === undefined) return;
-  const modelPath = picked.browse ? await browseForModel(current) : picked.modelPath;
+  if (choice === undefined) return;
+  const modelPath = choice.browse ? await browseForModel(current) : choice.modelPath;
   if (modelPath === undefined) return;
   await saveModelPath(modelPath);
   vscode.window.setStatusBarMessage(`SnapKV model: ${path.basename(modelPath)}`, 4000);

@@ -15,6 +15,11 @@ export interface CodeServerOptions {
   name: string;
   vsix: string;
   settings: Record<string, unknown>;
+  /**
+   * Settings of the machine the extension host runs on (Machine/settings.json: the "Remote" tab). VS Code applies
+   * machine-scoped settings, such as snapkvCode.modelPath, only from there in a remote window like code-server's.
+   */
+  machineSettings: Record<string, unknown>;
 }
 
 export class CodeServer {
@@ -35,6 +40,8 @@ export class CodeServer {
     fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
     fs.mkdirSync(extensionsDir, { recursive: true });
     fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(options.settings, null, 2));
+    fs.mkdirSync(path.join(userDataDir, 'Machine'), { recursive: true });
+    fs.writeFileSync(path.join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(options.machineSettings, null, 2));
     const config = path.join(runDir, 'config.yaml');
     fs.writeFileSync(config, 'auth: none\ncert: false\n');
     const common = ['--config', config, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];

@@ -21,11 +21,11 @@ export function copyWorkspace(name: string): string {
   return target;
 }
 
-/** The e2e model, written once and kept under .e2e/models. */
-export function e2eModel(): string {
+/** An e2e model (Qwen2 by default, Llama as the second one), written once and kept under .e2e/models. */
+export function e2eModel(arch: 'qwen2' | 'llama' = 'qwen2'): string {
   const dir = path.join(E2E_DIR, 'models');
   fs.mkdirSync(dir, { recursive: true });
-  const spec = tinyModelSpec({ arch: 'qwen2', weightType: 'F32', tied: true, hidden: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, contextLength: 8192, seed: 11 });
+  const spec = tinyModelSpec({ arch, weightType: 'F32', tied: true, hidden: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, contextLength: 8192, seed: 11 });
   const existing = path.join(dir, `${tinyModelName(spec)}.gguf`);
   return fs.existsSync(existing) ? existing : writeTinyModel(spec, dir).path;
 }

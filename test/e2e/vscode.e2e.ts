@@ -13,10 +13,12 @@ const VSIX = path.join(REPO_ROOT, 'snapkv-code-0.1.0.vsix');
 /** Long enough that an answer is still streaming when the test presses Stop. */
 const MAX_ANSWER_TOKENS = 1200;
 
-function baseSettings(model: string, cacheDir: string): Record<string, unknown> {
+function machineSettings(model: string, cacheDir: string): Record<string, unknown> {
+  return { 'snapkvCode.modelPath': model, 'snapkvCode.cacheDir': cacheDir };
+}
+
+function baseSettings(): Record<string, unknown> {
   return {
-    'snapkvCode.modelPath': model,
-    'snapkvCode.cacheDir': cacheDir,
     'snapkvCode.maxAnswerTokens': MAX_ANSWER_TOKENS,
     // A budget well under the workspace's size, so that SnapKV really chooses what to keep.
     'snapkvCode.snapkv.budget': 96,
@@ -84,6 +86,13 @@ async function waitForServerPid(server: CodeServer, previous: number | undefined
   return pids[0];
 }
 
+/** "compact cache 48 KB" in an answer's stats line, in bytes. */
+function compactCacheBytes(stats: string): number {
+  const match = /compact cache ([\d.]+) (B|KB|MB|GB)/.exec(stats);
+  assert.ok(match, `stats: ${stats}`);
+  return Number(match[1]) * 1024 ** ['B', 'KB', 'MB', 'GB'].indexOf(match[2]);
+}
+
 function readLogs(server: CodeServer): { ours: string; extensionHost: string } {
   const files = server.logFiles();
   const read = (match: (file: string) => boolean): string => files.filter(match).map((file) => fs.readFileSync(file, 'utf8')).join('\n');
@@ -116,10 +125,15 @@ describe('VS Code end to end (code-server + Chromium)', function () {
       server = await CodeServer.start({
         name: 'trusted',
         vsix: VSIX,
-        settings: { ...baseSettings(model, cacheDir), 'security.workspace.trust.enabled': false },
+        settings: { ...baseSettings(), 'security.workspace.trust.enabled': false },
+        machineSettings: machineSettings(model, cacheDir),
       });
       browser = await launchChromium();
       workbench = await Workbench.open(browser, server.url(workspace), screenshotsDir(), 'trusted');
+    });
+
+    afterEach(async function () {
+      if (this.currentTest?.state === 'failed') await workbench?.screenshot('FAILED').catch(() => undefined);
     });
 
     after(async function () {
@@ -257,17 +271,49 @@ describe('VS Code end to end (code-server + Chromium)', function () {
       assert.match((await chat.locator('.turn').last().locator('.question-text').textContent()) ?? '', /environment override/);
     });
 
+    it('applies a new model and budget without reloading the window', async function () {
+      const before = compactCacheBytes((await chat.locator('.turn .stats').last().textContent()) ?? '');
+      const llama = e2eModel('llama');
+      await workbench.setSetting('snapkvCode.snapkv.budget', '32');
+      await workbench.screenshot('settings-editor');
+      // The model through Select Model: the quick pick, then a GGUF file from the file dialog.
+      await workbench.runCommand('SnapKV: Select Model');
+      const browse = workbench.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Browse for a GGUF file' }).first();
+      await browse.waitFor({ timeout: 20_000 });
+      await workbench.screenshot('select-model');
+      await browse.click();
+      const pathInput = workbench.page.locator('.quick-input-widget input.input');
+      await pathInput.waitFor({ state: 'visible', timeout: 20_000 });
+      await pathInput.fill(llama);
+      await workbench.page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(llama) }).first().waitFor({ timeout: 20_000 });
+      await workbench.page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
+      await waitFor(() => /Settings changed[\s\S]*loaded llama model/.test(readLogs(server).ours), 60_000, 'the server to load the new model');
+      await workbench.waitForStatus(/SnapKV [\d.]+k? tokens/, 60_000);
+      await ask(chat, 'Where are items sold?');
+      await watchAnswer(chat, (turn) => turn.status === 'streaming' && turn.text.length > 20, 120_000);
+      await workbench.runCommand('SnapKV: Stop Answer');
+      await watchAnswer(chat, (turn) => turn.status === 'stopped' || turn.status === 'done', 30_000);
+      await chat.locator('.turn').last().locator('.stats').waitFor({ timeout: 10_000 });
+      const after = compactCacheBytes((await chat.locator('.turn').last().locator('.stats').textContent()) ?? '');
+      assert.ok(after < before, `a smaller budget gives a smaller compact cache (${before} -> ${after} bytes)`);
+      await workbench.runCommand('SnapKV: Show Status');
+      await workbench.page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(llama) }).first().waitFor({ timeout: 20_000 });
+      await workbench.screenshot('settings-applied');
+      await workbench.page.keyboard.press('Escape');
+    });
+
     it('restarts the server after a crash, and after too many crashes stops and offers a restart', async function () {
       const ourLog = (): string => readLogs(server).ours;
       const notification = (text: string) =>
         workbench.page.locator('.notifications-toasts .notification-list-item-message', { hasText: text }).first();
 
       // One crash: restarted, re-indexed, and answering again.
+      const indexedBefore = (ourLog().match(/\] Indexed /g) ?? []).length;
       let pid = await waitForServerPid(server, undefined);
       process.kill(pid, 'SIGKILL');
       await notification('stopped unexpectedly and was restarted (1 of 3)').waitFor({ timeout: 30_000 });
       pid = await waitForServerPid(server, pid);
-      await waitFor(() => (ourLog().match(/\] Indexed /g) ?? []).length >= 2, 60_000, 'the index is rebuilt after the restart');
+      await waitFor(() => (ourLog().match(/\] Indexed /g) ?? []).length > indexedBefore, 60_000, 'the index is rebuilt after the restart');
       await workbench.screenshot('crash-restarted');
       await ask(chat, 'What does report.py print?');
       const { final } = await watchAnswer(chat, (turn) => turn.status === 'done' || turn.status === 'error', 180_000);
@@ -311,8 +357,9 @@ describe('VS Code end to end (code-server + Chromium)', function () {
       server = await CodeServer.start({
         name: 'untrusted',
         vsix: VSIX,
+        machineSettings: machineSettings(model, cacheDir),
         settings: {
-          ...baseSettings(model, cacheDir),
+          ...baseSettings(),
           'security.workspace.trust.enabled': true,
           'security.workspace.trust.startupPrompt': 'never',
           'security.workspace.trust.banner': 'always',

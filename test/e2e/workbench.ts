@@ -123,6 +123,22 @@ export class Workbench {
     throw new Error(`No webview with ${selector} appeared within ${timeoutMs} ms.`);
   }
 
+  /** Changes a setting the way a person does: in the Settings editor, found by its id. */
+  async setSetting(key: string, value: string): Promise<void> {
+    if ((await this.page.locator('.settings-editor').count()) === 0) {
+      await this.runCommand('Preferences: Open User Settings');
+      await this.page.locator('.settings-editor').waitFor({ timeout: 20_000 });
+    }
+    const search = this.page.locator('.settings-editor .settings-header .suggest-input-container .monaco-editor').first();
+    await search.click();
+    await this.page.keyboard.press('Control+A');
+    await this.page.keyboard.type(key);
+    const input = this.page.locator(`.settings-editor input[aria-label="${key}"]`);
+    await input.waitFor({ timeout: 20_000 });
+    await input.fill(value);
+    await input.press('Tab');
+  }
+
   /** Opens the SnapKV container from the activity bar. */
   async openSnapKvContainer(): Promise<void> {
     const item = this.page.locator('.activitybar .action-item a[aria-label^="SnapKV Code"], .activitybar .action-item[aria-label^="SnapKV Code"]').first();
