@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { KeptHead } from '../server/src/engine';
 import { ExampleBuilder } from '../training/src/data/example-builder';
 import { ExampleRecord } from '../training/src/data/example-record';
-import { buildAccuracyTable, cellOf, formatAccuracyTable, snapKvGate } from '../training/src/eval/accuracy-table';
+import { buildAccuracyTable, cellOf, formatAccuracyTable, snapKvGate, summarizeKept } from '../training/src/eval/accuracy-table';
 import { EvalModel, loadEvalModel } from '../training/src/eval/demo-model';
 import { spanKept } from '../training/src/eval/kept-lines';
 import { isExactMatch, Method, methodsFor } from '../training/src/eval/methods';
@@ -91,7 +91,7 @@ describe('training: the evaluation harness on a tiny random model', function () 
     assert.deepStrictEqual(table.methods, ['full cache', 'SnapKV 128', 'SnapKV 256', 'recent 128', 'recent 256']);
     for (const row of table.cells) assert.strictEqual(row[0].total, 2);
     assert.deepStrictEqual(table.kept.map((k) => k.method), ['SnapKV 128', 'SnapKV 256']);
-    for (const k of table.kept) assert.ok(k.evidence >= 0 && k.evidence <= 1);
+    for (const k of table.kept) for (const x of [k.answerLine, k.factLine, k.control]) assert.ok(x >= 0 && x <= 1);
     assert.ok(formatAccuracyTable(table).includes('recent 256'));
   });
 
@@ -130,9 +130,9 @@ describe('training: the evaluation harness on a tiny random model', function () 
 describe("training: issue 8's gate on the trained demonstration model", function () {
   // A small version of the accuracy table on the CPU, within 3 minutes on 2 cores.
   this.timeout(600_000);
-  const EXAMPLES = 20;
+  const EXAMPLES = 16;
 
-  it('SnapKV at budget 512 keeps 90% of the full cache accuracy at 4K, and keeps the answer lines', async function () {
+  it('SnapKV at budget 512 keeps 90% of the full cache accuracy at 4K, and keeps the lines that hold the answers', async function () {
     if (!fs.existsSync(DEMO_MODEL)) {
       console.log(`      SKIPPED: ${path.relative(process.cwd(), DEMO_MODEL)} does not exist yet; issue 8 (the trained demonstration model) is blocked on a GPU machine for training`);
       this.skip();
@@ -140,7 +140,7 @@ describe("training: issue 8's gate on the trained demonstration model", function
     const loaded = await loadEvalModel(DEMO_MODEL);
     try {
       const builder = new ExampleBuilder(sharedDemoText(), splitPool('test'));
-      const methods: Method[] = [{ kind: 'full' }, { kind: 'snapkv', budget: 512 }, { kind: 'snapkv', budget: 128 }, { kind: 'recent', budget: 512 }];
+      const methods: Method[] = [{ kind: 'full' }, { kind: 'snapkv', budget: 512 }, { kind: 'recent', budget: 512 }];
       const examples: ExampleOutcome[] = [];
       for (let i = 0; i < EXAMPLES; i++) {
         const record = builder.build(3, i, { minTokens: 3584, maxTokens: 4096 });
@@ -150,14 +150,18 @@ describe("training: issue 8's gate on the trained demonstration model", function
       console.log(formatAccuracyTable(table).replace(/^/gm, '      '));
       const gate = snapKvGate(table, '4K', 512, 0.9);
       assert.ok(gate.ok, gate.message);
-      // The answer's lines (and a path answer's file header) are kept in most layers when SnapKV answers right.
-      const kept = examples
-        .map((ex) => ex.outcomes.find((o) => o.method === 'SnapKV 512')!)
-        .filter((o) => o.correct)
-        .map((o) => Math.min(o.evidence!.layersKeeping, o.header?.layersKeeping ?? 1));
-      assert.ok(kept.length > 0, 'SnapKV 512 answered nothing right');
-      const mean = kept.reduce((a, b) => a + b, 0) / kept.length;
-      assert.ok(mean >= 0.5, `answer lines kept in ${(100 * mean).toFixed(0)}% of layers on average`);
+      // Where SnapKV 512 answers right, the line holding the answer (a path answer's file header,
+      // a constant's line) is kept in a quarter of the layers or more, and at least twice as often
+      // as spans of the same size elsewhere: attention is never uniform, so some lines are kept
+      // by chance (a random model of this shape kept them in about a tenth of its layers, its
+      // answer lines as often).
+      const right = examples.map((ex) => ex.outcomes.find((o) => o.method === 'SnapKV 512')!).filter((o) => o.correct);
+      assert.ok(right.length > 0, 'SnapKV 512 answered nothing right');
+      const kept = summarizeKept('SnapKV 512', '4K', right);
+      assert.ok(
+        kept.answerLine >= Math.max(0.25, 2 * kept.control),
+        `the answer's line was kept in ${(100 * kept.answerLine).toFixed(0)}% of the layers, spans elsewhere in ${(100 * kept.control).toFixed(0)}%`,
+      );
     } finally {
       loaded.model.dispose();
     }

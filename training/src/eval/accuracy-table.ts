@@ -1,6 +1,6 @@
 // The accuracy table: one row per method, one column per prompt-length set (4K, 16K), exact
 // match in percent, and below it how often SnapKV's kept positions hold the answer's lines.
-import { ExampleOutcome } from './run-example';
+import { ExampleOutcome, MethodOutcome } from './run-example';
 
 export interface EvaluatedSet {
   /** Column heading, e.g. "4K". */
@@ -13,13 +13,26 @@ export interface TableCell {
   readonly total: number;
 }
 
+/** Means over examined examples of LineKept.layersKeeping (see kept-lines.ts). */
+export interface KeptSummary {
+  readonly method: string;
+  readonly set: string;
+  readonly examples: number;
+  /** The line holding the answer's text. */
+  readonly answerLine: number;
+  /** The line stating the fact. */
+  readonly factLine: number;
+  /** Spans as long as the answer's line elsewhere in the repository. */
+  readonly control: number;
+}
+
 export interface AccuracyTable {
   readonly methods: readonly string[];
   readonly sets: readonly string[];
   /** cells[method][set] */
   readonly cells: readonly (readonly TableCell[])[];
   /** For each set and SnapKV method with examined examples: mean fraction of layers keeping the lines. */
-  readonly kept: ReadonlyArray<{ readonly method: string; readonly set: string; readonly examples: number; readonly evidence: number; readonly header: number | undefined }>;
+  readonly kept: ReadonlyArray<KeptSummary>;
 }
 
 export function buildAccuracyTable(sets: readonly EvaluatedSet[]): AccuracyTable {
@@ -38,22 +51,25 @@ export function buildAccuracyTable(sets: readonly EvaluatedSet[]): AccuracyTable
       return { correct, total };
     }),
   );
-  const kept: AccuracyTable['kept'][number][] = [];
+  const kept: KeptSummary[] = [];
   for (const set of sets) {
     for (const method of methods) {
-      const examined = set.examples.flatMap((ex) => ex.outcomes.filter((o) => o.method === method && o.evidence !== undefined));
-      if (examined.length === 0) continue;
-      const headers = examined.filter((o) => o.header !== undefined);
-      kept.push({
-        method,
-        set: set.label,
-        examples: examined.length,
-        evidence: mean(examined.map((o) => o.evidence!.layersKeeping)),
-        header: headers.length ? mean(headers.map((o) => o.header!.layersKeeping)) : undefined,
-      });
+      const examined = set.examples.flatMap((ex) => ex.outcomes.filter((o) => o.method === method && o.answerLine !== undefined));
+      if (examined.length > 0) kept.push(summarizeKept(method, set.label, examined));
     }
   }
   return { methods, sets: sets.map((s) => s.label), cells, kept };
+}
+
+export function summarizeKept(method: string, set: string, examined: readonly MethodOutcome[]): KeptSummary {
+  return {
+    method,
+    set,
+    examples: examined.length,
+    answerLine: mean(examined.map((o) => o.answerLine?.layersKeeping ?? 0)),
+    factLine: mean(examined.map((o) => o.factLine?.layersKeeping ?? 0)),
+    control: mean(examined.map((o) => o.control?.layersKeeping ?? 0)),
+  };
 }
 
 export function accuracy(cell: TableCell): number {
@@ -76,10 +92,12 @@ export function formatAccuracyTable(table: AccuracyTable): string {
     lines.push(method.padEnd(width) + table.cells[m].map((cell) => percent(accuracy(cell)).padStart(colWidth)).join(''));
   });
   if (table.kept.length > 0) {
-    lines.push('', 'answer lines kept by SnapKV (mean fraction of layers in which some head keeps half the line or more):');
+    lines.push('', 'lines kept by SnapKV (mean fraction of layers in which some head keeps half the line or more):');
     for (const k of table.kept) {
-      const header = k.header === undefined ? '' : `, path header line ${percent(k.header)}`;
-      lines.push(`  ${k.method} at ${k.set} (${k.examples} examples): answer line ${percent(k.evidence)}${header}`);
+      lines.push(
+        `  ${k.method} at ${k.set} (${k.examples} examples): line holding the answer ${percent(k.answerLine)}, ` +
+          `line stating the fact ${percent(k.factLine)}, same-size spans elsewhere ${percent(k.control)}`,
+      );
     }
   }
   return lines.join('\n');

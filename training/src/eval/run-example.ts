@@ -5,7 +5,7 @@
 import type { CompactCache, KvCacheHandle } from '../../../server/src/engine';
 import type { ExampleRecord } from '../data/example-record';
 import { EvalModel } from './demo-model';
-import { spanKept, LineKept } from './kept-lines';
+import { controlSpans, LineKept, meanSpanKept, spanKept } from './kept-lines';
 import { isExactMatch, Method, methodLabel } from './methods';
 
 export interface SnapKvSettings {
@@ -22,10 +22,15 @@ export interface MethodOutcome {
   readonly method: string;
   readonly generated: string;
   readonly correct: boolean;
-  /** SnapKV only, when the kept positions were examined. */
-  readonly evidence?: LineKept;
-  /** SnapKV and path answers only: the answer file's header line. */
-  readonly header?: LineKept;
+  /**
+   * SnapKV only, when the kept positions were examined: the line that holds the answer's text
+   * (the file header `<file path="...">` for a path answer, the constant's line for a value).
+   */
+  readonly answerLine?: LineKept;
+  /** The line that states the fact (the definition, the import, the constant). */
+  readonly factLine?: LineKept;
+  /** Spans as long as the answer's line elsewhere in the repository, for comparison. */
+  readonly control?: LineKept;
 }
 
 export interface ExampleOutcome {
@@ -95,10 +100,11 @@ async function answer(loaded: EvalModel, cache: KvCacheHandle, settings: SnapKvS
   return loaded.tokenizer.decode(ids, { skipSpecial: true });
 }
 
-function keptLines(compact: CompactCache, record: ExampleRecord): Pick<MethodOutcome, 'evidence' | 'header'> {
+function keptLines(compact: CompactCache, record: ExampleRecord): Pick<MethodOutcome, 'answerLine' | 'factLine' | 'control'> {
   const kept = compact.kept();
-  const evidence = spanKept(kept, record.evidenceTokens);
-  return record.kind === 'constant-value' ? { evidence } : { evidence, header: spanKept(kept, record.headerTokens) };
+  const answerSpan = record.kind === 'constant-value' ? record.evidenceTokens : record.headerTokens;
+  const controls = controlSpans(answerSpan, record.headLength, record.prefixLength, [record.headerTokens, record.evidenceTokens]);
+  return { answerLine: spanKept(kept, answerSpan), factLine: spanKept(kept, record.evidenceTokens), control: meanSpanKept(kept, controls) };
 }
 
 /** Data made with another vocabulary than the model's would be scored as noise: refuse it. */
