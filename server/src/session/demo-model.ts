@@ -5,6 +5,10 @@ import * as path from 'path';
 
 export const DEMO_MODEL_FILE = 'snapkv-demo.gguf';
 
+/** What users are told when the demonstration model answers. */
+export const DEMO_MODEL_NOTE =
+  'a small demonstration model for where-is and what-is questions (where a function is defined, what a constant is set to, which file imports a module); set a real model for anything else';
+
 /** The bundled model's path, or undefined when this build carries none. */
 export function demoModelPath(): string | undefined {
   let dir = __dirname;

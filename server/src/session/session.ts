@@ -7,6 +7,7 @@ import type { AskParams, AskResult, ContextMap, IndexResult, ServerSettings, Sta
 import { ContextMapStore } from './context-map-store';
 import { LoadedModel, loadModel } from './loaded-model';
 import { MemoryGate } from './memory-gate';
+import { DEMO_MODEL_NOTE } from './demo-model';
 import { findLocalModels, howToGetAModel } from './model-search';
 import { PrefixStore } from './prefix-store';
 import { buildSuffix } from './prompt';
@@ -86,7 +87,10 @@ export class Session {
       return found[0].path;
     }
     const fallback = this.options.fallbackModel?.();
-    if (fallback) return fallback;
+    if (fallback) {
+      this.log(`no model set and none found locally; using the bundled demonstration model ${fallback}: ${DEMO_MODEL_NOTE}`);
+      return fallback;
+    }
     throw new UserError(howToGetAModel());
   }
 
@@ -288,7 +292,7 @@ export class Session {
               contextLength: info.contextLength,
               backend: info.backend,
               backendReason: info.backendReason,
-              demo: false,
+              demo: loaded.path === this.options.fallbackModel?.(),
             }
           : null,
       modelProblem: this.modelProblem,
