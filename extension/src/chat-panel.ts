@@ -41,6 +41,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
     this.webviewReady = false;
+    this.log.info('Chat panel webview created.');
     view.webview.options = webviewOptions(this.mediaRoot);
     view.webview.html = webviewHtml(view.webview, this.mediaRoot, {
       title: 'SnapKV Chat',
@@ -58,6 +59,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         this.handle(message).catch((error) => this.log.error(`Chat panel: ${messageOf(error)}`));
       }),
       view.onDidDispose(() => {
+        this.log.info('Chat panel webview disposed.');
         this.view = undefined;
         this.webviewReady = false;
       }),
@@ -171,6 +173,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   private async handle(message: FromWebview): Promise<void> {
     switch (message.type) {
       case 'ready':
+        this.log.info('Chat panel webview ready.');
         this.webviewReady = true;
         this.post({ type: 'restore', turns: [...this.history.all()] });
         this.post({ type: 'notice', notice: noticeFor(this.index.state) });

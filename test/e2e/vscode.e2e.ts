@@ -63,14 +63,36 @@ async function watchAnswer(chat: Frame, until: (turn: TurnSnapshot) => boolean, 
 
 async function ask(chat: Frame, question: string): Promise<void> {
   const turns = await chat.locator('.turn').count();
-  await chat.locator('#question').fill(question);
-  await chat.locator('#question').press('Enter');
-  await chat.locator('.turn').nth(turns).waitFor({ timeout: 10_000 });
+  const input = chat.locator('#question');
+  // Typing goes where the focus is; the workbench may still be handing focus back (a dialog just closed), so check
+  // the text landed in the question box before sending it, as a person would.
+  for (let attempt = 0; attempt < 5 && (await input.inputValue()) !== question; attempt++) {
+    await input.click();
+    await input.fill(question);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.strictEqual(await input.inputValue(), question, 'the question was typed into the panel');
+  await input.press('Enter');
+  try {
+    await chat.locator('.turn').nth(turns).waitFor({ timeout: 10_000 });
+  } catch (error) {
+    const left = await chat.locator('#question').inputValue().catch((reason: unknown) => `unreadable: ${String(reason)}`);
+    const busy = await chat.locator('#stop').isVisible().catch(() => 'unknown');
+    throw new Error(`The question did not appear in the panel (input now: ${JSON.stringify(left)}, stop visible: ${busy}, turns: ${turns}): ${String(error)}`);
+  }
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -284,6 +306,8 @@ describe('VS Code end to end (code-server + Chromium)', function () {
       await browse.click();
       const pathInput = workbench.page.locator('.quick-input-widget input.input');
       await pathInput.waitFor({ state: 'visible', timeout: 20_000 });
+      // The file dialog fills in its starting folder once it has read it; type the path after that.
+      await waitForAsync(async () => (await pathInput.inputValue()).endsWith('/'), 20_000, 'the file dialog to show its folder');
       await pathInput.fill(llama);
       await workbench.page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(llama) }).first().waitFor({ timeout: 20_000 });
       await workbench.page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();

@@ -1,4 +1,5 @@
 // Driving the VS Code workbench in Chromium with playwright-core: commands, the status bar, editors, webviews.
+import * as fs from 'fs';
 import * as path from 'path';
 import { Browser, chromium, Frame, Page } from 'playwright-core';
 
@@ -34,6 +35,12 @@ export class Workbench {
   static async open(browser: Browser, url: string, screenshotDir: string, prefix: string): Promise<Workbench> {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();
+    const consoleLog = path.join(screenshotDir, `${prefix}-browser-console.log`);
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') {
+        fs.appendFileSync(consoleLog, `[${new Date().toISOString()}] ${message.type()}: ${message.text()}\n`);
+      }
+    });
     await page.goto(url);
     await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
     await page.locator('.statusbar').waitFor({ timeout: 60_000 });
