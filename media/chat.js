@@ -60,10 +60,10 @@
         scrollToEnd(true);
         break;
       case 'turn': {
-        const isNew = !turns.has(message.turn.id);
+        const follow = !turns.has(message.turn.id) || isNearEnd();
         upsertTurn(message.turn);
         updateEmpty();
-        scrollToEnd(isNew);
+        if (follow) scrollToEnd(true);
         break;
       }
       case 'delta': {
