@@ -232,6 +232,46 @@ describe('VS Code end to end (code-server + Chromium)', function () {
       await workbench.screenshot('context-map');
     });
 
+    it('renders answer markdown safely; code blocks copy and insert at the cursor', async function () {
+      // The tiny random model writes no markdown, so this turn is handed to the panel the way the extension
+      // hands it every turn (a message to the webview); the clicks then go through the extension for real.
+      await workbench.page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+      await workbench.openFile('inventory/config.py');
+      await workbench.goToLine(3);
+      const answer = [
+        '## Where the threshold lives',
+        'It is read in [load_settings](inventory/config.py#L12-L18), **from the environment**, and used by `low_stock`.',
+        '<img src=x onerror="document.title=1"><script>document.title=2</script> [a link](javascript:alert(1))',
+        '',
+        '```python',
+        'LOW_STOCK_DEFAULT = 5',
+        '```',
+      ].join('\n');
+      const turn = { id: 'markdown-check', question: 'How is the markdown shown?', answer, status: 'done', references: [] };
+      await chat.evaluate(`window.dispatchEvent(new MessageEvent('message', { data: ${JSON.stringify({ type: 'turn', turn })} }))`);
+      const rendered = chat.locator('.turn').last().locator('.markdown');
+      await rendered.locator('.code-block').waitFor({ timeout: 10_000 });
+      assert.strictEqual(await rendered.locator('h4').textContent(), 'Where the threshold lives');
+      assert.strictEqual(await rendered.locator('strong').textContent(), 'from the environment');
+      assert.strictEqual(await rendered.locator('img, script, a, iframe').count(), 0, 'no element comes from the model');
+      assert.match((await rendered.textContent()) ?? '', /<img src=x onerror="document\.title=1"><script>document\.title=2<\/script> a link \(javascript:alert\(1\)/);
+      assert.strictEqual(await rendered.locator('.file-link').count(), 1);
+      await workbench.screenshot('markdown-rendered');
+
+      await rendered.locator('.code-block .insert').click();
+      await workbench.page.locator('.editor-instance .view-lines', { hasText: 'LOW_STOCK_DEFAULT = 5' }).first().waitFor({ timeout: 10_000 });
+      await rendered.locator('.code-block .copy').click();
+      await rendered.locator('.code-block .copy', { hasText: 'Copied' }).waitFor({ timeout: 5_000 });
+      await waitForAsync(async () => (await workbench.page.evaluate('navigator.clipboard.readText()')) === 'LOW_STOCK_DEFAULT = 5', 10_000, 'the clipboard');
+      await workbench.screenshot('code-inserted');
+
+      await rendered.locator('.file-link').click();
+      await workbench.page.locator('[id="status.editor.selection"]', { hasText: 'Ln 12,' }).waitFor({ timeout: 10_000 });
+      assert.strictEqual(await workbench.activeTabTitle(), 'config.py');
+      // Leave the file as it was for the tests that follow.
+      await workbench.runCommand('File: Revert File');
+    });
+
     it('explains a selection from the editor context menu', async function () {
       await workbench.openFile('inventory/store.py');
       await workbench.goToLine(20);

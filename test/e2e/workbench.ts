@@ -72,7 +72,8 @@ export class Workbench {
     const input = this.page.locator('.quick-input-widget input.input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     await input.fill(relativePath);
-    const row = this.page.locator('.quick-input-list .monaco-list-row').first();
+    // Enter only once the list shows the file: before that it holds recently opened ones.
+    const row = this.page.locator('.quick-input-list .monaco-list-row').first().filter({ hasText: path.basename(relativePath) });
     await row.waitFor({ timeout: 10_000 });
     await this.page.keyboard.press('Enter');
     await this.page.locator('.tabs-container .tab.active', { hasText: path.basename(relativePath) }).waitFor({ timeout: 10_000 });
