@@ -213,7 +213,6 @@ export class RepoServer implements vscode.Disposable {
   }
 
   private reportCrash(crash: ServerCrash): void {
-    for (const listener of this.answerListeners.values()) listener('');
     if (crash.restarting) {
       this.restartAfterCrash = true;
       this.log.warn(`The SnapKV server stopped unexpectedly; restarting it (${crash.recentCrashes} of ${crash.maxRestarts} restarts).`);
