@@ -45,6 +45,12 @@ describe('workspace listing', function () {
       fs.rmSync(path.join(repo, 'src/old.ts'));
     });
 
+    it('walks a folder the repository itself ignores, since git lists nothing there', async () => {
+      const listing = await listWorkspaceFiles(path.join(repo, 'build'));
+      assert.strictEqual(listing.source, 'walk');
+      assert.deepStrictEqual(paths(listing), ['out.js']);
+    });
+
     it('lists tracked and untracked files, honours nested .gitignore files, and skips deleted ones', async () => {
       const listing = await listWorkspaceFiles(repo);
       assert.strictEqual(listing.source, 'git');

@@ -187,6 +187,14 @@ export interface ContextMapParams {
   requestId?: string;
 }
 
+/** What `snapkv/configure` answers: whether the folder is indexed again (the server does it by itself). */
+export interface ConfigureResult {
+  reindex: boolean;
+}
+
+/** The params of `snapkv/statusChanged` are always a full StatusResult. */
+export type StatusChangedParams = StatusResult;
+
 export const Methods = {
   index: 'snapkv/index',
   ask: 'snapkv/ask',

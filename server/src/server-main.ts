@@ -2,7 +2,8 @@
 // vscode-languageclient over IPC (--node-ipc). Its requests are in protocol.ts.
 import { fileURLToPath } from 'url';
 import { createConnection, InitializeParams, InitializeResult, ProposedFeatures } from 'vscode-languageserver/node';
-import type { ServerSettings } from './protocol';
+import { Methods } from './protocol';
+import type { ServerSettings, StatusChangedParams } from './protocol';
 import { registerHandlers } from './lsp/handlers';
 import { Session } from './session/session';
 import { demoModelPath } from './session/demo-model';
@@ -32,7 +33,9 @@ connection.onInitialize((params): InitializeResult => {
     defaultFolder: firstFolder(params),
     log,
     fallbackModel: demoModelPath,
-    onStatusChanged: () => void connection.sendNotification('snapkv/statusChanged', session?.status()),
+    onStatusChanged: () => {
+      if (session) void connection.sendNotification(Methods.statusChanged, session.status() satisfies StatusChangedParams);
+    },
   });
   registerHandlers(connection, session, { clientSupportsProgress: () => clientSupportsProgress, log });
   return { capabilities: {}, serverInfo: { name: 'snapkv-code', version: '0.1.0' } };

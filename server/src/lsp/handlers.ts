@@ -1,6 +1,6 @@
 // Wires the custom requests of protocol.ts to the session.
 import { CancellationToken, Connection, DidChangeWatchedFilesNotification } from 'vscode-languageserver/node';
-import type { AnswerDelta, AskParams, CancelParams, ContextMapParams, IndexParams, ServerSettings } from '../protocol';
+import type { AnswerDelta, AskParams, CancelParams, ConfigureResult, ContextMapParams, IndexParams, ServerSettings } from '../protocol';
 import { Methods } from '../protocol';
 import { Session } from '../session/session';
 import { Debouncer } from '../session/debouncer';
@@ -76,7 +76,7 @@ export function registerHandlers(connection: Connection, session: Session, optio
       async () => {
         const { reindex } = await session.configure(settings);
         if (reindex) reindexer.trigger();
-        return { reindex };
+        return { reindex } satisfies ConfigureResult;
       },
       log,
       'configuring',

@@ -38,6 +38,20 @@ export async function isInsideGitWorkTree(root: string, signal?: AbortSignal): P
   }
 }
 
+/**
+ * True when the enclosing repository ignores the folder itself (a scratch or
+ * build folder inside a repository): git lists nothing there, so it is walked.
+ */
+export async function isIgnoredByRepository(root: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await runGit(['check-ignore', '-q', '.'], root, signal);
+    return true;
+  } catch (error) {
+    if (isNodeAbort(error)) throw new AbortError('workspace packing was cancelled');
+    return false;
+  }
+}
+
 export interface GitListing {
   /** Relative to `root`, forward slashes, as git prints them; may name files that no longer exist. */
   paths: string[];

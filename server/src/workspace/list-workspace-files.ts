@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { LeftOutFile } from '../protocol';
 import { throwIfAborted } from './cancellation';
-import { isInsideGitWorkTree, listGitFiles } from './git-listing';
+import { isIgnoredByRepository, isInsideGitWorkTree, listGitFiles } from './git-listing';
 import { walkFolder } from './gitignore-walk';
 import { inspectListedPaths, ListedFile } from './listed-file-stats';
 import type { ListingMode } from './pack-types';
@@ -34,7 +34,9 @@ export async function listWorkspaceFiles(folder: string, mode: ListingMode = 'au
   }
 
   let source: 'git' | 'walk' = mode === 'walk' ? 'walk' : 'git';
-  if (mode !== 'walk' && !(await isInsideGitWorkTree(root, signal))) {
+  if (mode === 'auto' && (await isInsideGitWorkTree(root, signal)) && (await isIgnoredByRepository(root, signal))) {
+    source = 'walk';
+  } else if (mode !== 'walk' && !(await isInsideGitWorkTree(root, signal))) {
     if (mode === 'git') {
       throw new WorkspaceError('GIT_FAILED', `${root} is not inside a git work tree (or git is not installed). Use the 'walk' listing for plain folders.`);
     }
