@@ -1,0 +1,79 @@
+// The CUDA kernels of kernels/ against their CPU references in the engine,
+// through the standalone tool build/native/snapkv-kernel-test (the same checks
+// run without Node on a GPU machine: native/tools/gpu_kernel_check.sh). Each
+// run draws fresh random inputs (the seed is printed; SNAPKV_KERNEL_TEST_SEED
+// repeats one). Where no GPU is usable the tests are skipped with the reason
+// printed; `npm run test:gpu` runs them with --forbid-pending, so there a skip
+// is a failure.
+import * as assert from 'assert';
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Engine } from '../server/src/engine';
+
+/** The package root: the first folder above this file that holds package.json. */
+function repoRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
+  }
+}
+
+const TOOL = path.join(repoRoot(), 'build', 'native', process.platform === 'win32' ? 'snapkv-kernel-test.exe' : 'snapkv-kernel-test');
+const GROUPS = ['basic', 'matrix', 'attention', 'snapkv', 'sampling'];
+
+interface ToolRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runTool(args: readonly string[]): Promise<ToolRun> {
+  return new Promise((resolve, reject) => {
+    execFile(TOOL, args, { maxBuffer: 64 * 1024 * 1024, timeout: 25 * 60_000 }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') {
+        reject(error);
+        return;
+      }
+      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('GPU kernels against their CPU references (snapkv-kernel-test)', function () {
+  this.timeout(30 * 60_000);
+  let run: ToolRun;
+
+  before(async function () {
+    const cuda = Engine.buildInfo().cuda;
+    if (!cuda.usable) {
+      const why = cuda.compiled ? cuda.message : 'this build has no CUDA kernels (nvcc was not found when it was built)';
+      console.log(`      SKIPPED: no usable GPU: ${why}`);
+      this.skip();
+    }
+    assert.ok(fs.existsSync(TOOL), `${TOOL} is missing although CUDA is compiled in: rebuild with npm run build:native`);
+    const seed = process.env.SNAPKV_KERNEL_TEST_SEED;
+    run = await runTool(seed ? ['--seed', seed] : []);
+    for (const line of run.stdout.split('\n')) {
+      if (/^(FAIL|device|seed)/.test(line) || /checks, \d+ failed/.test(line)) console.log(`      ${line}`);
+    }
+  });
+
+  it('runs every group of checks and passes them all', function () {
+    const failed = run.stdout.split('\n').filter((line) => line.startsWith('FAIL'));
+    assert.strictEqual(run.code, 0, `snapkv-kernel-test exited with ${run.code}:\n${failed.join('\n')}\n${run.stderr}`);
+    assert.deepStrictEqual(failed, []);
+    for (const group of GROUPS) assert.ok(run.stdout.includes(`(${group}: `), `group ${group} did not run`);
+  });
+
+  it('checks each kernel at least once', function () {
+    const kernels = [
+      'embed_tokens', 'convert_matrix', 'rms_norm', 'rope', 'add_in_place', 'swiglu', 'convert_f32', 'matvec F16',
+      'matvec BF16', 'matvec Q8_0', 'gemm bf16', 'gemm f16', 'flash_attention_prefill', 'decode_attention', 'snapkv_scores',
+      'snapkv_pool', 'snapkv_select_top', 'snapkv_keep_all', 'snapkv_gather', 'snapkv selection', 'sample_token',
+    ];
+    for (const kernel of kernels) {
+      assert.ok(run.stdout.split('\n').some((line) => line.startsWith('PASS') && line.includes(kernel)), `no passing check of ${kernel}`);
+    }
+  });
+});
