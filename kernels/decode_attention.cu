@@ -199,6 +199,11 @@ void decode_attention(const float* q, int heads, const KvView& kv, float* out, v
   const std::size_t shared_bytes = sizeof(float) * (static_cast<std::size_t>(group) * dim + static_cast<std::size_t>(kTile) * key_pitch +
                                                     static_cast<std::size_t>(kTile) * dim / 2 + static_cast<std::size_t>(group) * kTile + group);
   const dim3 grid(static_cast<unsigned int>(splits), static_cast<unsigned int>(kv.heads));
+  if (shared_bytes > 48 * 1024) {  // a group of 16 at head_dim 256 needs 50 KB
+    check_cuda(cudaFuncSetAttribute(kv.type == DType::F16 ? decode_split_kernel<__half> : decode_split_kernel<__nv_bfloat16>,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared_bytes)),
+               "decode_attention: cudaFuncSetAttribute(shared memory)");
+  }
   if (kv.type == DType::F16) {
     decode_split_kernel<__half><<<grid, kThreads, shared_bytes, stream>>>(args);
   } else {

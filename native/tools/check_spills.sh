@@ -6,6 +6,7 @@
 #
 #   native/tools/check_spills.sh [BUILD_DIR]        (default: /tmp/snapkv-spill-check)
 #   SNAPKV_CUDA_ARCHS="90" native/tools/check_spills.sh   (one architecture, faster)
+#   SNAPKV_WERROR=0 native/tools/check_spills.sh           (warnings reported, not fatal)
 #
 # Needs nvcc and CMake; no GPU.
 set -euo pipefail
@@ -21,9 +22,11 @@ hot='gemm_kernel|flash_prefill_kernel|matvec_kernel|decode_split_kernel|row_stat
 generator=()
 if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi  # ninja keeps each compile's output together
 
+cuda_flags="-Werror=all-warnings -Xcompiler=-Wall,-Wextra,-Werror"
+[ "${SNAPKV_WERROR:-1}" = 0 ] && cuda_flags="-Xcompiler=-Wall,-Wextra"
 cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_ARCHITECTURES="$archs" -DSNAPKV_CUDA_RESOURCE_USAGE=ON \
-  -DCMAKE_CUDA_FLAGS="-Werror=all-warnings -Xcompiler=-Wall,-Wextra,-Werror" >/dev/null
+  -DCMAKE_CUDA_FLAGS="$cuda_flags" >/dev/null
 if ! grep -q 'SNAPKV_WITH_CUDA' "$build/CMakeCache.txt" 2>/dev/null && ! grep -q 'CMAKE_CUDA_COMPILER:' "$build/CMakeCache.txt"; then
   echo "check_spills: no CUDA compiler found by CMake" >&2
   exit 2
@@ -72,4 +75,5 @@ if [ "$status" -ne 0 ]; then
   echo "check_spills: FAIL: a hot kernel spills registers (see the rows above with spills)" >&2
   exit 1
 fi
-echo "check_spills: $kernels kernel builds for sm ${archs//;/, }, no warnings, no spills in the hot kernels"
+warnings=$(grep -ciE 'warning' "$log" || true)
+echo "check_spills: $kernels kernel builds for sm ${archs//;/, }, $warnings warning lines, no spills in the hot kernels"

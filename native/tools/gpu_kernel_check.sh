@@ -45,9 +45,13 @@ status=0
 for step in "${steps[@]}"; do
   case "$step" in
     build)
-      SNAPKV_CUDA_ARCHS="$arch" timeout 240 "$root/native/tools/check_spills.sh" "$build" > "$out/ptxas.txt" 2>&1
+      # Warnings are reported, not fatal, here: a newer host compiler on the
+      # device machine must not cost the GPU time. A spill fails the step but
+      # the tool is still run.
+      SNAPKV_WERROR=0 SNAPKV_CUDA_ARCHS="$arch" timeout 240 "$root/native/tools/check_spills.sh" "$build" > "$out/ptxas.txt" 2>&1
       rc=$?; note "build + ptxas check: exit $rc (ptxas.txt)"; tail -3 "$out/ptxas.txt"
-      [ $rc -ne 0 ] && { status=1; break; }
+      [ $rc -ne 0 ] && status=1
+      [ -x "$tool" ] || { note "build: no $tool"; break; }
       ;;
     test)
       [ -x "$tool" ] || { note "test: $tool is missing (run the build step first)"; status=1; break; }
