@@ -17,7 +17,8 @@
 # each of the four sanitizers $SNAPKV_SANITIZE_TIMEOUT, default 130 s), so
 # that on a device machine with 10-minute calls two calls cover everything:
 #   1. native/tools/gpu_kernel_check.sh build test bench
-#   2. native/tools/gpu_kernel_check.sh sanitize      (reuses build/gpu-sm90 from call 1)
+#   2. native/tools/gpu_kernel_check.sh sanitize      (reuses build/gpu-sm90 if the machine is
+#                                                     still warm, else builds it again first)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,13 +34,22 @@ steps=("$@")
 if [ "${steps[0]}" = all ]; then steps=(build test bench sanitize); fi
 
 note() { echo "$*" | tee -a "$summary"; }
+sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer /usr/local/cuda*/compute-sanitizer/compute-sanitizer \
+  /opt/nvidia/*/compute-sanitizer 2>/dev/null | head -1 || true)
 
 {
   echo "== $(date -u +%FT%TZ) gpu_kernel_check ${steps[*]} (sm $arch, seed $seed)"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 || true
   nvcc --version 2>&1 | tail -1 || true
-  command -v compute-sanitizer || echo "compute-sanitizer not on PATH"
+  echo "compute-sanitizer: ${sanitizer:-not found}"
 } >> "$summary"
+
+# A fresh device machine has no build (a warm one keeps build/ between
+# calls for 30 s): test, bench and sanitize build first when the tool is missing.
+case " ${steps[*]} " in
+  *" build "*) ;;
+  *) [ -x "$tool" ] || steps=(build "${steps[@]}") ;;
+esac
 
 status=0
 for step in "${steps[@]}"; do
@@ -72,7 +82,7 @@ for step in "${steps[@]}"; do
       for check in memcheck racecheck synccheck initcheck; do
         extra=()
         [ "$check" = memcheck ] && extra=(--leak-check full)
-        timeout "${SNAPKV_SANITIZE_TIMEOUT:-130}" compute-sanitizer --tool "$check" "${extra[@]}" --error-exitcode 86 "$tool" --seed "$seed" "${only[@]}" \
+        timeout "${SNAPKV_SANITIZE_TIMEOUT:-130}" "${sanitizer:-compute-sanitizer}" --tool "$check" "${extra[@]}" --error-exitcode 86 "$tool" --seed "$seed" "${only[@]}" \
           > "$out/$check.txt" 2>&1
         rc=$?
         note "compute-sanitizer --tool $check: exit $rc ($(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|LEAK SUMMARY' "$out/$check.txt" | tr '\n' ' '))"
