@@ -11,6 +11,7 @@
 #include "progress_channel.h"
 #include "promise_worker.h"
 #include "sequence_handle.h"
+#include "common/free_memory.h"
 
 namespace snapkv::binding {
 
@@ -130,6 +131,7 @@ Napi::Value ModelHandle::dispose(const Napi::CallbackInfo& info) {
   // Work already queued keeps its own reference and finishes; memory is
   // released when the last user lets go.
   model_.reset();
+  return_free_memory_to_os();
   return info.Env().Undefined();
 }
 

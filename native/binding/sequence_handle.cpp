@@ -12,6 +12,7 @@
 #include "progress_channel.h"
 #include "promise_worker.h"
 #include "stream_handle.h"
+#include "common/free_memory.h"
 
 namespace snapkv::binding {
 
@@ -295,6 +296,7 @@ Napi::Value SequenceHandle::kept(const Napi::CallbackInfo& info) {
 
 Napi::Value SequenceHandle::dispose(const Napi::CallbackInfo& info) {
   slot_.reset();
+  return_free_memory_to_os();
   return info.Env().Undefined();
 }
 
