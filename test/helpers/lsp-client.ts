@@ -102,12 +102,12 @@ export class TestLspClient {
 
   async close(): Promise<void> {
     if (this.alive) {
-      try {
+      const graceful = (async () => {
         await this.connection.sendRequest('shutdown');
         await this.connection.sendNotification('exit');
-      } catch {
-        // already gone
-      }
+      })().catch(() => undefined);
+      // A server that does not answer shutdown in time is killed below rather than hanging the suite.
+      await Promise.race([graceful, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
     }
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
     await this.exited;
