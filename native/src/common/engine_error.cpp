@@ -11,6 +11,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::OutOfMemory: return "OUT_OF_MEMORY";
     case ErrorCode::Cancelled: return "CANCELLED";
     case ErrorCode::Io: return "IO_ERROR";
+    case ErrorCode::BackendUnavailable: return "BACKEND_UNAVAILABLE";
   }
   return "UNKNOWN";
 }

@@ -16,6 +16,7 @@ enum class ErrorCode {
   OutOfMemory,
   Cancelled,
   Io,
+  BackendUnavailable, // the requested backend is not in this build or has no device
 };
 
 const char* error_code_name(ErrorCode code);

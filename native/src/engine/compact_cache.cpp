@@ -18,7 +18,7 @@ CompactCache make_compact_cache(const Model& model, const CompressOptions& optio
   const int cache_heads = options.snapkv.gqa == GqaMode::Mean ? c.kv_heads : c.heads;
   const int capacity = kept_per_head(prompt_length, options.snapkv) + std::max(1, options.reserve_tokens);
   CompactCache compact;
-  compact.sequence = std::make_shared<Sequence>(c.layers, cache_heads, c.head_dim, capacity);
+  compact.sequence = make_sequence(model, cache_heads, capacity, false);
   compact.kept.resize(static_cast<std::size_t>(c.layers));
   compact.prompt_length = prompt_length;
   return compact;

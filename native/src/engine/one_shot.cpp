@@ -5,6 +5,7 @@
 
 #include "common/engine_error.h"
 #include "cpu/vector_ops.h"
+#include "engine/device_backend.h"
 #include "engine/layer_step.h"
 #include "model/model.h"
 #include "snapkv/window_queries.h"
@@ -16,6 +17,7 @@ CompactCache compress_one_shot(const Model& model, const std::vector<int>& promp
   validate_snapkv_params(options.snapkv, c);
   const int length = static_cast<int>(prompt.size());
   validate_tokens(model, prompt.data(), length);
+  if (model.device()) return model.device()->one_shot(prompt, options);
   const bool keep_all = length < options.snapkv.budget;
   const int window = options.snapkv.window;
   const int chunk = std::max(1, std::min(options.chunk_tokens, length));

@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "common/engine_error.h"
 #include "common/fnv_hash.h"
 #include "common/mapped_file.h"
+#include "engine/device_backend.h"
 #include "model/model.h"
 
 namespace snapkv {
@@ -89,10 +91,17 @@ void save_prefix(const Model& model, const Sequence& prefix, const std::string& 
   const long padding = static_cast<long>(data_offset(header)) - std::ftell(file.get());
   ok = ok && padding >= 0 && std::fseek(file.get(), padding, SEEK_CUR) == 0;
   const std::size_t row = static_cast<std::size_t>(length) * c.head_dim;
+  std::vector<float> device_row(prefix.device ? row : 0);
   for (int l = 0; l < c.layers && ok; ++l) {
     for (int kind = 0; kind < 2 && ok; ++kind) {
       for (int h = 0; h < c.kv_heads && ok; ++h) {
-        const float* data = kind == 0 ? cache.keys(l, h) : cache.values(l, h);
+        const float* data = nullptr;
+        if (prefix.device) {
+          model.device()->read_kv(prefix, l, kind, h, length, device_row.data());
+          data = device_row.data();
+        } else {
+          data = kind == 0 ? cache.keys(l, h) : cache.values(l, h);
+        }
         ok = std::fwrite(data, sizeof(float), row, file.get()) == row;
       }
     }
@@ -138,7 +147,7 @@ std::shared_ptr<Sequence> load_prefix(const Model& model, const std::string& pat
   }
   if (extra_capacity < 0) fail(ErrorCode::InvalidArgument, "extra capacity must not be negative");
 
-  auto sequence = std::make_shared<Sequence>(c.layers, c.kv_heads, c.head_dim, std::max(1, length + extra_capacity));
+  auto sequence = make_sequence(model, c.kv_heads, std::max(1, length + extra_capacity), true);
   sequence->tokens.assign(tokens, tokens + length);
   if (header.has_logits) {
     const auto* logits = reinterpret_cast<const float*>(tokens + length);
@@ -149,6 +158,10 @@ std::shared_ptr<Sequence> load_prefix(const Model& model, const std::string& pat
   for (int l = 0; l < c.layers; ++l) {
     for (int kind = 0; kind < 2; ++kind) {
       for (int h = 0; h < c.kv_heads; ++h, data += row) {
+        if (sequence->device) {
+          model.device()->write_kv(*sequence, l, kind, h, length, data);
+          continue;
+        }
         float* target = kind == 0 ? sequence->cache.keys(l, h) : sequence->cache.values(l, h);
         std::memcpy(target, data, row * sizeof(float));
       }

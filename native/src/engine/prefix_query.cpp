@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/engine_error.h"
+#include "engine/device_backend.h"
 #include "model/model.h"
 #include "snapkv/window_queries.h"
 
@@ -20,6 +21,7 @@ CompactCache query_prefix(const Model& model, const Sequence& prefix, const std:
   }
   if (suffix.empty()) fail(ErrorCode::InvalidArgument, "the question has no tokens");
   validate_tokens(model, suffix.data(), static_cast<int>(suffix.size()));
+  if (prefix.device) return model.device()->query(prefix, suffix, options);
 
   const int window = options.snapkv.window;
   const int length = prefix_length + static_cast<int>(suffix.size());

@@ -1,6 +1,7 @@
 #pragma once
 // A KV cache together with the logits of its last token (what generation
 // continues from) and the token ids it was extended with.
+#include <memory>
 #include <vector>
 
 #include "engine/forward.h"
@@ -8,12 +9,17 @@
 
 namespace snapkv {
 
+class DeviceKv;
 class Model;
 
 struct Sequence {
-  Sequence(int layers, int heads, int head_dim, int capacity) : cache(layers, heads, head_dim, capacity) {}
+  Sequence(int layers, int heads, int head_dim, int capacity);
+  // A sequence whose keys and values a device backend holds.
+  Sequence(int layers, int heads, int head_dim, int capacity, std::unique_ptr<DeviceKv> device_kv);
+  ~Sequence();
 
-  KvCache cache;
+  KvCache cache;  // without storage when `device` is set: then only its length and position count
+  std::unique_ptr<DeviceKv> device;
   std::vector<float> last_logits;  // empty until a forward pass has produced them
   // Every token appended, in order. For a full cache, tokens[i] sits in slot
   // i; a compressed cache lists only what was appended after compression.
@@ -22,6 +28,11 @@ struct Sequence {
   // loaded: how much an incremental update really recomputed.
   long long forwarded_tokens = 0;
 };
+
+// A new, empty sequence in the memory of the model's backend: the host for
+// the CPU backend; on a device backend, device memory, or pinned host memory
+// when it does not fit there and `host_allowed` (prompt prefixes).
+std::shared_ptr<Sequence> make_sequence(const Model& model, int cache_heads, int capacity, bool host_allowed);
 
 // Runs tokens through the model onto the sequence and keeps its last logits
 // and tokens up to date. Returns the logits `options.logits` asks for.

@@ -13,6 +13,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelLoadOptio
   model->weights_ = bind_model_weights(*model->file_, model->config_);
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
   model->fingerprint_ = fingerprint_file(*model->file_);
+  if (options.backend == BackendKind::Cuda) model->device_ = create_cuda_backend(*model, options.device);
   return model;
 }
 
@@ -27,6 +28,8 @@ std::uint64_t Model::fingerprint_file(const GgufFile& file) {
   hash.add(&size, sizeof size);
   return hash.value();
 }
+
+const char* backend_name(BackendKind kind) { return kind == BackendKind::Cuda ? "cuda" : "cpu"; }
 
 std::size_t Model::kv_bytes_per_token(int cache_heads) const {
   return static_cast<std::size_t>(config_.layers) * 2 * cache_heads * config_.head_dim * sizeof(float);

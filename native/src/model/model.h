@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cpu/thread_pool.h"
+#include "engine/device_backend.h"
 #include "gguf/gguf_file.h"
 #include "model/model_config.h"
 #include "model/model_weights.h"
@@ -15,6 +16,8 @@ namespace snapkv {
 
 struct ModelLoadOptions {
   int threads = 0;  // 0: one per hardware thread
+  BackendKind backend = BackendKind::Cpu;
+  DeviceBackendOptions device;
 };
 
 class Model {
@@ -25,6 +28,9 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
   ThreadPool& pool() const { return *pool_; }
+  // The device that computes for this model, or null: the CPU computes.
+  DeviceBackend* device() const { return device_.get(); }
+  BackendKind backend() const { return device_ ? device_->kind() : BackendKind::Cpu; }
 
   // Identifies the model's file: its header and metadata, and a sample of every
   // tensor's bytes. Saved caches record it, so a cache is never read back
@@ -42,6 +48,7 @@ class Model {
   ModelWeights weights_;
   std::unique_ptr<ThreadPool> pool_;
   std::uint64_t fingerprint_ = 0;
+  std::unique_ptr<DeviceBackend> device_;  // last: released before the weights it was made from
 };
 
 }  // namespace snapkv

@@ -1,0 +1,99 @@
+#pragma once
+// The CUDA backend: the model's weights on the device, sequences in device
+// (or pinned host) memory, and the engine's operations as passes of the
+// layers over the device (cuda_backend.cpp), with SnapKV compression run
+// right after each layer (snapkv_compressor.cpp).
+#include <cuda_runtime_api.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "cuda/device_kv.h"
+#include "cuda/device_weights.h"
+#include "cuda/layer_runner.h"
+#include "engine/device_backend.h"
+
+namespace snapkv::cuda {
+
+// A non-blocking stream, destroyed with its owner.
+class Stream {
+ public:
+  Stream();
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t get() const { return stream_; }
+  void synchronize(const char* what) const;
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+// One pass of new rows through every layer: where their keys and values go,
+// which prompt prefix they attend to, and what to do after each layer.
+struct LayerPass {
+  PassRows rows;
+  DeviceKvStore* own = nullptr;
+  bool own_has_every_layer = true;  // false: one layer's storage, reused by every layer (SnapKV passes)
+  const DeviceKvStore* base = nullptr;
+  int base_length = 0;
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(int layers_done)> on_layer_done;
+  // Sees each layer's keys (the base then the own rows, on the device) once
+  // the pass is through it.
+  std::function<void(int layer, const gpu::KvView& keys)> after_layer;
+};
+
+class CudaBackend : public DeviceBackend {
+ public:
+  CudaBackend(const Model& model, const DeviceBackendOptions& options);
+  ~CudaBackend() override;
+
+  BackendKind kind() const override { return BackendKind::Cuda; }
+  std::string device_name() const override { return device_name_; }
+  std::size_t weight_bytes() const override { return weights_->bytes(); }
+  std::size_t memory_budget() const override { return budget_->budget(); }
+  std::size_t memory_in_use() const override { return budget_->in_use(); }
+
+  std::unique_ptr<DeviceKv> create_kv(int cache_heads, int capacity, bool host_allowed) override;
+  std::vector<float> forward(Sequence& sequence, const int* tokens, int count, const ForwardOptions& options) override;
+  CompactCache query(const Sequence& prefix, const std::vector<int>& suffix, const CompressOptions& options) override;
+  CompactCache one_shot(const std::vector<int>& prompt, const CompressOptions& options) override;
+  void read_kv(const Sequence& sequence, int layer, int kind, int head, int length, float* out) override;
+  void write_kv(Sequence& sequence, int layer, int kind, int head, int length, const float* values) override;
+
+  // Rows processed per layer step: bounds the working memory of a pass.
+  static constexpr int kChunkRows = 2048;
+
+ private:
+  void run_pass(LayerPass& pass);
+  // Tokens embedded as new hidden rows, with their positions (first, first + 1, ...), on the device.
+  struct Rows {
+    float* hidden = nullptr;
+    int* tokens = nullptr;
+    int* positions = nullptr;
+    Allocation owned_hidden, owned_ids;
+  };
+  Rows embed_rows(const int* tokens, int count, int first_position);
+  void check_cancel(const std::atomic<bool>* cancel);
+  std::vector<float> last_logits(const float* hidden, int count);
+  CompactCache compress(const std::vector<int>& tokens, const Sequence* prefix, int base_length, int prompt_length,
+                        const CompressOptions& options, std::vector<float>& logits);
+  std::size_t working_bytes(int capacity) const;
+
+  const Model& model_;
+  int device_ = 0;
+  std::string device_name_;
+  std::shared_ptr<MemoryBudget> budget_;
+  Stream stream_;
+  std::unique_ptr<DeviceWeights> weights_;
+  std::unique_ptr<LayerRunner> runner_;
+  GrowingBuffer logits_, small_hidden_, small_tokens_, small_positions_;
+  // One operation at a time: the runner's working buffers are shared.
+  std::mutex mutex_;
+};
+
+DeviceKvStore& device_store(const Sequence& sequence);
+
+}  // namespace snapkv::cuda
