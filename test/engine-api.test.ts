@@ -293,6 +293,25 @@ describe('engine API', function () {
       if (Engine.buildInfo().cuda.usable) this.skip();
       const error = await rejectsWith(Engine.load(fixture.path, { backend: 'cuda' }), EngineError, /CUDA/);
       assert.strictEqual(error.code, 'BACKEND_UNAVAILABLE');
+      assert.match(error.message, /use backend 'cpu'/);
+    });
+
+    it('refuses a negative GPU memory budget', async () => {
+      const error = await rejectsWith(Engine.load(fixture.path, { gpuMemoryBytes: -1 }), EngineError, /gpuMemoryBytes/);
+      assert.strictEqual(error.code, 'INVALID_ARGUMENT');
+    });
+
+    it('says where a cache lives: CPU memory, all of it host bytes', async () => {
+      const prefix = await model.prefill(promptTokens(40, 3), { capacity: 64 });
+      try {
+        const stats = prefix.stats();
+        assert.strictEqual(stats.placement, 'host');
+        assert.strictEqual(stats.deviceBytes, 0);
+        assert.strictEqual(stats.hostBytes, stats.capacityBytes);
+        assert.ok(stats.usedBytes > 0 && stats.usedBytes < stats.capacityBytes);
+      } finally {
+        prefix.dispose();
+      }
     });
   });
 });

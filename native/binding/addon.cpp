@@ -15,7 +15,7 @@ namespace snapkv::binding {
 
 namespace {
 
-// loadModel(path, { threads }) -> Promise<Model>
+// loadModel(path, { threads, backend: 'cpu' | 'cuda', gpuMemoryBytes, prefixInHostMemory }) -> Promise<Model>
 Napi::Value load_model(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadModel needs a file path");
@@ -23,6 +23,15 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
   Napi::Object options = options_argument(info, 1);
   ModelLoadOptions load;
   load.threads = static_cast<int>(number_option(options, "threads", 0));
+  const std::string backend = string_option(options, "backend", "cpu");
+  if (backend != "cpu" && backend != "cuda") {
+    throw Napi::TypeError::New(env, "backend must be 'cpu' or 'cuda' (the TypeScript wrapper resolves 'auto')");
+  }
+  load.backend = backend == "cuda" ? BackendKind::Cuda : BackendKind::Cpu;
+  const double budget = number_option(options, "gpuMemoryBytes", 0);
+  if (!(budget >= 0)) throw Napi::RangeError::New(env, "gpuMemoryBytes must not be negative");
+  load.device.memory_budget = static_cast<std::size_t>(budget);
+  load.device.prefix_in_host_memory = bool_option(options, "prefixInHostMemory", false);
   auto model = std::make_shared<std::shared_ptr<Model>>();
   return PromiseWorker::start(
       env, [path, load, model] { *model = Model::load(path, load); },

@@ -114,6 +114,13 @@ std::string string_option(Napi::Object options, const char* name, const std::str
   return value.As<Napi::String>().Utf8Value();
 }
 
+bool bool_option(Napi::Object options, const char* name, bool fallback) {
+  Napi::Value value = options.Get(name);
+  if (value.IsUndefined()) return fallback;
+  if (!value.IsBoolean()) throw Napi::TypeError::New(options.Env(), std::string("option '") + name + "' must be a boolean");
+  return value.As<Napi::Boolean>().Value();
+}
+
 Napi::Object options_argument(const Napi::CallbackInfo& info, std::size_t index) {
   if (info.Length() <= index || info[index].IsUndefined()) return Napi::Object::New(info.Env());
   if (!info[index].IsObject()) throw Napi::TypeError::New(info.Env(), "options must be an object");

@@ -20,6 +20,7 @@ std::vector<int> tokens_from_js(Napi::Value value);
 // TypeError naming the option when it has the wrong type.
 double number_option(Napi::Object options, const char* name, double fallback);
 std::string string_option(Napi::Object options, const char* name, const std::string& fallback);
+bool bool_option(Napi::Object options, const char* name, bool fallback);
 Napi::Object options_argument(const Napi::CallbackInfo& info, std::size_t index);
 
 }  // namespace snapkv::binding

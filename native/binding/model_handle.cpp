@@ -5,6 +5,7 @@
 #include "addon_data.h"
 #include "cancel_flag.h"
 #include "compress_options.h"
+#include "engine/device_backend.h"
 #include "engine/one_shot.h"
 #include "engine/prefix_file.h"
 #include "js_values.h"
@@ -55,7 +56,13 @@ Napi::Value ModelHandle::info(const Napi::CallbackInfo& info) {
   result.Set("fileBytes", static_cast<double>(m->file().file_size()));
   result.Set("weightBytes", static_cast<double>(m->weights().matrix_bytes));
   result.Set("threads", m->pool().size());
-  result.Set("backend", "cpu");
+  result.Set("backend", backend_name(m->backend()));
+  if (const DeviceBackend* device = m->device()) {
+    result.Set("deviceName", device->device_name());
+    result.Set("deviceWeightBytes", static_cast<double>(device->weight_bytes()));
+    result.Set("deviceMemoryBudget", static_cast<double>(device->memory_budget()));
+    result.Set("deviceMemoryInUse", static_cast<double>(device->memory_in_use()));
+  }
   std::map<std::string, int> type_counts;
   for (const GgufTensor& tensor : m->file().tensors()) ++type_counts[ggml_type_name(tensor.type)];
   Napi::Object types = Napi::Object::New(env);

@@ -5,6 +5,7 @@
 #include "addon_data.h"
 #include "cancel_flag.h"
 #include "compress_options.h"
+#include "engine/device_backend.h"
 #include "engine/forward.h"
 #include "engine/prefix_file.h"
 #include "engine/prefix_query.h"
@@ -106,7 +107,6 @@ SequenceHandle::SequenceHandle(const Napi::CallbackInfo& info) : Napi::ObjectWra
     throw Napi::TypeError::New(info.Env(), "sequences are made by model.createSequence(), not by new");
   }
   SequenceInit& init = *info[0].As<Napi::External<SequenceInit>>().Data();
-  const ModelConfig& c = init.model->config();
   slot_ = std::make_shared<SequenceSlot>();
   slot_->model = init.model;
   slot_->kept = init.kept;
@@ -117,7 +117,7 @@ SequenceHandle::SequenceHandle(const Napi::CallbackInfo& info) : Napi::ObjectWra
   }
   CaughtError caught;
   if (!capture_errors(caught, [&] {
-        slot_->sequence = std::make_shared<Sequence>(c.layers, init.cache_heads, c.head_dim, init.capacity);
+        slot_->sequence = make_sequence(*init.model, init.cache_heads, init.capacity, true);
       })) {
     throw_js(info.Env(), caught);
   }
@@ -192,8 +192,20 @@ Napi::Value SequenceHandle::stats(const Napi::CallbackInfo& info) {
   result.Set("nextPosition", cache.next_position());
   result.Set("capacity", cache.capacity());
   result.Set("cacheHeads", cache.heads());
-  result.Set("usedBytes", static_cast<double>(cache.used_bytes()));
-  result.Set("capacityBytes", static_cast<double>(cache.capacity_bytes()));
+  if (const DeviceKv* device = s->sequence->device.get()) {
+    const double bytes = static_cast<double>(device->device_bytes() + device->host_bytes());
+    result.Set("placement", device->placement() == KvPlacement::Device ? "device" : "pinned-host");
+    result.Set("usedBytes", bytes * cache.length() / cache.capacity());
+    result.Set("capacityBytes", bytes);
+    result.Set("deviceBytes", static_cast<double>(device->device_bytes()));
+    result.Set("hostBytes", static_cast<double>(device->host_bytes()));
+  } else {
+    result.Set("placement", "host");
+    result.Set("usedBytes", static_cast<double>(cache.used_bytes()));
+    result.Set("capacityBytes", static_cast<double>(cache.capacity_bytes()));
+    result.Set("deviceBytes", 0);
+    result.Set("hostBytes", static_cast<double>(cache.capacity_bytes()));
+  }
   result.Set("forwardedTokens", static_cast<double>(s->sequence->forwarded_tokens));
   {
     std::lock_guard<std::mutex> lock(s->lease_mutex);

@@ -128,6 +128,7 @@ DeviceKvStore& device_store(const Sequence& sequence) {
 
 CudaBackend::CudaBackend(const Model& model, const DeviceBackendOptions& options)
     : model_(model),
+      options_(options),
       logits_(nullptr, "logits"),
       small_hidden_(nullptr, ""),
       small_tokens_(nullptr, ""),
@@ -184,7 +185,9 @@ std::size_t CudaBackend::working_bytes(int capacity) const {
 std::unique_ptr<DeviceKv> CudaBackend::create_kv(int cache_heads, int capacity, bool host_allowed) {
   const ModelConfig& c = model_.config();
   const std::size_t bytes = DeviceKvStore::bytes_for(c.layers, cache_heads, c.head_dim, capacity);
-  const KvPlacement placement = choose_kv_placement(*budget_, bytes, working_bytes(capacity), host_allowed);
+  const KvPlacement placement = host_allowed && options_.prefix_in_host_memory
+                                    ? KvPlacement::PinnedHost
+                                    : choose_kv_placement(*budget_, bytes, working_bytes(capacity), host_allowed);
   std::lock_guard<std::mutex> lock(mutex_);
   gpu::check_cuda(cudaSetDevice(device_), "cudaSetDevice");
   const std::string what = "a KV cache of " + std::to_string(capacity) + " tokens";

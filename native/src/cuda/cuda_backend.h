@@ -83,6 +83,7 @@ class CudaBackend : public DeviceBackend {
   std::size_t working_bytes(int capacity) const;
 
   const Model& model_;
+  DeviceBackendOptions options_;
   int device_ = 0;
   std::string device_name_;
   std::shared_ptr<MemoryBudget> budget_;

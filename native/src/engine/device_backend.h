@@ -26,6 +26,9 @@ struct DeviceBackendOptions {
   // working buffers; 0: what the device has free at load, less a reserve
   // for other programs and the CUDA runtime.
   std::size_t memory_budget = 0;
+  // Prompt caches always in pinned host memory, streamed to the device a
+  // layer at a time: GPU memory stays free for the weights and the questions.
+  bool prefix_in_host_memory = false;
 };
 
 // Where a sequence's keys and values live on a device backend.

@@ -1,7 +1,7 @@
 // The one door to the native engine: loading models and choosing a backend.
 import { throwIfAborted } from './cancellation';
 import { EngineError, nativeCall } from './errors';
-import { nativeAddon, NativeBuildInfo } from './native-addon';
+import { nativeAddon, NativeBuildInfo, NativeModel } from './native-addon';
 import { Model } from './model';
 
 export type BackendChoice = 'auto' | 'cuda' | 'cpu';
@@ -11,8 +11,32 @@ export interface LoadOptions {
   backend?: BackendChoice;
   /** CPU threads for the computation (default: one per hardware thread). */
   threads?: number;
+  /** GPU memory the engine may use (default: what is free at load, less 5% or 512 MiB). */
+  gpuMemoryBytes?: number;
+  /** Keep prompt caches in host memory and stream them to the GPU a layer at a time (CUDA backend). */
+  prefixInHostMemory?: boolean;
   signal?: AbortSignal;
 }
+
+/** Which backend to try first, and what to say when the CPU is taken. */
+export interface BackendPlan {
+  first: 'cpu' | 'cuda';
+  /** The reason the CPU runs the model, when it is the first choice. */
+  cpuReason: string;
+  /** Whether a model that cannot run on the GPU falls back to the CPU. */
+  fallBackToCpu: boolean;
+}
+
+/** The rule of backend choice, from what the build says about CUDA. */
+export function planBackend(choice: BackendChoice, cuda: NativeBuildInfo['cuda']): BackendPlan {
+  if (choice === 'cpu') return { first: 'cpu', cpuReason: 'cpu backend requested', fallBackToCpu: false };
+  if (choice === 'cuda') return { first: 'cuda', cpuReason: '', fallBackToCpu: false };
+  if (cuda.usable) return { first: 'cuda', cpuReason: '', fallBackToCpu: true };
+  return { first: 'cpu', cpuReason: `auto: CPU (${cuda.message})`, fallBackToCpu: false };
+}
+
+/** Errors after which 'auto' still runs the model on the CPU: it does not fit the GPU, or the kernels do not take its shape. */
+const CPU_FALLBACK_CODES = new Set(['OUT_OF_MEMORY', 'UNSUPPORTED_MODEL', 'BACKEND_UNAVAILABLE']);
 
 export const Engine = {
   /** What the native build contains and which GPU it sees. */
@@ -25,9 +49,26 @@ export const Engine = {
     if (backend !== 'auto' && backend !== 'cuda' && backend !== 'cpu') {
       throw new EngineError('INVALID_ARGUMENT', `backend must be 'auto', 'cuda' or 'cpu', not '${String(backend)}'`);
     }
-    const reason = chooseBackend(backend);
+    const gpuMemoryBytes = options.gpuMemoryBytes ?? 0;
+    if (!(gpuMemoryBytes >= 0)) throw new EngineError('INVALID_ARGUMENT', 'gpuMemoryBytes must not be negative');
     throwIfAborted(options.signal);
-    const native = await nativeCall(() => nativeAddon().loadModel(path, { threads: options.threads ?? 0 }));
+    const plan = planBackend(backend, nativeAddon().buildInfo().cuda);
+    const threads = options.threads ?? 0;
+    let native: NativeModel;
+    let reason = plan.cpuReason;
+    if (plan.first === 'cuda') {
+      try {
+        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cuda', gpuMemoryBytes, prefixInHostMemory: options.prefixInHostMemory === true }));
+        reason = backend === 'auto' ? `auto: CUDA on ${native.info().deviceName ?? 'the GPU'}` : 'cuda backend requested';
+      } catch (error) {
+        if (!plan.fallBackToCpu || !(error instanceof EngineError) || !CPU_FALLBACK_CODES.has(error.code)) throw error;
+        throwIfAborted(options.signal);
+        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu' }));
+        reason = `auto: CPU, because the GPU cannot run this model (${error.message})`;
+      }
+    } else {
+      native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu' }));
+    }
     if (options.signal?.aborted) {
       native.dispose();
       throwIfAborted(options.signal);
@@ -35,16 +76,3 @@ export const Engine = {
     return new Model(native, reason);
   },
 };
-
-/** The reason the CPU runs the model; throws when CUDA was demanded and cannot be had. */
-function chooseBackend(choice: BackendChoice): string {
-  if (choice === 'cpu') return 'cpu backend requested';
-  const cuda = nativeAddon().buildInfo().cuda;
-  const gpuReason = cuda.usable
-    ? `${cuda.deviceName} found, but this engine version computes on the CPU only`
-    : cuda.message;
-  if (choice === 'cuda') {
-    throw new EngineError('BACKEND_UNAVAILABLE', `the CUDA backend cannot be used: ${gpuReason}; use backend 'cpu' or 'auto'`);
-  }
-  return `auto: CPU (${gpuReason})`;
-}

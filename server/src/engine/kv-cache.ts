@@ -8,10 +8,15 @@ export interface CacheStats {
   /** RoPE position the next token takes. */
   nextPosition: number;
   capacity: number;
-  /** Bytes of keys and values now held (f32). */
+  /** Bytes of keys and values now held (f32 on the CPU, bf16 on a GPU). */
   usedBytes: number;
-  /** Bytes reserved for the full capacity; pages are committed as the cache fills. */
+  /** Bytes reserved for the full capacity; on the CPU, pages are committed as the cache fills. */
   capacityBytes: number;
+  /** Where the keys and values are: CPU memory, GPU memory, or pinned host memory streamed to the GPU. */
+  placement: 'host' | 'device' | 'pinned-host';
+  /** Bytes reserved in GPU memory and in host memory. */
+  deviceBytes: number;
+  hostBytes: number;
   /** Heads per layer: the model's KV heads, or its query heads for gqa 'repeat'. */
   cacheHeads: number;
   /** Tokens run through the model onto this cache since it was made or loaded (generation included). */
@@ -37,8 +42,19 @@ export abstract class KvCacheHandle {
   }
 
   stats(): CacheStats {
-    const { tokens, nextPosition, capacity, usedBytes, capacityBytes, cacheHeads, forwardedTokens } = nativeSync(() => this.native.stats());
-    return { tokens, nextPosition, capacity, usedBytes, capacityBytes, cacheHeads, forwardedTokens };
+    const s = nativeSync(() => this.native.stats());
+    return {
+      tokens: s.tokens,
+      nextPosition: s.nextPosition,
+      capacity: s.capacity,
+      usedBytes: s.usedBytes,
+      capacityBytes: s.capacityBytes,
+      placement: s.placement,
+      deviceBytes: s.deviceBytes,
+      hostBytes: s.hostBytes,
+      cacheHeads: s.cacheHeads,
+      forwardedTokens: s.forwardedTokens,
+    };
   }
 
   /** Frees the cache's memory now rather than at garbage collection. */

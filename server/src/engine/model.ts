@@ -32,7 +32,7 @@ export class Model {
     private readonly native: NativeModel,
     backendReason: string,
   ) {
-    this.info = { ...nativeSync(() => native.info()), backend: 'cpu', backendReason };
+    this.info = { ...nativeSync(() => native.info()), backendReason };
   }
 
   /** One GGUF metadata value, or all of them (tokenizer arrays included). */

@@ -25,8 +25,13 @@ export interface NativeModelInfo {
   fileBytes: number;
   weightBytes: number;
   threads: number;
-  backend: 'cpu';
+  backend: 'cpu' | 'cuda';
   tensorTypes: Record<string, number>;
+  /** With the CUDA backend: the device, the weights' bytes on it, and the engine's share of its memory. */
+  deviceName?: string;
+  deviceWeightBytes?: number;
+  deviceMemoryBudget?: number;
+  deviceMemoryInUse?: number;
 }
 
 /** A GGUF metadata value as the addon converts it (u64/i64 become bigint). */
@@ -46,6 +51,10 @@ export interface NativeSequenceStats {
   cacheHeads: number;
   usedBytes: number;
   capacityBytes: number;
+  /** 'host': the CPU backend's memory; 'device': GPU memory; 'pinned-host': host memory streamed to the GPU. */
+  placement: 'host' | 'device' | 'pinned-host';
+  deviceBytes: number;
+  hostBytes: number;
   forwardedTokens: number;
   busy: boolean;
 }
@@ -133,7 +142,10 @@ export interface NativeBuildInfo {
 
 export interface NativeAddon {
   CancelFlag: new () => NativeCancelFlag;
-  loadModel(path: string, options: { threads?: number }): Promise<NativeModel>;
+  loadModel(
+    path: string,
+    options: { threads?: number; backend?: 'cpu' | 'cuda'; gpuMemoryBytes?: number; prefixInHostMemory?: boolean },
+  ): Promise<NativeModel>;
   buildInfo(): NativeBuildInfo;
 }
 
