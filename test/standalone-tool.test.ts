@@ -169,6 +169,23 @@ describe('snapkv-run', function () {
     assert.ok(error.message.includes('no-such-model.gguf'), `message does not name the file: ${error.message}`);
   });
 
+  it('runs on the GPU with --backend cuda, or says in a JSON error why it cannot', async () => {
+    const run = await runTool([fixture.path, '--tokens', prompt.join(','), '--backend', 'cuda', '--top', '3']);
+    if (Engine.buildInfo().cuda.usable) {
+      assert.strictEqual(run.code, 0, run.stderr);
+      const out = JSON.parse(run.stdout) as { backend: string; device: { name: string }; logits: TopEntry[][] };
+      assert.strictEqual(out.backend, 'cuda');
+      assert.ok(out.device.name.length > 0);
+      const last = full.logits![prompt.length - 1] as number[];
+      assert.strictEqual(out.logits[0][0].token, last.indexOf(Math.max(...last)), 'the GPU agrees on the top token');
+      return;
+    }
+    assert.strictEqual(run.code, 1);
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+    assert.strictEqual(error.code, 'BACKEND_UNAVAILABLE');
+    assert.match(error.message, /backend 'cpu'/);
+  });
+
   it('exits with code 2 and a usage message on a bad flag', async () => {
     const run = await runTool([fixture.path, '--no-such-flag']);
     assert.strictEqual(run.code, 2);

@@ -4,6 +4,7 @@
 //
 //   snapkv-run MODEL.gguf [--tokens 1,2,3 | --random-tokens N] [--logits none|last|all]
 //              [--generate N] [--threads N] [--chunk N] [--seed N] [--top K]
+//              [--backend cpu|cuda] [--gpu-memory-mib N]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -42,12 +43,15 @@ struct Arguments {
   int chunk = 256;
   std::uint64_t seed = 1;
   int top = 0;
+  std::string backend = "cpu";
+  int gpu_memory_mib = 0;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "snapkv-run: " << problem << "\n"
             << "usage: snapkv-run MODEL.gguf [--tokens 1,2,3 | --random-tokens N] [--logits none|last|all]\n"
-            << "                  [--generate N] [--threads N] [--chunk N] [--seed N] [--top K]\n";
+            << "                  [--generate N] [--threads N] [--chunk N] [--seed N] [--top K]\n"
+            << "                  [--backend cpu|cuda] [--gpu-memory-mib N]\n";
   std::exit(2);
 }
 
@@ -93,6 +97,11 @@ Arguments parse_arguments(int argc, char** argv) {
       args.seed = static_cast<std::uint64_t>(parse_int(value(), arg));
     } else if (arg == "--top") {
       args.top = parse_int(value(), arg);
+    } else if (arg == "--backend") {
+      args.backend = value();
+      if (args.backend != "cpu" && args.backend != "cuda") usage("--backend takes cpu or cuda");
+    } else if (arg == "--gpu-memory-mib") {
+      args.gpu_memory_mib = parse_int(value(), arg);
     } else if (arg == "--help" || arg == "-h") {
       usage("help");
     } else if (!arg.empty() && arg[0] == '-') {
@@ -154,6 +163,8 @@ int run(const Arguments& args) {
   const auto load_start = Clock::now();
   ModelLoadOptions load;
   load.threads = args.threads;
+  load.backend = args.backend == "cuda" ? BackendKind::Cuda : BackendKind::Cpu;
+  load.device.memory_budget = static_cast<std::size_t>(std::max(args.gpu_memory_mib, 0)) << 20;
   std::shared_ptr<Model> model = Model::load(args.model_path, load);
   const double load_ms = milliseconds_since(load_start);
   const ModelConfig& c = model->config();
@@ -166,15 +177,13 @@ int run(const Arguments& args) {
   }
   if (tokens.empty()) usage("no tokens: give --tokens or --random-tokens");
 
-  auto sequence = std::make_shared<Sequence>(c.layers, c.kv_heads, c.head_dim,
-                                             static_cast<int>(tokens.size()) + args.generate + 1);
+  auto sequence = make_sequence(*model, c.kv_heads, static_cast<int>(tokens.size()) + args.generate + 1, true);
   ForwardOptions forward;
   forward.chunk_tokens = args.chunk;
   forward.logits = args.logits == "all" ? LogitsMode::All : LogitsMode::Last;
   const auto prefill_start = Clock::now();
-  std::vector<float> logits = run_forward(*model, sequence->cache, tokens.data(), static_cast<int>(tokens.size()), forward);
+  std::vector<float> logits = extend_sequence(*model, *sequence, tokens.data(), static_cast<int>(tokens.size()), forward);
   const double prefill_ms = milliseconds_since(prefill_start);
-  sequence->last_logits.assign(logits.end() - c.vocab, logits.end());
 
   std::vector<int> generated;
   double decode_ms = 0;
@@ -195,7 +204,12 @@ int run(const Arguments& args) {
       << ",\"layers\":" << c.layers << ",\"hidden\":" << c.hidden << ",\"heads\":" << c.heads
       << ",\"kvHeads\":" << c.kv_heads << ",\"headDim\":" << c.head_dim << ",\"vocab\":" << c.vocab
       << ",\"weightBytes\":" << model->weights().matrix_bytes << "}";
-  out << ",\"backend\":\"cpu\",\"threads\":" << model->pool().size()
+  out << ",\"backend\":\"" << backend_name(model->backend()) << "\"";
+  if (const DeviceBackend* device = model->device()) {
+    out << ",\"device\":{\"name\":" << json_string(device->device_name()) << ",\"weightBytes\":" << device->weight_bytes()
+        << ",\"memoryBudget\":" << device->memory_budget() << ",\"memoryInUse\":" << device->memory_in_use() << "}";
+  }
+  out << ",\"threads\":" << model->pool().size()
       << ",\"cuda\":{\"compiled\":" << (cuda.compiled ? "true" : "false") << ",\"usable\":" << (cuda.usable ? "true" : "false")
       << ",\"message\":" << json_string(cuda.message) << "}";
   out << ",\"tokens\":" << tokens.size();
