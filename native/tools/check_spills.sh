@@ -34,9 +34,9 @@ fi
 # Rebuild the kernels so that their reports are printed again.
 find "$build" -name '*.cu.o' -delete 2>/dev/null || true
 if [ ${#generator[@]} -gt 0 ]; then
-  cmake --build "$build" --target snapkv_core snapkv-kernel-test 2>&1 | tee "$log" >/dev/null || { grep -E 'error|warning' "$log" | head -40; echo "check_spills: build failed (warnings are errors here); see $log" >&2; exit 1; }
+  cmake --build "$build" --target snapkv_core snapkv-kernel-test snapkv-run snapkv-write-model snapkv-unit-test 2>&1 | tee "$log" >/dev/null || { grep -E 'error|warning' "$log" | head -40; echo "check_spills: build failed (warnings are errors here); see $log" >&2; exit 1; }
 else
-  cmake --build "$build" --target snapkv_core snapkv-kernel-test -- -j1 2>&1 | tee "$log" >/dev/null || { grep -E 'error|warning' "$log" | head -40; echo "check_spills: build failed; see $log" >&2; exit 1; }
+  cmake --build "$build" --target snapkv_core snapkv-kernel-test snapkv-run snapkv-write-model snapkv-unit-test -- -j1 2>&1 | tee "$log" >/dev/null || { grep -E 'error|warning' "$log" | head -40; echo "check_spills: build failed; see $log" >&2; exit 1; }
 fi
 
 demangle() { if command -v c++filt >/dev/null 2>&1; then c++filt; else cat; fi; }

@@ -7,10 +7,12 @@
 #   ptxas.txt        registers / stack / spills per kernel (check_spills.sh)
 #   kernel-test.txt  the checks, one line each
 #   bench.txt        timings next to the measured copy bandwidth
-#   memcheck.txt racecheck.txt synccheck.txt initcheck.txt   compute-sanitizer
+#   model.txt        the CUDA backend on a written model against the CPU backend (snapkv-run)
+#   memcheck.txt racecheck.txt synccheck.txt initcheck.txt   compute-sanitizer (kernel checks,
+#                    then the whole model through snapkv-run --backend cuda)
 #   summary.txt      the GPU, the seed, each step's exit status
 #
-#   native/tools/gpu_kernel_check.sh [all|build|test|bench|sanitize] ...   (default: all = build test bench sanitize)
+#   native/tools/gpu_kernel_check.sh [all|build|test|model|bench|sanitize] ...   (default: all = build test model bench sanitize)
 #   SNAPKV_CUDA_ARCHS=90 (default)   SNAPKV_KERNEL_TEST_SEED=N (default: fresh)   SNAPKV_SANITIZE_ONLY=group
 #
 # Each step is bounded by `timeout` (build 240 s, test 180 s, bench 240 s,
@@ -31,7 +33,7 @@ seed=${SNAPKV_KERNEL_TEST_SEED:-$(( $(date +%s%N) % 1000000007 ))}
 summary="$out/summary.txt"
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(all)
-if [ "${steps[0]}" = all ]; then steps=(build test bench sanitize); fi
+if [ "${steps[0]}" = all ]; then steps=(build test model bench sanitize); fi
 
 note() { echo "$*" | tee -a "$summary"; }
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer /usr/local/cuda*/compute-sanitizer/compute-sanitizer \
@@ -70,6 +72,32 @@ for step in "${steps[@]}"; do
       grep -E '^FAIL' "$out/kernel-test.txt" | head -20
       [ $rc -ne 0 ] && status=1
       ;;
+    model)
+      # The whole model without Node: a written tiny qwen2 file of each weight
+      # type, prefill + greedy decode on both backends, compared in Python.
+      for type in F32 F16 BF16 Q8_0; do
+        file="$out/tiny-$type.gguf"
+        "$build/native/snapkv-write-model" --shape tiny --type "$type" --out "$file" --seed 5 > /dev/null || { note "model: cannot write $file"; status=1; continue; }
+        for backend in cpu cuda; do
+          timeout 120 "$build/native/snapkv-run" "$file" --random-tokens 300 --seed 9 --logits last --generate 16 --backend "$backend" \
+            > "$out/run-$type-$backend.json" 2>> "$out/model.txt"
+        done
+        python3 - "$out/run-$type-cpu.json" "$out/run-$type-cuda.json" "$type" >> "$out/model.txt" 2>&1 <<'PY'
+import json, math, sys
+cpu, gpu = (json.load(open(p)) for p in sys.argv[1:3])
+a, b = cpu["logits"][0], gpu["logits"][0]
+err = math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)) / sum(x * x for x in a))
+same = sum(x == y for x, y in zip(cpu["generated"], gpu["generated"]))
+ok = gpu.get("backend") == "cuda" and err < 3e-2
+print(f"{'PASS' if ok else 'FAIL'} {sys.argv[3]}: logits relative error {err:.2e} (bound 3e-2), greedy tokens equal {same}/{len(cpu['generated'])}, "
+      f"prefill cpu {cpu['timings']['prefillMs']:.1f} ms / cuda {gpu['timings']['prefillMs']:.1f} ms")
+sys.exit(0 if ok else 1)
+PY
+        rc=$?; [ $rc -ne 0 ] && status=1
+      done
+      note "model (snapkv-run cpu vs cuda): $(grep -c '^PASS' "$out/model.txt") PASS, $(grep -c '^FAIL' "$out/model.txt") FAIL (model.txt)"
+      grep -E '^(PASS|FAIL)' "$out/model.txt"
+      ;;
     bench)
       timeout 240 "$tool" --bench --seed "$seed" > "$out/bench.txt" 2>&1
       rc=$?; note "snapkv-kernel-test --bench: exit $rc (bench.txt)"
@@ -88,9 +116,16 @@ for step in "${steps[@]}"; do
         note "compute-sanitizer --tool $check: exit $rc ($(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|LEAK SUMMARY' "$out/$check.txt" | tr '\n' ' '))"
         [ $rc -ne 0 ] && status=1
       done
+      file="$out/tiny-BF16.gguf"
+      [ -f "$file" ] || "$build/native/snapkv-write-model" --shape tiny --type BF16 --out "$file" --seed 5 > /dev/null
+      timeout "${SNAPKV_SANITIZE_TIMEOUT:-130}" "${sanitizer:-compute-sanitizer}" --tool memcheck --error-exitcode 86 \
+        "$build/native/snapkv-run" "$file" --random-tokens 300 --generate 8 --backend cuda > "$out/memcheck-model.txt" 2>&1
+      rc=$?
+      note "compute-sanitizer --tool memcheck snapkv-run --backend cuda: exit $rc ($(grep -E 'ERROR SUMMARY' "$out/memcheck-model.txt" | tr '\n' ' '))"
+      [ $rc -ne 0 ] && status=1
       ;;
     *)
-      echo "unknown step $step (all, build, test, bench, sanitize)" >&2
+      echo "unknown step $step (all, build, test, model, bench, sanitize)" >&2
       exit 64
       ;;
   esac
