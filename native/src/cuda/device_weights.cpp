@@ -15,7 +15,7 @@ std::size_t round_up_16(std::size_t bytes) { return (bytes + 15) / 16 * 16; }
 
 DeviceWeights::DeviceWeights(const ModelWeights& weights, const ModelConfig& config,
                              std::shared_ptr<MemoryBudget> budget, cudaStream_t stream)
-    : budget_(std::move(budget)) {
+    : budget_(std::move(budget)), token_embedding_data_(weights.token_embedding.data) {
   token_embedding = upload_matrix(weights.token_embedding, "the token embedding", stream);
   layers.resize(weights.layers.size());
   for (std::size_t l = 0; l < weights.layers.size(); ++l) {
@@ -37,6 +37,7 @@ DeviceWeights::DeviceWeights(const ModelWeights& weights, const ModelConfig& con
     d.w_down = upload_matrix(w.w_down, "ffn_down", stream);
   }
   output_norm = upload_vector(weights.output_norm, "output norm");
+  output_data_ = weights.output.data;
   output = weights.output.data == weights.token_embedding.data ? token_embedding
                                                                : upload_matrix(weights.output, "output", stream);
   gpu::check_cuda(cudaStreamSynchronize(stream), "uploading the weights");
@@ -49,7 +50,8 @@ gpu::DeviceMatrix DeviceWeights::upload_matrix(const WeightMatrix& matrix, const
   d.rows = matrix.rows;
   d.cols = matrix.cols;
   const std::size_t elements = static_cast<std::size_t>(matrix.rows) * matrix.cols;
-  largest_ = std::max(largest_, elements);
+  // Only the layers' matrices go through GEMMs (the logits use matvec).
+  if (matrix.data != token_embedding_data_ && matrix.data != output_data_) largest_ = std::max(largest_, elements);
   const std::string what = std::string("the model's weights (") + name + ")";
   if (matrix.type == GgmlType::Q8_0) {
     const std::size_t scale_bytes = elements / 32 * sizeof(std::uint16_t);

@@ -47,6 +47,8 @@ class DeviceWeights {
   Allocation raw_staging_;  // one Q8_0 matrix in its file layout, repacked from here
   std::size_t bytes_ = 0;
   std::size_t largest_ = 0;
+  const std::uint8_t* token_embedding_data_ = nullptr;
+  const std::uint8_t* output_data_ = nullptr;
 };
 
 }  // namespace snapkv::cuda
