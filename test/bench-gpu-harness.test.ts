@@ -1,0 +1,191 @@
+// bench/gpu-bench.ts, the GPU benchmark's orchestrator: its options, the
+// merging of a run split over several device calls, and whole runs in the
+// CPU smoke mode (--backend cpu --quick) that a machine without a GPU can do.
+import * as assert from 'assert';
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseCudaVersion, parseNvccRelease } from '../bench/gpu/device-info';
+import { parseLength, parseOptions } from '../bench/gpu/options';
+import { GpuBenchReport, mergeReports, readReport } from '../bench/gpu/report';
+import { randomTokens } from '../bench/gpu/tokens';
+import { repoRoot } from '../bench/native-tools';
+import { Engine } from '../server/src/engine';
+import { useTempDir } from './helpers/temp-dir';
+
+const SCRIPT = path.join(repoRoot(), 'out', 'bench', 'gpu-bench.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runBench(args: readonly string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [SCRIPT, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('GPU benchmark harness (bench/gpu-bench.ts)', function () {
+  this.timeout(120_000);
+  const tempDir = useTempDir('gpu-bench');
+
+  describe('options', () => {
+    it('defaults to the issue: both real shapes, 8K/32K/128K prefill, 16K/64K/128K decode, budgets 1024-4096, 7B one-shot from 128K', () => {
+      const o = parseOptions([]);
+      assert.strictEqual(o.backend, 'cuda');
+      assert.deepStrictEqual(o.shapes, ['qwen2.5-coder-1.5b', 'qwen2.5-coder-7b']);
+      assert.deepStrictEqual(o.prefillLengths, [8192, 32768, 131072]);
+      assert.deepStrictEqual(o.decodeLengths, [16384, 65536, 131072]);
+      assert.deepStrictEqual(o.budgets, [1024, 2048, 4096]);
+      assert.strictEqual(o.ttftPrefix, 131072);
+      assert.strictEqual(o.question, 64);
+      assert.deepStrictEqual(o.oneShotShapes, ['qwen2.5-coder-7b']);
+      assert.strictEqual(o.oneShotStart, 131072);
+      assert.deepStrictEqual(o.sections, ['prefill', 'decode', 'ttft', 'oneshot', 'torch']);
+      assert.match(o.outDir, /bench[/\\]results$/);
+    });
+
+    it('takes lengths as 8K / 1M, a quick preset, sections, and refuses what cannot run', () => {
+      assert.strictEqual(parseLength('8K'), 8192);
+      assert.strictEqual(parseLength('1M'), 1048576);
+      assert.strictEqual(parseLength('300'), 300);
+      assert.throws(() => parseLength('8G'), /not a length/);
+      const quick = parseOptions(['--backend', 'cpu', '--quick', '--lengths', '1K,2K', '--no-torch']);
+      assert.deepStrictEqual([quick.backend, quick.shapes, quick.prefillLengths, quick.decodeLengths], ['cpu', ['tiny'], [1024, 2048], [1024, 2048]]);
+      assert.ok(!quick.sections.includes('torch'));
+      assert.match(quick.outDir, /bench[/\\]tmp/);
+      assert.deepStrictEqual(parseOptions(['--sections', 'oneshot,torch']).sections, ['oneshot', 'torch']);
+      assert.throws(() => parseOptions(['--sections', 'speed']), /unknown section speed/);
+      assert.throws(() => parseOptions(['--type', 'Q4_K']), /--type takes/);
+      assert.throws(() => parseOptions(['--shapes', 'llama-70b']), /unknown shape/);
+      assert.throws(() => parseOptions(['--question', '16']), /at least the SnapKV window/);
+      assert.throws(() => parseOptions(['--decode-lengths', '64']), /longer than the question/);
+      assert.throws(() => parseOptions(['--fast']), /unknown option --fast/);
+    });
+
+    it('reads the CUDA version and the compiler release from nvidia-smi and nvcc output', () => {
+      assert.strictEqual(parseCudaVersion('| NVIDIA-SMI 580.159.04   Driver Version: 580.159.04   CUDA Version: 13.0     |'), '13.0');
+      assert.strictEqual(parseCudaVersion('no banner'), undefined);
+      assert.strictEqual(parseNvccRelease('Cuda compilation tools, release 13.0, V13.0.88\nBuild cuda_13.0'), '13.0 V13.0.88');
+    });
+
+    it('draws the same prompt for the same seed, inside the vocabulary', () => {
+      const a = randomTokens(10_000, 2048, 3);
+      assert.deepStrictEqual(a, randomTokens(10_000, 2048, 3));
+      assert.notDeepStrictEqual(a, randomTokens(10_000, 2048, 4));
+      assert.ok(a.every((t) => t >= 0 && t < 2048));
+      assert.ok(new Set(a).size > 1500, 'ids do not spread over the vocabulary');
+    });
+  });
+
+  describe('merging a run split over device calls', () => {
+    const base = (sections: GpuBenchReport['sections'], command: string): GpuBenchReport => ({
+      version: 1,
+      startedAt: command === 'first' ? '2026-11-24T10:00:00.000Z' : '2026-11-24T10:20:00.000Z',
+      complete: true,
+      commands: [command],
+      sections,
+      options: parseOptions([]),
+      device: JSON.parse('{}') as GpuBenchReport['device'],
+      engine: { backend: 'cuda', shapes: [] },
+    });
+
+    it('keeps the sections and shapes the later call did not run, and every command', () => {
+      const earlier = base(['prefill', 'torch'], 'first');
+      earlier.engine.shapes.push(
+        { shape: 'qwen2.5-coder-1.5b', weightType: 'BF16', prefill: [{ tokens: 8192, medianMs: 100 }], decode: [], ttft: [] },
+        { shape: 'qwen2.5-coder-7b', weightType: 'BF16', prefill: [{ tokens: 8192, medianMs: 400 }], decode: [], ttft: [] },
+      );
+      earlier.torch = { status: 'skipped', reason: 'earlier', command: 'python3 ...' };
+      const later = base(['oneshot'], 'second');
+      later.engine.shapes.push({
+        shape: 'qwen2.5-coder-7b',
+        weightType: 'BF16',
+        prefill: [],
+        decode: [],
+        ttft: [],
+        oneShot: { shape: 'qwen2.5-coder-7b', budget: 2048, attempts: [], longestOk: 0, stoppedBy: 'time' },
+      });
+      const merged = mergeReports(earlier, later);
+      assert.deepStrictEqual(merged.commands, ['first', 'second']);
+      assert.strictEqual(merged.startedAt, earlier.startedAt);
+      assert.deepStrictEqual(merged.sections, ['prefill', 'torch', 'oneshot']);
+      assert.deepStrictEqual(merged.engine.shapes.map((s) => s.shape), ['qwen2.5-coder-1.5b', 'qwen2.5-coder-7b']);
+      const q7 = merged.engine.shapes[1];
+      assert.deepStrictEqual(q7.prefill, [{ tokens: 8192, medianMs: 400 }]);
+      assert.strictEqual(q7.oneShot?.stoppedBy, 'time');
+      assert.strictEqual(merged.torch?.status, 'skipped');
+    });
+  });
+
+  describe('a whole run on this machine', () => {
+    let json: string;
+
+    it('--backend cpu --quick: writes and loads the tiny model, measures every section, and writes the table', async () => {
+      const out = tempDir();
+      const run = await runBench(['--backend', 'cpu', '--quick', '--out-dir', out, '--models-dir', path.join(out, 'models')]);
+      assert.strictEqual(run.code, 0, run.stderr);
+      const files = fs.readdirSync(out).filter((f) => f.startsWith('gpu-'));
+      assert.strictEqual(files.length, 2, files.join(', '));
+      json = path.join(out, files.find((f) => f.endsWith('.json'))!);
+      const report = readReport(json);
+      assert.strictEqual(report.complete, true);
+      assert.strictEqual(report.engine.error, undefined);
+      const tiny = report.engine.shapes[0];
+      assert.strictEqual(tiny.backend, 'cpu');
+      assert.deepStrictEqual(tiny.prefill.map((r) => [r.tokens, r.error]), [[256, undefined], [512, undefined], [1024, undefined]]);
+      assert.strictEqual(tiny.decode.length, 2 * 4);
+      assert.ok(tiny.decode.every((r) => r.medianMsPerToken! > 0 && r.cacheBytes! > 0), JSON.stringify(tiny.decode));
+      const compact = tiny.decode.find((r) => r.context === 1024 && r.cache === 64)!;
+      const full = tiny.decode.find((r) => r.context === 1024 && r.cache === 'full')!;
+      assert.ok(compact.cacheBytes! < full.cacheBytes!, 'a compact cache is not smaller than the full one');
+      assert.deepStrictEqual(tiny.ttft.map((r) => r.cache), ['full', 64, 128, 256]);
+      assert.strictEqual(tiny.oneShot?.longestOk, 2048);
+      assert.strictEqual(tiny.oneShot?.stoppedBy, 'cap');
+      // The PyTorch half ran, or says why not.
+      assert.ok(report.torch, 'no torch outcome');
+      if (report.torch.status !== 'ok') {
+        assert.strictEqual(report.torch.status, 'skipped', report.torch.reason);
+        assert.ok(report.torch.reason.length > 0);
+      }
+      const markdown = fs.readFileSync(json.replace(/\.json$/, '.md'), 'utf8');
+      assert.strictEqual(run.stdout.trim(), markdown.trim());
+      for (const title of ['Machine and physical limits', 'Prefill', 'Decode', 'Time from question to first token', 'One-shot mode', 'Targets (issue 7)']) {
+        assert.ok(markdown.includes(title), `no "${title}" in the markdown`);
+      }
+      assert.match(markdown, /npm run bench:gpu -- --backend cpu --quick/);
+    });
+
+    it('--resume: a later call adds its sections to an earlier run', async () => {
+      const run = await runBench(['--backend', 'cpu', '--quick', '--sections', 'prefill', '--prefill-lengths', '128', '--resume', json, '--out-dir', path.dirname(json), '--models-dir', path.join(path.dirname(json), 'models')]);
+      assert.strictEqual(run.code, 0, run.stderr);
+      const merged = readReport(json);
+      assert.strictEqual(merged.commands.length, 2);
+      const tiny = merged.engine.shapes[0];
+      assert.deepStrictEqual(tiny.prefill.map((r) => r.tokens), [128]);
+      assert.strictEqual(tiny.decode.length, 8, 'the earlier decode rows were lost');
+      assert.strictEqual(tiny.oneShot?.longestOk, 2048);
+    });
+
+    it('--backend cuda without a usable GPU: says so, writes the report, and exits 2', async function () {
+      const cuda = Engine.buildInfo().cuda;
+      if (cuda.usable) {
+        console.log(`      SKIPPED: this machine has a usable GPU (${cuda.deviceName})`);
+        this.skip();
+      }
+      const out = path.join(tempDir(), 'cuda');
+      const run = await runBench(['--quick', '--no-torch', '--out-dir', out]);
+      assert.strictEqual(run.code, 2, run.stderr);
+      assert.match(run.stderr, /the engine cannot run: the CUDA backend cannot be used/);
+      assert.match(run.stdout, /\*\*The engine was not measured:\*\* BACKEND_UNAVAILABLE/);
+      const report = readReport(path.join(out, fs.readdirSync(out).find((f) => f.endsWith('.json'))!));
+      assert.strictEqual(report.engine.errorCode, 'BACKEND_UNAVAILABLE');
+      assert.deepStrictEqual(report.engine.shapes, []);
+    });
+  });
+});
