@@ -63,7 +63,12 @@ async function loadModel(file: string, options: GpuBenchOptions, result: EngineS
   const started = performance.now();
   let model: Model;
   try {
-    model = await Engine.load(file, { backend: options.backend, threads: options.threads });
+    model = await Engine.load(file, {
+      backend: options.backend,
+      threads: options.threads,
+      gpuMemoryBytes: options.gpuMemoryBytes,
+      prefixInHostMemory: options.prefixInHostMemory,
+    });
   } catch (error) {
     if (error instanceof EngineError && error.code === 'BACKEND_UNAVAILABLE') throw new EngineUnavailable(error.message, error.code);
     throw error;
@@ -97,6 +102,7 @@ async function benchShape(shape: ShapeName, options: GpuBenchOptions, deadline: 
       try {
         const long = await prefillLongPrefix(model, plan, length);
         result.kvBytesPerPosition = long.kvBytesPerPosition;
+        result.prefixPlacement = long.placement;
         try {
           if (ttft) {
             result.ttft = await measureTtft(long, plan, options.budgets);

@@ -63,6 +63,7 @@ export interface LongPrefix {
   question: Int32Array;
   prefillMs: number;
   kvBytesPerPosition: number;
+  placement: string;
 }
 
 /** `length`: the longest prefix the TTFT and decode rows to run will cut it to. */
@@ -78,7 +79,7 @@ export async function prefillLongPrefix(model: Model, plan: EnginePlan, length: 
   const prefillMs = nowMs() - started;
   const stats = prefix.stats();
   plan.log(`prefix of ${length} tokens prefilled in ${(prefillMs / 1000).toFixed(1)} s`);
-  return { prefix, prompt, question, prefillMs, kvBytesPerPosition: stats.usedBytes / stats.tokens };
+  return { prefix, prompt, question, prefillMs, kvBytesPerPosition: stats.usedBytes / stats.tokens, placement: stats.placement };
 }
 
 async function firstTokenMs(start: number, tokens: AsyncGenerator<number, void, undefined>): Promise<number> {

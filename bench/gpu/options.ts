@@ -25,6 +25,10 @@ export interface GpuBenchOptions {
   repeats: number;
   chunkTokens?: number;
   threads?: number;
+  /** GPU memory the engine may use (default: the engine's, what is free less a margin). */
+  gpuMemoryBytes?: number;
+  /** Keep the prefix cache in pinned host memory, streamed to the GPU a layer at a time. */
+  prefixInHostMemory: boolean;
   oneShotShapes: ShapeName[];
   oneShotStart: number;
   oneShotCap: number;
@@ -58,6 +62,8 @@ export const USAGE = `usage: npm run bench:gpu -- [options]   (or node out/bench
   --torch-timeout SECONDS     limit of the PyTorch run (default 1200)
   --python PATH               interpreter with torch and transformers (default python3)
   --threads N                 CPU threads of the engine
+  --gpu-memory-mib N          GPU memory the engine may use (default: what is free, less a margin)
+  --prefix-in-host            keep prefix caches in pinned host memory (streamed a layer at a time)
   --models-dir DIR            where the GGUF files are written and reused (default bench/tmp/gpu-models)
   --out-dir DIR               where gpu-<date>.md and .json go (default bench/results; bench/tmp with --quick)
   --resume FILE               merge an earlier run's JSON: its sections not run now are kept`;
@@ -97,6 +103,7 @@ export function defaultOptions(quick: boolean): GpuBenchOptions {
     sections: [...SECTIONS],
     torchTimeoutSeconds: 1200,
     python: 'python3',
+    prefixInHostMemory: false,
     modelsDir: path.join(root, 'bench', 'tmp', 'gpu-models'),
   };
   if (quick) {
@@ -169,6 +176,8 @@ export function parseOptions(argv: readonly string[]): GpuBenchOptions {
       case '--decode-tokens': options.decodeTokens = Math.max(2, positive(value(), arg)); break;
       case '--chunk': options.chunkTokens = positive(value(), arg); break;
       case '--threads': options.threads = positive(value(), arg); break;
+      case '--gpu-memory-mib': options.gpuMemoryBytes = positive(value(), arg) * 1024 * 1024; break;
+      case '--prefix-in-host': options.prefixInHostMemory = true; break;
       case '--oneshot-shapes': options.oneShotShapes = shapes(value()); break;
       case '--oneshot-start': options.oneShotStart = parseLength(value()); break;
       case '--oneshot-cap': options.oneShotCap = parseLength(value()); break;

@@ -79,6 +79,13 @@ export function machineTable(report: GpuBenchReport, limits: MeasuredLimits): Ta
       ['GPU', d.gpuMemory === d.gpu ? d.gpu : `${d.gpu} (${d.gpuMemory})`],
       ['driver / CUDA (driver) / nvcc', `${d.driver} / ${d.cudaVersion} / ${d.nvcc}`],
       ['engine backend', `${report.options.backend}; addon CUDA: ${d.engineCuda}`],
+      [
+        'engine prefix cache',
+        report.engine.shapes
+          .filter((s) => s.kvBytesPerPosition !== undefined)
+          .map((s) => `${s.shape}: ${s.prefixPlacement ?? '?'}, ${fmtBytes(s.kvBytesPerPosition!)} per position`)
+          .join('; ') || '-',
+      ],
       ['engine weights', `${report.options.weightType} GGUF written by snapkv-write-model (random weights)`],
       ['PyTorch baseline', torchLine],
       ['bf16 matrix rate (torch.matmul)', matmul?.tflops ? `${fmt(limits.matmulTflops, 1)} TFLOP/s (${matmul.n}^3, median of ${matmul.runsMs?.length ?? '?'})` : 'not measured'],
@@ -153,7 +160,7 @@ export function decodeTable(report: GpuBenchReport, limits: MeasuredLimits): Tab
         cell(row.medianMsPerToken, 2, row.error),
         num(weightsMs, 2),
         row.cacheBytes === undefined ? '-' : num(allMs, 2),
-        row.error ? '-' : `${fmt(ms / weightsMs, 2)}x`,
+        row.error || !Number.isFinite(ms / weightsMs) ? '-' : `${num(ms / weightsMs, 2)}x`,
         row.cache === 'full' ? '-' : targetCell(compactDecodeVerdict(ms, weightsMs)),
         row.cache === 'full' ? (t ? cell(t.medianMsPerToken, 2, t.error) : 'not run') : '-',
       ]);

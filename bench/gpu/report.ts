@@ -45,7 +45,11 @@ export function mergeReports(earlier: GpuBenchReport, current: GpuBenchReport): 
       shapes.push(old);
       continue;
     }
-    const merged: EngineShapeResult = { ...now, kvBytesPerPosition: now.kvBytesPerPosition ?? old.kvBytesPerPosition };
+    const merged: EngineShapeResult = {
+      ...now,
+      kvBytesPerPosition: now.kvBytesPerPosition ?? old.kvBytesPerPosition,
+      prefixPlacement: now.prefixPlacement ?? old.prefixPlacement,
+    };
     if (!ran.has('prefill')) merged.prefill = old.prefill;
     if (!ran.has('decode')) merged.decode = old.decode;
     if (!ran.has('ttft')) merged.ttft = old.ttft;

@@ -76,6 +76,8 @@ export interface EngineShapeResult {
   backendReason?: string;
   /** Bytes of K and V per cached position, from the engine's own cache statistics. */
   kvBytesPerPosition?: number;
+  /** Where the long prefix's cache lived: 'device', 'pinned-host' (streamed a layer at a time) or 'host'. */
+  prefixPlacement?: string;
   prefill: PrefillRow[];
   decode: DecodeRow[];
   ttft: TtftRow[];
