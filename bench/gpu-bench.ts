@@ -25,7 +25,7 @@ import { GpuBenchOptions, UsageRequested, parseOptions } from './gpu/options';
 import { GpuBenchReport, mergeReports, readReport, reportBaseName, writeReportFiles } from './gpu/report';
 import { renderReport } from './gpu/report-tables';
 import { EngineShapeResult } from './gpu/results';
-import { ShapeName } from './gpu/shapes';
+import { SHAPES, ShapeName } from './gpu/shapes';
 import { runTorchBench } from './gpu/torch-run';
 
 const log = (line: string): void => {
@@ -42,8 +42,9 @@ class EngineUnavailable extends Error {
   }
 }
 
-function enginePlan(options: GpuBenchOptions, deadline: Deadline, shape: ShapeName): EnginePlan {
+function enginePlan(options: GpuBenchOptions, deadline: Deadline, shape: ShapeName, save: () => void): EnginePlan {
   return {
+    shape: SHAPES[shape],
     prefillLengths: options.prefillLengths,
     decodeLengths: options.decodeLengths,
     budgets: options.budgets,
@@ -56,6 +57,7 @@ function enginePlan(options: GpuBenchOptions, deadline: Deadline, shape: ShapeNa
     seed: 11,
     deadline,
     log: (line) => log(`${shape}: ${line}`),
+    onRow: save,
   };
 }
 
@@ -89,11 +91,10 @@ async function benchShape(shape: ShapeName, options: GpuBenchOptions, deadline: 
   result.file = await ensureShapeModel(shape, options.weightType, options.modelsDir, (line) => log(`${shape}: ${line}`));
   const model = await loadModel(result.file.path, options, result);
   log(`${shape}: loaded in ${((result.loadMs ?? 0) / 1000).toFixed(1)} s (${result.backendReason})`);
-  const plan = enginePlan(options, deadline, shape);
+  const plan = enginePlan(options, deadline, shape, save);
   try {
     if (main && sections.has('prefill')) {
-      result.prefill = await measurePrefill(model, plan);
-      save();
+      await measurePrefill(model, plan, result.prefill);
     }
     const ttft = main && sections.has('ttft');
     const decode = main && sections.has('decode');
@@ -104,14 +105,8 @@ async function benchShape(shape: ShapeName, options: GpuBenchOptions, deadline: 
         result.kvBytesPerPosition = long.kvBytesPerPosition;
         result.prefixPlacement = long.placement;
         try {
-          if (ttft) {
-            result.ttft = await measureTtft(long, plan, options.budgets);
-            save();
-          }
-          if (decode) {
-            result.decode = await measureDecode(long, plan);
-            save();
-          }
+          if (ttft) await measureTtft(long, plan, options.budgets, result.ttft);
+          if (decode) await measureDecode(long, plan, result.decode);
         } finally {
           long.prefix.dispose();
         }
@@ -121,7 +116,9 @@ async function benchShape(shape: ShapeName, options: GpuBenchOptions, deadline: 
       }
     }
     if (sections.has('oneshot') && options.oneShotShapes.includes(shape)) {
-      result.oneShot = await searchOneShot(model, shape, {
+      result.oneShot = { shape, budget: options.oneShotBudget, attempts: [], longestOk: 0, stoppedBy: 'cap' };
+      await searchOneShot(model, result.oneShot, {
+        shape: SHAPES[shape],
         start: options.oneShotStart,
         cap: options.oneShotCap,
         budget: options.oneShotBudget,
@@ -130,6 +127,7 @@ async function benchShape(shape: ShapeName, options: GpuBenchOptions, deadline: 
         seed: 13,
         deadline,
         log: (line) => log(`${shape}: ${line}`),
+        save,
       });
       save();
     }

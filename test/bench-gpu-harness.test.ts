@@ -10,7 +10,11 @@ import { parseLength, parseOptions } from '../bench/gpu/options';
 import { GpuBenchReport, mergeReports, readReport } from '../bench/gpu/report';
 import { randomTokens } from '../bench/gpu/tokens';
 import { repoRoot } from '../bench/native-tools';
-import { Engine } from '../server/src/engine';
+import { Deadline } from '../bench/gpu/deadline';
+import { searchOneShot } from '../bench/gpu/one-shot';
+import { OneShotSearch } from '../bench/gpu/results';
+import { SHAPES } from '../bench/gpu/shapes';
+import { CompactCache, Engine, EngineError, Model } from '../server/src/engine';
 import { useTempDir } from './helpers/temp-dir';
 
 const SCRIPT = path.join(repoRoot(), 'out', 'bench', 'gpu-bench.js');
@@ -80,6 +84,51 @@ describe('GPU benchmark harness (bench/gpu-bench.ts)', function () {
       assert.notDeepStrictEqual(a, randomTokens(10_000, 2048, 4));
       assert.ok(a.every((t) => t >= 0 && t < 2048));
       assert.ok(new Set(a).size > 1500, 'ids do not spread over the vocabulary');
+    });
+  });
+
+  describe('one-shot search', () => {
+    /** A model whose one-shot mode fits prompts up to `fits` tokens, taking `ms` each. */
+    function stubModel(fits: number, ms = 0): { model: Model; tried: number[] } {
+      const tried: number[] = [];
+      const compact = { stats: () => ({ usedBytes: 1000 }), dispose: () => undefined } as unknown as CompactCache;
+      const model = {
+        info: { vocab: 2048 },
+        async compressOneShot(tokens: Int32Array): Promise<CompactCache> {
+          tried.push(tokens.length);
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          if (tokens.length > fits) throw new EngineError('OUT_OF_MEMORY', `not enough GPU memory for ${tokens.length} tokens`);
+          return compact;
+        },
+      } as unknown as Model;
+      return { model, tried };
+    }
+    const plan = (budgetSeconds: number | undefined, save?: () => void) => ({
+      shape: SHAPES.tiny, start: 256, cap: 8192, budget: 128, window: 32, seed: 1, deadline: new Deadline(budgetSeconds), log: () => undefined, save,
+    });
+    const fresh = (): OneShotSearch => ({ shape: 'tiny', budget: 128, attempts: [], longestOk: 0, stoppedBy: 'cap' });
+
+    it('doubles until the first OUT_OF_MEMORY, saving each attempt as unfinished before it runs', async () => {
+      const { model, tried } = stubModel(600);
+      const seen: string[] = [];
+      const search = fresh();
+      await searchOneShot(model, search, plan(undefined, () => seen.push(`${search.attempts.at(-1)?.outcome}/${search.stoppedBy}`)));
+      assert.deepStrictEqual(tried, [256, 512, 1024]);
+      assert.deepStrictEqual(search.attempts.map((a) => [a.tokens, a.outcome]), [[256, 'ok'], [512, 'ok'], [1024, 'out-of-memory']]);
+      assert.strictEqual(search.attempts[2].error, 'OOM');
+      assert.strictEqual(search.longestOk, 512);
+      assert.strictEqual(search.stoppedBy, 'out-of-memory');
+      assert.deepStrictEqual(seen.slice(0, 2), ['unfinished/cut-off', 'ok/cap']);
+    });
+
+    it('stops at the cap, or before a step predicted not to fit the time left', async () => {
+      const capped = fresh();
+      await searchOneShot(stubModel(1e9).model, capped, plan(undefined));
+      assert.deepStrictEqual([capped.longestOk, capped.stoppedBy], [8192, 'cap']);
+      const timed = fresh();
+      await searchOneShot(stubModel(1e9, 400).model, timed, plan(1));
+      assert.deepStrictEqual([timed.longestOk, timed.stoppedBy], [256, 'time']);
+      assert.ok(timed.nextPredictedMs! > 700, String(timed.nextPredictedMs));
     });
   });
 

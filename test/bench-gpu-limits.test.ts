@@ -81,8 +81,10 @@ describe('GPU benchmark limits and targets', () => {
     assert.strictEqual(TARGETS.oneShotTokens, 1_000_000);
   });
 
-  it('predicts the next one-shot step as quadratic in the prompt', () => {
-    assert.strictEqual(predictNextMs(131072, 10_000, 262144), 40_000);
+  it('predicts the next one-shot step from the FLOPs: between linear and quadratic in the prompt', () => {
+    const next = predictNextMs(Q7, 131072, 10_000, 262144);
+    close(next, (10_000 * prefillFlopsPerToken(Q7, 262144) * 262144) / (prefillFlopsPerToken(Q7, 131072) * 131072));
+    assert.ok(next > 20_000 && next < 40_000, String(next));
   });
 
   it('prints small figures with three significant digits instead of 0.0', () => {

@@ -21,3 +21,8 @@ export class Deadline {
 }
 
 export const SKIPPED_FOR_TIME = 'skipped: the time budget ran out';
+
+/** A row skipped because its predicted time is more than what is left. */
+export function skippedForTime(estimateMs: number): string {
+  return `skipped: about ${Math.round(estimateMs / 1000)} s predicted, more than the time left`;
+}

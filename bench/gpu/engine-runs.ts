@@ -2,15 +2,18 @@
 // decode from the full cache and from SnapKV compact caches, and the time from
 // a question to its first token against a long prefix.
 import { Model, PrefixCache } from '../../server/src/engine';
+import { BenchModelShape } from '../bench-model';
 import { timeDecode } from '../engine-bench';
+import { prefillFlops } from '../flops';
 import { median, nowMs, repeatTimed } from '../measure';
 import { cacheName } from './cache-name';
-import { Deadline, SKIPPED_FOR_TIME } from './deadline';
+import { Deadline, SKIPPED_FOR_TIME, skippedForTime } from './deadline';
 import { describeError } from './errors';
 import { CacheKind, DecodeRow, PrefillRow, TtftRow } from './results';
 import { randomTokens } from './tokens';
 
 export interface EnginePlan {
+  shape: BenchModelShape;
   prefillLengths: readonly number[];
   decodeLengths: readonly number[];
   budgets: readonly number[];
@@ -29,14 +32,23 @@ export interface EnginePlan {
   seed: number;
   deadline: Deadline;
   log: (line: string) => void;
+  /** Called after every row, so that a run cut off keeps the rows it finished. */
+  onRow?: () => void;
 }
 
-/** Prefill rows: a warm-up, then `repeats` timed prefills of each length (logits of the last token only). */
-export async function measurePrefill(model: Model, plan: EnginePlan): Promise<PrefillRow[]> {
-  const rows: PrefillRow[] = [];
+/**
+ * Prefill rows, appended to `rows`: a warm-up, then `repeats` timed prefills
+ * of each length (logits of the last token only). A length whose runs would
+ * not fit the time left, at the rate of the previous length, is skipped.
+ */
+export async function measurePrefill(model: Model, plan: EnginePlan, rows: PrefillRow[]): Promise<void> {
+  let msPerFlop: number | undefined;
   for (const tokens of plan.prefillLengths) {
-    if (!plan.deadline.allows()) {
-      rows.push({ tokens, error: SKIPPED_FOR_TIME });
+    const flops = prefillFlops(plan.shape, tokens);
+    const estimateMs = msPerFlop === undefined ? 0 : msPerFlop * flops * (plan.repeats + 1);
+    if (!plan.deadline.allows(estimateMs)) {
+      rows.push({ tokens, error: estimateMs > 0 ? skippedForTime(estimateMs) : SKIPPED_FOR_TIME });
+      plan.onRow?.();
       continue;
     }
     const prompt = randomTokens(tokens, model.info.vocab, plan.seed + tokens);
@@ -46,14 +58,15 @@ export async function measurePrefill(model: Model, plan: EnginePlan): Promise<Pr
         prefix.dispose();
       }, plan.repeats);
       const row = { tokens, medianMs: timing.medianMs, runsMs: [...timing.runsMs], tokensPerSecond: tokens / (timing.medianMs / 1000) };
+      msPerFlop = timing.medianMs / flops;
       plan.log(`prefill ${tokens}: ${row.tokensPerSecond.toFixed(0)} tokens/s`);
       rows.push(row);
     } catch (error) {
       rows.push({ tokens, error: describeError(error) });
       plan.log(`prefill ${tokens}: ${describeError(error)}`);
     }
+    plan.onRow?.();
   }
-  return rows;
 }
 
 /** One long prefix shared by the TTFT and decode rows (prefilling it once per row would dominate the run). */
@@ -95,8 +108,7 @@ async function firstTokenMs(start: number, tokens: AsyncGenerator<number, void, 
  * `plan.ttftPrefix`: with the full cache (question prefilled onto the prefix)
  * and with SnapKV (question prefilled against the prefix, selection, gather).
  */
-export async function measureTtft(long: LongPrefix, plan: EnginePlan, budgets: readonly number[]): Promise<TtftRow[]> {
-  const rows: TtftRow[] = [];
+export async function measureTtft(long: LongPrefix, plan: EnginePlan, budgets: readonly number[], rows: TtftRow[]): Promise<void> {
   const { prefix, question } = long;
   const kinds: CacheKind[] = ['full', ...budgets];
   for (const cache of kinds) {
@@ -133,8 +145,8 @@ export async function measureTtft(long: LongPrefix, plan: EnginePlan, budgets: r
       row.error = describeError(error);
       plan.log(`time to first token, ${cacheName(cache)}: ${row.error}`);
     }
+    plan.onRow?.();
   }
-  return rows;
 }
 
 /**
@@ -142,8 +154,7 @@ export async function measureTtft(long: LongPrefix, plan: EnginePlan, budgets: r
  * prefix back): compact caches of each budget, then the full cache. Context =
  * prefix + question, so every row decodes after the same kind of prompt.
  */
-export async function measureDecode(long: LongPrefix, plan: EnginePlan): Promise<DecodeRow[]> {
-  const rows: DecodeRow[] = [];
+export async function measureDecode(long: LongPrefix, plan: EnginePlan, rows: DecodeRow[]): Promise<void> {
   const { prefix, question } = long;
   for (const context of [...plan.decodeLengths].sort((a, b) => b - a)) {
     const kinds: CacheKind[] = [...plan.budgets, 'full'];
@@ -181,9 +192,10 @@ export async function measureDecode(long: LongPrefix, plan: EnginePlan): Promise
         row.error = describeError(error);
         plan.log(`decode at ${context}, ${cacheName(cache)}: ${row.error}`);
       }
+      plan.onRow?.();
     }
   }
-  return rows.sort((a, b) => a.context - b.context || order(a.cache) - order(b.cache));
+  rows.sort((a, b) => a.context - b.context || order(a.cache) - order(b.cache));
 }
 
 function order(cache: CacheKind): number {

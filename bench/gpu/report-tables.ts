@@ -17,7 +17,7 @@ import {
   streamMs,
 } from './limits';
 import { GpuBenchReport } from './report';
-import { DecodeRow, EngineShapeResult, OneShotSearch, TorchShapeResult } from './results';
+import { DecodeRow, EngineShapeResult, OneShotAttempt, OneShotSearch, TorchShapeResult } from './results';
 import { SHAPES, ShapeName } from './shapes';
 
 export interface MeasuredLimits {
@@ -223,8 +223,23 @@ export function ttftTable(report: GpuBenchReport, limits: MeasuredLimits): Table
 function oneShotTarget(search: OneShotSearch): string {
   if (search.shape !== 'qwen2.5-coder-7b') return '-';
   if (search.longestOk >= TARGETS.oneShotTokens) return oneShotVerdict(search.longestOk).text;
-  if (search.stoppedBy === 'time' || search.stoppedBy === 'cap') return `not decided (stopped by ${search.stoppedBy} at ${search.longestOk})`;
+  if (search.stoppedBy === 'time' || search.stoppedBy === 'cap' || search.stoppedBy === 'cut-off') {
+    return `not decided (stopped by ${search.stoppedBy} after ${search.longestOk})`;
+  }
   return oneShotVerdict(search.longestOk).text;
+}
+
+function stopText(search: OneShotSearch): string {
+  if (search.stoppedBy === 'time' && search.nextPredictedMs !== undefined) {
+    return `stopped by time (the next, about ${Math.round(search.nextPredictedMs / 1000)} s, would not fit)`;
+  }
+  return `stopped by ${search.stoppedBy}`;
+}
+
+function attemptOutcome(outcome: OneShotAttempt['outcome'], error: string | undefined): string {
+  if (outcome === 'ok') return 'ok';
+  if (outcome === 'unfinished') return 'unfinished: the run was cut off during it';
+  return error ?? outcome;
 }
 
 export function oneShotTable(report: GpuBenchReport): Table {
@@ -233,9 +248,9 @@ export function oneShotTable(report: GpuBenchReport): Table {
     const search = engine.oneShot;
     if (!search) continue;
     for (const a of search.attempts) {
-      rows.push([engine.shape, String(a.tokens), a.outcome === 'ok' ? 'ok' : (a.error ?? a.outcome), a.ms === undefined ? '-' : num(a.ms / 1000, 1), a.cacheBytes === undefined ? '-' : fmtBytes(a.cacheBytes), '']);
+      rows.push([engine.shape, String(a.tokens), attemptOutcome(a.outcome, a.error), a.ms === undefined ? '-' : num(a.ms / 1000, 1), a.cacheBytes === undefined ? '-' : fmtBytes(a.cacheBytes), '']);
     }
-    rows.push([engine.shape, `longest: ${search.longestOk}`, `stopped by ${search.stoppedBy}`, '', '', oneShotTarget(search)]);
+    rows.push([engine.shape, `longest: ${search.longestOk}`, stopText(search), '', '', oneShotTarget(search)]);
   }
   return {
     title: `One-shot mode: the longest prompt (doubling until out of memory; budget per search below)`,

@@ -43,7 +43,8 @@ export interface TtftRow {
 
 export interface OneShotAttempt {
   tokens: number;
-  outcome: 'ok' | 'out-of-memory' | 'error';
+  /** 'unfinished': the run was cut off (a device call's limit) while this prompt was being compressed. */
+  outcome: 'ok' | 'out-of-memory' | 'error' | 'unfinished';
   ms?: number;
   cacheBytes?: number;
   error?: string;
@@ -55,8 +56,14 @@ export interface OneShotSearch {
   attempts: OneShotAttempt[];
   /** The longest prompt that compressed; 0 when none did. */
   longestOk: number;
-  /** 'cap': the search reached its upper bound without running out of memory. */
-  stoppedBy: 'out-of-memory' | 'error' | 'cap' | 'time';
+  /**
+   * 'cap': the search reached its upper bound without running out of memory;
+   * 'time': the next prompt was predicted not to fit the time left;
+   * 'cut-off': the run was killed during an attempt.
+   */
+  stoppedBy: 'out-of-memory' | 'error' | 'cap' | 'time' | 'cut-off';
+  /** The predicted time of the prompt the search stopped before ('time'). */
+  nextPredictedMs?: number;
 }
 
 export interface ModelFileInfo {
