@@ -254,7 +254,13 @@ def make_config(Qwen2Config, shape, context, attn):
         kwargs["rope_parameters"] = {"rope_type": "default", "rope_theta": shape["rope_theta"]}
     else:
         kwargs["rope_theta"] = shape["rope_theta"]
-    config = Qwen2Config(**kwargs)
+    try:
+        config = Qwen2Config(**kwargs)
+    except TypeError:
+        # A transformers that takes neither: its default RoPE base (speed does not depend on it).
+        kwargs.pop("rope_parameters", None)
+        kwargs.pop("rope_theta", None)
+        config = Qwen2Config(**kwargs)
     config._attn_implementation = attn
     return config
 
@@ -287,10 +293,6 @@ def crop(cache, length):
     if not hasattr(cache, "crop"):
         raise RuntimeError("this transformers' cache has no crop(); decode and TTFT rows need it")
     cache.crop(length)
-
-
-def cache_length(cache):
-    return int(cache.get_seq_length())
 
 
 def bench_shape(torch, device, timer, oom, args, name, Qwen2Config, Qwen2ForCausalLM, result, report):
