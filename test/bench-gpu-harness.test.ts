@@ -100,6 +100,7 @@ describe('GPU benchmark harness (bench/gpu-bench.ts)', function () {
           if (tokens.length > fits) throw new EngineError('OUT_OF_MEMORY', `not enough GPU memory for ${tokens.length} tokens`);
           return compact;
         },
+        planOneShot: () => ({ bytesNeeded: 0, bytesAvailable: 0, longestPrompt: fits, parts: {} }),
       } as unknown as Model;
       return { model, tried };
     }
@@ -118,6 +119,7 @@ describe('GPU benchmark harness (bench/gpu-bench.ts)', function () {
       assert.strictEqual(search.attempts[2].error, 'OOM');
       assert.strictEqual(search.longestOk, 512);
       assert.strictEqual(search.stoppedBy, 'out-of-memory');
+      assert.strictEqual(search.plannedLongest, 600, 'the memory plan is recorded before the attempts');
       assert.deepStrictEqual(seen.slice(0, 2), ['unfinished/cut-off', 'ok/cap']);
     });
 

@@ -296,6 +296,10 @@ describe('engine API', function () {
       assert.match(error.message, /use backend 'cpu'/);
     });
 
+    it('plans one-shot GPU memory only on a GPU: null on the CPU backend', () => {
+      assert.strictEqual(model.planOneShot(100_000), null);
+    });
+
     it('refuses a negative GPU memory budget', async () => {
       const error = await rejectsWith(Engine.load(fixture.path, { gpuMemoryBytes: -1 }), EngineError, /gpuMemoryBytes/);
       assert.strictEqual(error.code, 'INVALID_ARGUMENT');

@@ -269,6 +269,15 @@ describe('CUDA backend against the CPU backend', function () {
       const huge = promptTokens(400_000, 51);
       const error = await rejectsWithCode(tight.compressOneShot(huge, { budget: 256 }), 'OUT_OF_MEMORY');
       assert.match(error.message, /MiB|GiB/);
+      assert.match(error.message, /the longest prompt that fits is \d+ tokens/);
+      // The plan and the allocations agree: the longest planned prompt runs, one token more is refused.
+      const plan = tight.planOneShot(400_000, { budget: 256 });
+      assert.ok(plan && !(plan.bytesNeeded <= plan.bytesAvailable));
+      assert.ok(plan.longestPrompt > 1000 && plan.longestPrompt < 400_000, `longest ${plan.longestPrompt}`);
+      const longest = await tight.compressOneShot(huge.slice(0, plan.longestPrompt), { budget: 256 });
+      assert.strictEqual(longest.promptLength, plan.longestPrompt);
+      longest.dispose();
+      await rejectsWithCode(tight.compressOneShot(huge.slice(0, plan.longestPrompt + 1), { budget: 256 }), 'OUT_OF_MEMORY');
       const fine = await tight.prefill(promptTokens(100, 52));
       assert.strictEqual(fine.stats().tokens, 100);
       assert.ok(fine.logits === null || fine.logits.length === tight.info.vocab);

@@ -40,6 +40,11 @@ export function predictNextMs(shape: BenchModelShape, lastTokens: number, lastMs
 /** Fills `search` (already part of the saved report) attempt by attempt. */
 export async function searchOneShot(model: Model, search: OneShotSearch, plan: OneShotPlan): Promise<OneShotSearch> {
   let last: { tokens: number; ms: number } | undefined;
+  const planned = model.planOneShot(plan.cap, { window: plan.window, budget: plan.budget, reserveTokens: 8 });
+  if (planned) {
+    search.plannedLongest = planned.longestPrompt;
+    plan.log(`one-shot: the memory plan admits prompts up to ${planned.longestPrompt} tokens (${(planned.bytesAvailable / 2 ** 30).toFixed(1)} GiB free beside the weights)`);
+  }
   for (let tokens = plan.start; tokens <= plan.cap; tokens *= 2) {
     const predicted = last ? predictNextMs(plan.shape, last.tokens, last.ms, tokens) : 0;
     if (!plan.deadline.allows(predicted)) {

@@ -251,6 +251,9 @@ export function oneShotTable(report: GpuBenchReport): Table {
       rows.push([engine.shape, String(a.tokens), attemptOutcome(a.outcome, a.error), a.ms === undefined ? '-' : num(a.ms / 1000, 1), a.cacheBytes === undefined ? '-' : fmtBytes(a.cacheBytes), '']);
     }
     rows.push([engine.shape, `longest: ${search.longestOk}`, stopText(search), '', '', oneShotTarget(search)]);
+    if (search.plannedLongest !== undefined) {
+      rows.push([engine.shape, `planned: ${search.plannedLongest}`, 'the memory plan (planOneShot): longest prompt that fits', '', '', '']);
+    }
   }
   return {
     title: `One-shot mode: the longest prompt (doubling until out of memory; budget per search below)`,

@@ -62,6 +62,8 @@ export interface OneShotSearch {
    * 'cut-off': the run was killed during an attempt.
    */
   stoppedBy: 'out-of-memory' | 'error' | 'cap' | 'time' | 'cut-off';
+  /** The longest prompt the engine's memory plan admits (Model.planOneShot), before any attempt. */
+  plannedLongest?: number;
   /** The predicted time of the prompt the search stopped before ('time'). */
   nextPredictedMs?: number;
 }

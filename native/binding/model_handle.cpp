@@ -23,6 +23,7 @@ Napi::Function ModelHandle::define(Napi::Env env) {
                       InstanceMethod<&ModelHandle::create_sequence>("createSequence"),
                       InstanceMethod<&ModelHandle::load_prefix>("loadPrefix"),
                       InstanceMethod<&ModelHandle::compress_one_shot>("compressOneShot"),
+                      InstanceMethod<&ModelHandle::plan_one_shot>("planOneShot"),
                       InstanceMethod<&ModelHandle::dispose>("dispose"),
                       InstanceAccessor<&ModelHandle::disposed>("disposed")});
 }
@@ -113,6 +114,35 @@ Napi::Value ModelHandle::load_prefix(const Napi::CallbackInfo& info) {
 }
 
 // compressOneShot(tokens, options, cancelFlag?, onProgress?) -> Promise<Sequence> (compressed)
+// planOneShot(length, options) -> { bytesNeeded, bytesAvailable, longestPrompt, parts } | null (CPU backend)
+Napi::Value ModelHandle::plan_one_shot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<Model> m = model(env);
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "planOneShot needs a prompt length");
+  const double length = info[0].As<Napi::Number>().DoubleValue();
+  if (!(length >= 1 && length <= 2147483647.0)) throw Napi::RangeError::New(env, "the prompt length must be from 1 to 2^31 - 1");
+  CompressOptions options = compress_options_from_js(options_argument(info, 1));
+  DeviceBackend* device = m->device();
+  if (device == nullptr) return env.Null();
+  OneShotPlan plan;
+  CaughtError caught;
+  if (!capture_errors(caught, [&] { plan = device->plan_one_shot(static_cast<long long>(length), options); })) {
+    throw_js(env, caught);
+  }
+  Napi::Object parts = Napi::Object::New(env);
+  parts.Set("hiddenStates", static_cast<double>(plan.memory.hidden));
+  parts.Set("layerKeysValues", static_cast<double>(plan.memory.layer_kv));
+  parts.Set("selection", static_cast<double>(plan.memory.selection));
+  parts.Set("compactCache", static_cast<double>(plan.memory.compact));
+  parts.Set("working", static_cast<double>(plan.memory.working));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("bytesNeeded", static_cast<double>(plan.memory.total()));
+  result.Set("bytesAvailable", static_cast<double>(plan.available));
+  result.Set("longestPrompt", static_cast<double>(plan.longest));
+  result.Set("parts", parts);
+  return result;
+}
+
 Napi::Value ModelHandle::compress_one_shot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::shared_ptr<Model> m = model(env);

@@ -23,6 +23,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   Napi::Value create_sequence(const Napi::CallbackInfo& info);
   Napi::Value load_prefix(const Napi::CallbackInfo& info);
   Napi::Value compress_one_shot(const Napi::CallbackInfo& info);
+  Napi::Value plan_one_shot(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);
 

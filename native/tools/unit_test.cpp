@@ -10,6 +10,7 @@
 #include "common/engine_error.h"
 #include "common/memory_budget.h"
 #include "engine/kv_placement.h"
+#include "engine/one_shot_plan.h"
 
 namespace {
 
@@ -39,6 +40,27 @@ std::string expect_error(ErrorCode code, Body body) {
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// Qwen2.5-Coder-7B's shape.
+ModelConfig qwen_7b() {
+  ModelConfig c;
+  c.architecture = "qwen2";
+  c.layers = 28;
+  c.hidden = 3584;
+  c.heads = 28;
+  c.kv_heads = 4;
+  c.head_dim = 128;
+  c.ffn = 18944;
+  c.vocab = 152064;
+  return c;
+}
+
+OneShotSizes test_sizes() {
+  OneShotSizes sizes;
+  sizes.chunk_scratch = kGiB;
+  sizes.score_workspace = kMiB;
+  return sizes;
+}
 
 const std::vector<std::pair<std::string, std::function<void()>>> kChecks = {
     {"format_bytes picks the unit",
@@ -105,6 +127,43 @@ const std::vector<std::pair<std::string, std::function<void()>>> kChecks = {
        expect(choose_kv_placement(budget, 512 * kMiB, kGiB, false) == KvPlacement::Device, "fits without margin");
        expect(choose_kv_placement(budget, 2 * kGiB, kGiB, false) == KvPlacement::Device, "does not fit");
        expect_error(ErrorCode::OutOfMemory, [&] { budget.reserve(2 * kGiB, "a compact cache"); });
+     }},
+    {"one-shot memory grows by each prompt token's hidden state, keys, values and scores",
+     [] {
+       const ModelConfig c = qwen_7b();
+       const SnapKvParams params;  // window 32, budget 2048, mean over the GQA group
+       const long long length = 1 << 20;
+       const OneShotMemory m = one_shot_memory(c, params, 1024, length, test_sizes());
+       // f32 hidden state + token id + position; bf16 keys and values of 4 KV heads of 128; two f32 score rows per KV head.
+       const std::size_t per_token = 3584 * 4 + 8 + 2 * 4 * 128 * 2 + 2 * 4 * 4;
+       const OneShotMemory more = one_shot_memory(c, params, 1024, length + 1000, test_sizes());
+       expect(more.total() - m.total() == 1000 * per_token, "per-token growth " + std::to_string(more.total() - m.total()));
+       expect(m.layer_kv == static_cast<std::size_t>(length) * 2048, "one layer's keys and values");
+       expect(m.compact == std::size_t{28} * 2 * 4 * (2048 + 1024) * 128 * 2, "compact cache");
+       expect(m.working == kGiB + 152064 * 4 + 2048 * (3584 * 4 + 8), "working buffers");
+     }},
+    {"a prompt within the budget keeps everything and scores nothing",
+     [] {
+       const ModelConfig c = qwen_7b();
+       const SnapKvParams params;
+       const OneShotMemory m = one_shot_memory(c, params, 0, 1000, test_sizes());
+       expect(m.selection == std::size_t{4} * 1000 * 8, "kept positions and scores only");
+       expect(m.hidden == 0, "a prompt within a chunk uses the reusable row buffers");
+       expect(m.compact == std::size_t{28} * 2 * 4 * 1001 * 128 * 2, "room for the prompt and one token");
+     }},
+    {"the longest one-shot prompt is the last length that fits; the 7B shape passes 1M tokens on an 80 GB card",
+     [] {
+       const ModelConfig c = qwen_7b();
+       const SnapKvParams params;
+       // An 80 GiB card less the default reserve (5%) and the bf16 weights (15.2 GB).
+       const std::size_t available = default_memory_budget(80 * kGiB, 80 * kGiB) - std::size_t{15'230'000'000};
+       const long long longest = longest_one_shot(c, params, 1024, test_sizes(), available, 1LL << 31);
+       expect(one_shot_memory(c, params, 1024, longest, test_sizes()).total() <= available, "the longest fits");
+       expect(one_shot_memory(c, params, 1024, longest + 1, test_sizes()).total() > available, "one more does not");
+       expect(longest > (1 << 20), "longest " + std::to_string(longest));
+       std::printf("INFO 7B one-shot on an 80 GiB card (bf16 weights): longest prompt %lld tokens\n", longest);
+       expect(longest_one_shot(c, params, 1024, test_sizes(), kMiB, 1LL << 31) == 0, "nothing fits in 1 MiB");
+       expect(longest_one_shot(c, params, 1024, test_sizes(), available, 5000) == 5000, "capped by the limit");
      }},
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "common/cuda_probe.h"
 #include "common/engine_error.h"
@@ -11,6 +12,7 @@
 #include "engine/kv_placement.h"
 #include "engine/sequence.h"
 #include "flash_attention.h"
+#include "snapkv_scores.h"
 #include "model/model.h"
 
 namespace snapkv::cuda {
@@ -354,7 +356,44 @@ CompactCache CudaBackend::query(const Sequence& prefix, const std::vector<int>& 
   return compact;
 }
 
+OneShotSizes CudaBackend::one_shot_sizes(const SnapKvParams& params) const {
+  const ModelConfig& c = model_.config();
+  OneShotSizes sizes;
+  sizes.chunk_scratch = LayerRunner::scratch_bytes(c, weights_->largest_matrix_elements(), kChunkRows);
+  sizes.score_workspace = gpu::snapkv_score_workspace_bytes(c.heads, params.window);
+  sizes.chunk_rows = kChunkRows;
+  sizes.kv_element_bytes = gpu::dtype_bytes(kKvType);
+  return sizes;
+}
+
+std::size_t CudaBackend::reusable_bytes() const {
+  return runner_->held_bytes() + logits_.bytes() + small_hidden_.bytes() + small_tokens_.bytes() +
+         small_positions_.bytes();
+}
+
+OneShotPlan CudaBackend::plan_one_shot(long long length, const CompressOptions& options) {
+  validate_snapkv_params(options.snapkv, model_.config());
+  OneShotPlan plan;
+  const OneShotSizes sizes = one_shot_sizes(options.snapkv);
+  // The plan counts the reusable buffers in full, so what they hold now is free for it.
+  plan.available = budget_->available() + reusable_bytes();
+  plan.memory = one_shot_memory(model_.config(), options.snapkv, options.reserve_tokens, length, sizes);
+  plan.longest = longest_one_shot(model_.config(), options.snapkv, options.reserve_tokens, sizes, plan.available,
+                                  std::numeric_limits<int>::max());
+  return plan;
+}
+
 CompactCache CudaBackend::one_shot(const std::vector<int>& prompt, const CompressOptions& options) {
+  const OneShotPlan plan = plan_one_shot(static_cast<long long>(prompt.size()), options);
+  if (!plan.fits()) {
+    const OneShotMemory& m = plan.memory;
+    fail(ErrorCode::OutOfMemory, "one-shot compression of ", prompt.size(), " tokens needs ",
+         format_bytes(m.total()), " of GPU memory beside the weights (hidden states ", format_bytes(m.hidden),
+         ", one layer's keys and values ", format_bytes(m.layer_kv), ", SnapKV selection ", format_bytes(m.selection),
+         ", the compact cache ", format_bytes(m.compact), ", working buffers ", format_bytes(m.working), ") and ",
+         format_bytes(plan.available), " of ", device_name_, " is free for it; the longest prompt that fits is ",
+         plan.longest, " tokens: shorten the prompt, lower the budget, or free GPU memory");
+  }
   std::vector<float> logits;
   CompactCache compact = compress(prompt, nullptr, 0, static_cast<int>(prompt.size()), options, logits);
   compact.sequence->last_logits = std::move(logits);

@@ -60,6 +60,7 @@ class CudaBackend : public DeviceBackend {
   std::vector<float> forward(Sequence& sequence, const int* tokens, int count, const ForwardOptions& options) override;
   CompactCache query(const Sequence& prefix, const std::vector<int>& suffix, const CompressOptions& options) override;
   CompactCache one_shot(const std::vector<int>& prompt, const CompressOptions& options) override;
+  OneShotPlan plan_one_shot(long long length, const CompressOptions& options) override;
   void read_kv(const Sequence& sequence, int layer, int kind, int head, int length, float* out) override;
   void write_kv(Sequence& sequence, int layer, int kind, int head, int length, const float* values) override;
 
@@ -81,6 +82,9 @@ class CudaBackend : public DeviceBackend {
   CompactCache compress(const std::vector<int>& tokens, const Sequence* prefix, int base_length, int prompt_length,
                         const CompressOptions& options, std::vector<float>& logits);
   std::size_t working_bytes(int capacity) const;
+  OneShotSizes one_shot_sizes(const SnapKvParams& params) const;
+  // Bytes of the reusable buffers (row buffers, logits, the runner's scratch) now held.
+  std::size_t reusable_bytes() const;
 
   const Model& model_;
   DeviceBackendOptions options_;

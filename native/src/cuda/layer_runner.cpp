@@ -45,6 +45,14 @@ std::size_t LayerRunner::scratch_bytes(const ModelConfig& c, std::size_t largest
          gpu::decode_attention_workspace_bytes(c.heads, c.head_dim);
 }
 
+std::size_t LayerRunner::held_bytes() const {
+  std::size_t total = 0;
+  for (const GrowingBuffer* b : {&normed_, &q_, &k_, &v_, &q16_, &attended_, &gate_, &up_, &act_, &operand_, &decode_workspace_}) {
+    total += b->bytes();
+  }
+  return total;
+}
+
 const void* LayerRunner::bf16_operand(const gpu::DeviceMatrix& w, cudaStream_t stream) {
   if (w.type == GgmlType::BF16) return w.data;
   // Stream order makes one scratch enough: the next conversion starts after

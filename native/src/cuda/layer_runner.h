@@ -51,6 +51,9 @@ class LayerRunner {
   // Final norm and logits of one row of hidden state into `logits` (device, vocab f32).
   void logits(const float* hidden_row, float* logits, cudaStream_t stream);
 
+  // Device memory the runner holds now.
+  std::size_t held_bytes() const;
+
   // Device memory this runner keeps between calls for chunks of `rows` rows.
   static std::size_t scratch_bytes(const ModelConfig& config, std::size_t largest_matrix, int rows);
 

@@ -11,6 +11,7 @@
 
 #include "engine/compact_cache.h"
 #include "engine/forward.h"
+#include "engine/one_shot_plan.h"
 
 namespace snapkv {
 
@@ -33,6 +34,15 @@ struct DeviceBackendOptions {
 
 // Where a sequence's keys and values live on a device backend.
 enum class KvPlacement { Device, PinnedHost };
+
+// One-shot compression of a prompt length on this device: what it needs,
+// what the device has for it, and the longest prompt that fits.
+struct OneShotPlan {
+  OneShotMemory memory;
+  std::size_t available = 0;
+  long long longest = 0;
+  bool fits() const { return memory.total() <= available; }
+};
 
 // A sequence's keys and values in the backend's memory. The Sequence's host
 // KvCache then has no storage and only tracks length and position.
@@ -67,6 +77,7 @@ class DeviceBackend {
   virtual CompactCache query(const Sequence& prefix, const std::vector<int>& suffix,
                              const CompressOptions& options) = 0;
   virtual CompactCache one_shot(const std::vector<int>& prompt, const CompressOptions& options) = 0;
+  virtual OneShotPlan plan_one_shot(long long length, const CompressOptions& options) = 0;
 
   // Keys (kind 0) or values (kind 1) of `length` slots of one layer and head,
   // as f32, for saving a cache and loading it back.

@@ -1,7 +1,7 @@
 // A loaded GGUF model: its description and the prefill that starts a cache.
 import { linkCancellation } from './cancellation';
 import { EngineError, nativeCall, nativeSync } from './errors';
-import { MetadataValue, NativeModel, NativeModelInfo } from './native-addon';
+import { MetadataValue, NativeModel, NativeModelInfo, NativeOneShotPlan } from './native-addon';
 import { CompactCache } from './compact-cache';
 import { compressOptions, ForwardOptions, PrefixCache, QueryOptions } from './prefix-cache';
 import { progressReporter } from './progress';
@@ -95,6 +95,15 @@ export class Model {
     } finally {
       cancellation.release();
     }
+  }
+
+  /**
+   * What compressOneShot of a prompt of `length` tokens would need in GPU
+   * memory, what is free for it, and the longest prompt that fits, without
+   * running it. Null on the CPU backend.
+   */
+  planOneShot(length: number, options: Omit<QueryOptions, 'signal' | 'onProgress'> = {}): NativeOneShotPlan | null {
+    return nativeSync(() => this.native.planOneShot(length, compressOptions(options)));
   }
 
   get disposed(): boolean {

@@ -124,8 +124,17 @@ export interface NativeModel {
     cancel?: NativeCancelFlag,
     onProgress?: (done: number, total: number) => void,
   ): Promise<NativeSequence>;
+  planOneShot(length: number, options: NativeCompressOptions): NativeOneShotPlan | null;
   dispose(): void;
   readonly disposed: boolean;
+}
+
+/** What one-shot compression of a prompt length needs on the GPU (bytes), and the longest prompt that fits. */
+export interface NativeOneShotPlan {
+  bytesNeeded: number;
+  bytesAvailable: number;
+  longestPrompt: number;
+  parts: { hiddenStates: number; layerKeysValues: number; selection: number; compactCache: number; working: number };
 }
 
 export interface NativeBuildInfo {
