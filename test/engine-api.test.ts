@@ -296,8 +296,9 @@ describe('engine API', function () {
       assert.match(error.message, /use backend 'cpu'/);
     });
 
-    it('plans one-shot GPU memory only on a GPU: null on the CPU backend', () => {
+    it('plans one-shot GPU memory and reports GPU memory only on a GPU: null on the CPU backend', () => {
       assert.strictEqual(model.planOneShot(100_000), null);
+      assert.strictEqual(model.gpuMemory(), null);
     });
 
     it('refuses a negative GPU memory budget', async () => {

@@ -88,6 +88,8 @@ describe('CUDA backend against the CPU backend', function () {
       try {
         assert.strictEqual(gpu.info.backend, 'cuda');
         assert.ok((gpu.info.deviceWeightBytes ?? 0) > 0);
+        const memory = gpu.gpuMemory();
+        assert.ok(memory && memory.inUse >= memory.weightBytes && memory.budget > memory.inUse && memory.name.length > 0);
         const prompt = promptTokens(PROMPT, spec.seed);
         const onGpu = await gpu.prefill(prompt, { logits: 'all' });
         const onCpu = await cpu.prefill(prompt, { logits: 'all' });

@@ -54,6 +54,10 @@ function statusRows(state: IndexState, status: StatusResult | undefined): Status
   if (status.model) {
     row('$(chip) Model', `${path.basename(status.model.path)} · ${status.model.architecture} · ${formatTokens(status.model.parameters)} parameters · context ${formatTokens(status.model.contextLength)}${status.model.demo ? ' · demo model' : ''}`);
     row('$(server-process) Backend', `${status.model.backend} (${status.model.backendReason})`);
+    const gpu = status.model.gpu;
+    if (gpu) {
+      row('$(circuit-board) GPU memory', `${formatBytes(gpu.memoryInUse)} of ${formatBytes(gpu.memoryBudget)} in use on ${gpu.name} (weights ${formatBytes(gpu.weightBytes)})`);
+    }
   } else {
     row('$(warning) No model', status.modelProblem ?? 'select a GGUF model');
   }

@@ -164,8 +164,17 @@ export interface ModelStatus {
   contextLength: number;
   backend: 'cpu' | 'cuda';
   backendReason: string;
+  /** With the CUDA backend: the GPU and the engine's use of its memory (bytes). */
+  gpu?: GpuStatus;
   /** True for the small demonstration model that ships with the project. */
   demo: boolean;
+}
+
+export interface GpuStatus {
+  name: string;
+  memoryInUse: number;
+  memoryBudget: number;
+  weightBytes: number;
 }
 
 export interface StatusResult {

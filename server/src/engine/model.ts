@@ -106,6 +106,19 @@ export class Model {
     return nativeSync(() => this.native.planOneShot(length, compressOptions(options)));
   }
 
+  /** With the CUDA backend: the GPU and the engine's use of its memory now; null on the CPU. */
+  gpuMemory(): { name: string; inUse: number; budget: number; weightBytes: number } | null {
+    if (this.native.disposed || this.info.backend !== 'cuda') return null;
+    const info = nativeSync(() => this.native.info());
+    if (info.backend !== 'cuda' || info.deviceName === undefined) return null;
+    return {
+      name: info.deviceName,
+      inUse: info.deviceMemoryInUse ?? 0,
+      budget: info.deviceMemoryBudget ?? 0,
+      weightBytes: info.deviceWeightBytes ?? 0,
+    };
+  }
+
   get disposed(): boolean {
     return this.native.disposed;
   }

@@ -282,6 +282,7 @@ export class Session {
   status(): StatusResult {
     const loaded = this.loaded;
     const info = loaded?.model.info;
+    const gpu = loaded?.model.gpuMemory() ?? null;
     return {
       model:
         loaded && info
@@ -292,6 +293,7 @@ export class Session {
               contextLength: info.contextLength,
               backend: info.backend,
               backendReason: info.backendReason,
+              ...(gpu ? { gpu: { name: gpu.name, memoryInUse: gpu.inUse, memoryBudget: gpu.budget, weightBytes: gpu.weightBytes } } : {}),
               demo: loaded.path === this.options.fallbackModel?.(),
             }
           : null,
