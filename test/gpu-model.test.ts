@@ -158,6 +158,41 @@ describe('CUDA backend against the CPU backend', function () {
     });
   }
 
+  it('a question shorter than the window runs the prefix tokens of the window again, as on the CPU', async () => {
+    const [gpu, cpu] = await loadBoth(snapSpec);
+    try {
+      const prompt = promptTokens(600, 61);
+      const question = promptTokens(5, 62);
+      const options = { window: 16, budget: 128 };
+      const cg = await (await gpu.prefill(prompt)).query(question, options);
+      const cc = await (await cpu.prefill(prompt)).query(question, options);
+      const share = keptAgreement(cg.kept(), cc.kept());
+      assert.ok(share >= KEPT_AGREEMENT, `kept positions in common ${share}`);
+      assert.ok(relativeError(cg.lastLogits() ?? [], cc.lastLogits() ?? []) < BF16_BOUND);
+      assert.strictEqual(cg.stats().nextPosition, 605);
+    } finally {
+      gpu.dispose();
+      cpu.dispose();
+    }
+  });
+
+  it('one-shot over more rows than a chunk, the last chunk a single row inside the window', async () => {
+    const [gpu, cpu] = await loadBoth(snapSpec);
+    try {
+      const prompt = promptTokens(2049, 71); // chunks of 2048 rows, then 1 (the matrix-vector path)
+      const options = { window: 16, budget: 256 };
+      const g = await gpu.compressOneShot(prompt, options);
+      const c = await cpu.compressOneShot(prompt, options);
+      const share = keptAgreement(g.kept(), c.kept());
+      console.log(`      kept positions in common: ${(share * 100).toFixed(2)}%`);
+      assert.ok(share >= KEPT_AGREEMENT);
+      assert.ok(relativeError(g.lastLogits() ?? [], c.lastLogits() ?? []) < BF16_BOUND);
+    } finally {
+      gpu.dispose();
+      cpu.dispose();
+    }
+  });
+
   it('generates from several compact caches of one prefix at once, each as it would alone', async () => {
     const [gpu, cpu] = await loadBoth(snapSpec);
     try {

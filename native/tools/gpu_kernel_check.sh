@@ -84,7 +84,11 @@ for step in "${steps[@]}"; do
         done
         python3 - "$out/run-$type-cpu.json" "$out/run-$type-cuda.json" "$type" >> "$out/model.txt" 2>&1 <<'PY'
 import json, math, sys
-cpu, gpu = (json.load(open(p)) for p in sys.argv[1:3])
+try:
+    cpu, gpu = (json.load(open(p)) for p in sys.argv[1:3])
+except Exception as error:  # a crashed run leaves no JSON: still one FAIL line
+    print(f"FAIL {sys.argv[3]}: no result to compare ({error}); see the run's stderr above")
+    sys.exit(1)
 a, b = cpu["logits"][0], gpu["logits"][0]
 err = math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)) / sum(x * x for x in a))
 same = sum(x == y for x, y in zip(cpu["generated"], gpu["generated"]))

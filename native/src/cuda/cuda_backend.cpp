@@ -106,9 +106,13 @@ CudaBackend::Rows CudaBackend::embed_rows(const int* tokens, int count, int firs
   }
   std::vector<int> positions(n);
   for (std::size_t t = 0; t < n; ++t) positions[t] = first_position + static_cast<int>(t);
-  // Synchronous copies: the host vectors go out of scope.
-  gpu::check_cuda(cudaMemcpy(rows.tokens, tokens, n * sizeof(int), cudaMemcpyHostToDevice), "uploading tokens");
-  gpu::check_cuda(cudaMemcpy(rows.positions, positions.data(), n * sizeof(int), cudaMemcpyHostToDevice),
+  // On the backend's stream, which does not wait for the legacy default
+  // stream: the kernels after must see these. A copy from pageable memory
+  // has taken the source by the time it returns, so `positions` may go.
+  gpu::check_cuda(cudaMemcpyAsync(rows.tokens, tokens, n * sizeof(int), cudaMemcpyHostToDevice, stream_.get()),
+                  "uploading tokens");
+  gpu::check_cuda(cudaMemcpyAsync(rows.positions, positions.data(), n * sizeof(int), cudaMemcpyHostToDevice,
+                                  stream_.get()),
                   "uploading positions");
   gpu::embed_tokens(weights_->token_embedding, rows.tokens, count, gpu::DType::F32, rows.hidden, stream_.get());
   return rows;
@@ -190,7 +194,8 @@ std::unique_ptr<DeviceKv> CudaBackend::create_kv(int cache_heads, int capacity, 
   const KvPlacement placement = host_allowed && options_.prefix_in_host_memory
                                     ? KvPlacement::PinnedHost
                                     : choose_kv_placement(*budget_, bytes, working_bytes(capacity), host_allowed);
-  std::lock_guard<std::mutex> lock(mutex_);
+  // No lock: this runs on the JavaScript thread (a new prompt cache), and a
+  // pass may hold the lock for minutes; the budget has a lock of its own.
   gpu::check_cuda(cudaSetDevice(device_), "cudaSetDevice");
   const std::string what = "a KV cache of " + std::to_string(capacity) + " tokens";
   return std::make_unique<DeviceKvStore>(budget_, placement, c.layers, cache_heads, c.head_dim, capacity, what);
@@ -230,7 +235,11 @@ void CudaBackend::run_pass(LayerPass& pass) {
       pass.after_layer(l, keys);
     }
     unstage_layer(*pass.own, own_layer, own, pass.rows.first_slot, pass.rows.count, stream);
-    if (pass.on_layer_done) pass.on_layer_done(l + 1);
+    if (pass.on_layer_done) {
+      // Progress follows the GPU, not the queue (one wait per layer; decode steps report none).
+      stream_.synchronize("running a layer");
+      pass.on_layer_done(l + 1);
+    }
   }
 }
 
@@ -408,7 +417,9 @@ void CudaBackend::read_kv(const Sequence& sequence, int layer, int kind, int hea
   if (store.placement() == KvPlacement::Device) {
     std::lock_guard<std::mutex> lock(mutex_);
     bits.resize(count);
-    gpu::check_cuda(cudaMemcpy(bits.data(), source, count * kBf16, cudaMemcpyDeviceToHost), "reading the KV cache");
+    gpu::check_cuda(cudaMemcpyAsync(bits.data(), source, count * kBf16, cudaMemcpyDeviceToHost, stream_.get()),
+                    "reading the KV cache");
+    stream_.synchronize("reading the KV cache");
     source = bits.data();
   }
   for (std::size_t i = 0; i < count; ++i) out[i] = bf16_bits_to_f32(source[i]);
@@ -425,7 +436,9 @@ void CudaBackend::write_kv(Sequence& sequence, int layer, int kind, int head, in
   std::vector<std::uint16_t> bits(count);
   for (std::size_t i = 0; i < count; ++i) bits[i] = f32_to_bf16_bits(values[i]);
   std::lock_guard<std::mutex> lock(mutex_);
-  gpu::check_cuda(cudaMemcpy(target, bits.data(), count * kBf16, cudaMemcpyHostToDevice), "writing the KV cache");
+  gpu::check_cuda(cudaMemcpyAsync(target, bits.data(), count * kBf16, cudaMemcpyHostToDevice, stream_.get()),
+                  "writing the KV cache");
+  stream_.synchronize("writing the KV cache");
 }
 
 }  // namespace snapkv::cuda

@@ -3,6 +3,7 @@
 // backend's MemoryBudget for as long as it lives, so running out is an
 // Error with the sizes before CUDA is ever asked. Pinned host memory holds
 // prompt caches that do not fit on the device.
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -46,18 +47,25 @@ class GrowingBuffer {
  public:
   GrowingBuffer(std::shared_ptr<MemoryBudget> budget, std::string what)
       : budget_(std::move(budget)), what_(std::move(what)) {}
+  GrowingBuffer(GrowingBuffer&& other) noexcept;
+  GrowingBuffer& operator=(GrowingBuffer&& other) noexcept;
   void* get(std::size_t bytes);
   template <typename T>
   T* as(std::size_t count) {
     return static_cast<T*>(get(count * sizeof(T)));
   }
-  void release() { allocation_ = Allocation(); }
-  std::size_t bytes() const { return allocation_.bytes(); }
+  void release() {
+    allocation_ = Allocation();
+    held_ = 0;
+  }
+  // Safe to read from another thread while the owner grows the buffer (memory plans).
+  std::size_t bytes() const { return held_.load(); }
 
  private:
   std::shared_ptr<MemoryBudget> budget_;
   std::string what_;
   Allocation allocation_;
+  std::atomic<std::size_t> held_{0};
 };
 
 }  // namespace snapkv::cuda

@@ -21,22 +21,22 @@ DeviceWeights::DeviceWeights(const ModelWeights& weights, const ModelConfig& con
   for (std::size_t l = 0; l < weights.layers.size(); ++l) {
     const LayerWeights& w = weights.layers[l];
     DeviceLayer& d = layers[l];
-    d.attn_norm = upload_vector(w.attn_norm, "attention norm");
+    d.attn_norm = upload_vector(w.attn_norm, "attention norm", stream);
     d.wq = upload_matrix(w.wq, "attn_q", stream);
     d.wk = upload_matrix(w.wk, "attn_k", stream);
     d.wv = upload_matrix(w.wv, "attn_v", stream);
     d.wo = upload_matrix(w.wo, "attn_output", stream);
     if (config.qkv_bias) {
-      d.bq = upload_vector(w.bq, "attn_q bias");
-      d.bk = upload_vector(w.bk, "attn_k bias");
-      d.bv = upload_vector(w.bv, "attn_v bias");
+      d.bq = upload_vector(w.bq, "attn_q bias", stream);
+      d.bk = upload_vector(w.bk, "attn_k bias", stream);
+      d.bv = upload_vector(w.bv, "attn_v bias", stream);
     }
-    d.ffn_norm = upload_vector(w.ffn_norm, "ffn norm");
+    d.ffn_norm = upload_vector(w.ffn_norm, "ffn norm", stream);
     d.w_gate = upload_matrix(w.w_gate, "ffn_gate", stream);
     d.w_up = upload_matrix(w.w_up, "ffn_up", stream);
     d.w_down = upload_matrix(w.w_down, "ffn_down", stream);
   }
-  output_norm = upload_vector(weights.output_norm, "output norm");
+  output_norm = upload_vector(weights.output_norm, "output norm", stream);
   output_data_ = weights.output.data;
   output = weights.output.data == weights.token_embedding.data ? token_embedding
                                                                : upload_matrix(weights.output, "output", stream);
@@ -84,10 +84,11 @@ gpu::DeviceMatrix DeviceWeights::upload_matrix(const WeightMatrix& matrix, const
   return d;
 }
 
-const float* DeviceWeights::upload_vector(const std::vector<float>& values, const char* name) {
+const float* DeviceWeights::upload_vector(const std::vector<float>& values, const char* name, cudaStream_t stream) {
   Allocation data(budget_, MemoryKind::Device, values.size() * sizeof(float),
                   std::string("the model's weights (") + name + ")");
-  gpu::check_cuda(cudaMemcpy(data.get(), values.data(), data.bytes(), cudaMemcpyHostToDevice), "uploading a vector");
+  gpu::check_cuda(cudaMemcpyAsync(data.get(), values.data(), data.bytes(), cudaMemcpyHostToDevice, stream),
+                  "uploading a vector");
   const auto* pointer = data.as<const float>();
   bytes_ += data.bytes();
   allocations_.push_back(std::move(data));

@@ -40,7 +40,7 @@ class DeviceWeights {
 
  private:
   gpu::DeviceMatrix upload_matrix(const WeightMatrix& matrix, const char* name, cudaStream_t stream);
-  const float* upload_vector(const std::vector<float>& values, const char* name);
+  const float* upload_vector(const std::vector<float>& values, const char* name, cudaStream_t stream);
 
   std::shared_ptr<MemoryBudget> budget_;
   std::vector<Allocation> allocations_;

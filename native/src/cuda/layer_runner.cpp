@@ -36,7 +36,17 @@ LayerRunner::LayerRunner(const ModelConfig& config, const DeviceWeights& weights
       up_(budget, "feed-forward up projection"),
       act_(budget, "feed-forward activations"),
       operand_(budget, "a weight matrix converted for the tensor cores"),
-      decode_workspace_(budget, "decode attention partial results") {}
+      decode_workspace_(budget, "decode attention partial results") {
+  // Sized once for the largest matrix: growing it mid-pass would free a
+  // scratch that a queued GEMM still reads.
+  bool converts = false;
+  for (const DeviceLayer& l : weights.layers) {
+    for (const gpu::DeviceMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      converts = converts || m->type != GgmlType::BF16;
+    }
+  }
+  if (converts) operand_.get(weights.largest_matrix_elements() * kBf16);
+}
 
 std::size_t LayerRunner::scratch_bytes(const ModelConfig& c, std::size_t largest_matrix, int rows) {
   const auto n = static_cast<std::size_t>(std::max(rows, 1));

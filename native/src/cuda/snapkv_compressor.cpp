@@ -1,6 +1,7 @@
 #include "cuda/snapkv_compressor.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "cuda_check.h"
 #include "snapkv_scores.h"
@@ -60,6 +61,21 @@ void SnapKvCompressor::compress_layer(int layer, const gpu::KvView& keys, std::v
   float* kept_scores = kept_scores_.as<float>();
   if (keep_all_) {
     gpu::snapkv_keep_all(cache_heads_, prompt_length_, positions, kept_scores, stream);
+  } else if (prompt_length_ == params_.window) {
+    // budget == window == prompt: nothing is scored and the window is everything,
+    // kept with the window's +infinity scores, as on the CPU.
+    for (int h = 0; h < cache_heads_; ++h) {
+      for (int i = 0; i < kept_; ++i) {
+        host_positions_[static_cast<std::size_t>(h) * kept_ + i] = i;
+        host_scores_[static_cast<std::size_t>(h) * kept_ + i] = std::numeric_limits<float>::infinity();
+      }
+    }
+    gpu::check_cuda(cudaMemcpyAsync(positions, host_positions_.data(), host_positions_.size() * sizeof(int),
+                                    cudaMemcpyHostToDevice, stream),
+                    "writing the kept positions");
+    gpu::check_cuda(cudaMemcpyAsync(kept_scores, host_scores_.data(), host_scores_.size() * sizeof(float),
+                                    cudaMemcpyHostToDevice, stream),
+                    "writing the kept scores");
   } else {
     const int scored = prompt_length_ - params_.window;
     gpu::SnapKvScoreJob job;
