@@ -115,6 +115,20 @@ describe('session parts', () => {
       assert.strictEqual(changed.snapkv.budget, 512);
       assert.strictEqual(changed.snapkv.window, 32);
     });
+
+    it('reads the GPU memory limit in GiB and the host-memory prefix switch, kept across changes', () => {
+      const s = resolveSettings({});
+      assert.strictEqual(s.gpuMemoryBytes, 0);
+      assert.strictEqual(s.prefixInHostMemory, false);
+      const gpu = resolveSettings({ gpuMemoryGiB: 1.5, prefixInHostMemory: true }, s);
+      assert.strictEqual(gpu.gpuMemoryBytes, 1.5 * 1024 ** 3);
+      assert.strictEqual(gpu.prefixInHostMemory, true);
+      const later = resolveSettings({ snapkv: { budget: 512 } }, gpu);
+      assert.strictEqual(later.gpuMemoryBytes, 1.5 * 1024 ** 3);
+      assert.strictEqual(later.prefixInHostMemory, true);
+      assert.throws(() => resolveSettings({ gpuMemoryGiB: -1 }), /gpuMemoryGiB must be a number of GiB, 0 or more/);
+      assert.throws(() => resolveSettings({ prefixInHostMemory: 'yes' as never }), /prefixInHostMemory must be true or false/);
+    });
   });
 
   describe('model search', () => {

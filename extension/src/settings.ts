@@ -5,12 +5,14 @@ import type { ServerSettings, SnapKvSettings } from '../../server/src/protocol';
 export const SETTINGS_SECTION = 'snapkvCode';
 
 /** Settings whose change alters the packed repository or the model, so the prefix must be built again. */
-const PREFIX_SETTINGS = ['modelPath', 'backend', 'maxContextTokens', 'include', 'exclude'] as const;
+const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'prefixInHostMemory', 'maxContextTokens', 'include', 'exclude'] as const;
 
 export function readServerSettings(): ServerSettings {
   const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
   const settings: ServerSettings = {
     backend: config.get<'auto' | 'cuda' | 'cpu'>('backend', 'auto'),
+    gpuMemoryGiB: config.get<number>('gpuMemoryGiB', 0),
+    prefixInHostMemory: config.get<boolean>('prefixInHostMemory', false),
     snapkv: readSnapKvSettings(config),
     include: config.get<string[]>('include', []),
     exclude: config.get<string[]>('exclude', []),

@@ -17,6 +17,10 @@ export interface ServerSettings {
   /** GGUF file; when absent the server looks where Ollama and LM Studio keep models. */
   modelPath?: string;
   backend?: 'auto' | 'cuda' | 'cpu';
+  /** GPU memory the engine may use, in GiB (absent or 0: what is free at load, less 5%). */
+  gpuMemoryGiB?: number;
+  /** Keep the repository's prompt cache in host memory and stream it to the GPU a layer at a time. */
+  prefixInHostMemory?: boolean;
   snapkv?: SnapKvSettings;
   /** Largest packed repository in tokens (default: the model's context minus room for a question). */
   maxContextTokens?: number;

@@ -28,6 +28,8 @@ export const USAGE = `Usage:
 Options:
   --model <file.gguf>     the model (default: the first one found locally, or the bundled demo model)
   --backend auto|cuda|cpu
+  --gpu-memory <GiB>      GPU memory the engine may use (default: what is free, less 5%)
+  --prefix-in-host-memory keep the folder's prompt cache in host memory, streamed to the GPU a layer at a time
   --budget <n>            SnapKV entries kept per layer and KV head (default 2048)
   --window <n>            SnapKV observation window (default 32)
   --kernel <n>            SnapKV pooling kernel, odd (default 7)
@@ -74,6 +76,14 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         args.settings.backend = backend;
         break;
       }
+      case '--gpu-memory': {
+        const text = value();
+        const gib = Number(text);
+        if (!Number.isFinite(gib) || gib <= 0) throw new UsageError(`--gpu-memory needs a positive number of GiB, not "${text}"`);
+        args.settings.gpuMemoryGiB = gib;
+        break;
+      }
+      case '--prefix-in-host-memory': args.settings.prefixInHostMemory = true; break;
       case '--budget': snapkv.budget = integer(flag, value()); break;
       case '--window': snapkv.window = integer(flag, value()); break;
       case '--kernel': snapkv.kernel = integer(flag, value()); break;

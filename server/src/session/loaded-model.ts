@@ -27,7 +27,14 @@ function parameterCount(model: Model): number {
   return layers * (attention + mlp + 2 * hidden) + embeddings + hidden;
 }
 
-export async function loadModel(path: string, backend: 'auto' | 'cuda' | 'cpu', signal?: AbortSignal): Promise<LoadedModel> {
+/** Where and how the model runs: the backend and its GPU memory settings. */
+export interface BackendSettings {
+  backend: 'auto' | 'cuda' | 'cpu';
+  gpuMemoryBytes: number;
+  prefixInHostMemory: boolean;
+}
+
+export async function loadModel(path: string, settings: BackendSettings, signal?: AbortSignal): Promise<LoadedModel> {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(path);
@@ -35,7 +42,12 @@ export async function loadModel(path: string, backend: 'auto' | 'cuda' | 'cpu', 
     throw new ModelLoadError(`model file ${path} does not exist: set the model path to a .gguf file`);
   }
   if (!stat.isFile()) throw new ModelLoadError(`model path ${path} is not a file: set it to a .gguf file`);
-  const model = await Engine.load(path, { backend, signal });
+  const model = await Engine.load(path, {
+    backend: settings.backend,
+    gpuMemoryBytes: settings.gpuMemoryBytes,
+    prefixInHostMemory: settings.prefixInHostMemory,
+    signal,
+  });
   try {
     const metadata = model.metadata();
     const tokenizer = TextTokenizer.fromMetadata(metadata);

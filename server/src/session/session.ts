@@ -101,7 +101,7 @@ export class Session {
       const load = async (): Promise<LoadedModel> => {
         const modelPath = this.resolveModelPath();
         this.log(`loading model ${modelPath}`);
-        const loaded = await loadModel(modelPath, this.settings.backend, signal);
+        const loaded = await loadModel(modelPath, this.settings, signal);
         const info = loaded.model.info;
         this.log(`loaded ${info.architecture} model (${info.layers} layers, context ${info.contextLength}) on ${info.backend}: ${info.backendReason}`);
         return loaded;
@@ -319,7 +319,11 @@ export class Session {
     const before = this.settings;
     this.settings = next;
     this.gate.setLimit(next.compactMemoryLimit);
-    const modelChanged = next.modelPath !== before.modelPath || next.backend !== before.backend;
+    const modelChanged =
+      next.modelPath !== before.modelPath ||
+      next.backend !== before.backend ||
+      next.gpuMemoryBytes !== before.gpuMemoryBytes ||
+      next.prefixInHostMemory !== before.prefixInHostMemory;
     const packingChanged =
       JSON.stringify([next.include, next.exclude, next.maxContextTokens, next.cacheDir]) !==
       JSON.stringify([before.include, before.exclude, before.maxContextTokens, before.cacheDir]);

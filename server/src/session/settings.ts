@@ -14,6 +14,9 @@ export interface ResolvedSnapKv {
 export interface ResolvedSettings {
   modelPath: string | undefined;
   backend: 'auto' | 'cuda' | 'cpu';
+  /** 0: the engine's default (free GPU memory at load, less 5%). */
+  gpuMemoryBytes: number;
+  prefixInHostMemory: boolean;
   snapkv: ResolvedSnapKv;
   /** Undefined: the model's context length minus room for the question and answer. */
   maxContextTokens: number | undefined;
@@ -77,10 +80,20 @@ export function resolveSettings(input: ServerSettings | undefined, base?: Resolv
   if (backend !== 'auto' && backend !== 'cuda' && backend !== 'cpu') {
     throw new SettingsError(`setting backend must be 'auto', 'cuda' or 'cpu', not ${JSON.stringify(backend)}`);
   }
+  const gpuMemoryGiB = given.gpuMemoryGiB ?? (base ? base.gpuMemoryBytes / GIB : 0);
+  if (typeof gpuMemoryGiB !== 'number' || !Number.isFinite(gpuMemoryGiB) || gpuMemoryGiB < 0) {
+    throw new SettingsError(`setting gpuMemoryGiB must be a number of GiB, 0 or more, not ${JSON.stringify(given.gpuMemoryGiB)}`);
+  }
+  const prefixInHostMemory = given.prefixInHostMemory ?? base?.prefixInHostMemory ?? false;
+  if (typeof prefixInHostMemory !== 'boolean') {
+    throw new SettingsError(`setting prefixInHostMemory must be true or false, not ${JSON.stringify(prefixInHostMemory)}`);
+  }
   const modelPath = given.modelPath !== undefined ? given.modelPath.trim() || undefined : base?.modelPath;
   return {
     modelPath,
     backend,
+    gpuMemoryBytes: Math.round(gpuMemoryGiB * GIB),
+    prefixInHostMemory,
     snapkv,
     maxContextTokens: positiveInteger(given.maxContextTokens, 'maxContextTokens') ?? base?.maxContextTokens,
     include: given.include !== undefined ? globs(given.include, 'include') : base?.include ?? [],

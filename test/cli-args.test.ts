@@ -1,0 +1,21 @@
+// The command line's options as settings (the whole command runs in test/cli.test.ts).
+import * as assert from 'assert';
+import { parseArgs } from '../server/src/cli/args';
+
+describe('snapkv-code options', () => {
+  it('takes the backend and its GPU memory settings', () => {
+    const args = parseArgs(['ask', 'repo', 'why?', '--backend', 'cuda', '--gpu-memory', '12.5', '--prefix-in-host-memory']);
+    assert.strictEqual(args.settings.backend, 'cuda');
+    assert.strictEqual(args.settings.gpuMemoryGiB, 12.5);
+    assert.strictEqual(args.settings.prefixInHostMemory, true);
+    const plain = parseArgs(['ask', 'repo', 'why?']);
+    assert.strictEqual(plain.settings.gpuMemoryGiB, undefined);
+    assert.strictEqual(plain.settings.prefixInHostMemory, undefined);
+  });
+
+  it('says what a GPU memory limit must be', () => {
+    assert.throws(() => parseArgs(['ask', 'repo', 'q', '--gpu-memory', 'lots']), /--gpu-memory needs a positive number of GiB, not "lots"/);
+    assert.throws(() => parseArgs(['ask', 'repo', 'q', '--gpu-memory', '0']), /--gpu-memory needs a positive number of GiB/);
+    assert.throws(() => parseArgs(['ask', 'repo', 'q', '--backend', 'tpu']), /--backend must be auto, cuda or cpu/);
+  });
+});
