@@ -44,16 +44,8 @@ class EngineUnavailable extends Error {
 
 function enginePlan(options: GpuBenchOptions, deadline: Deadline, shape: ShapeName, save: () => void): EnginePlan {
   return {
+    ...options,
     shape: SHAPES[shape],
-    prefillLengths: options.prefillLengths,
-    decodeLengths: options.decodeLengths,
-    budgets: options.budgets,
-    ttftPrefix: options.ttftPrefix,
-    question: options.question,
-    window: options.window,
-    decodeTokens: options.decodeTokens,
-    repeats: options.repeats,
-    chunkTokens: options.chunkTokens,
     seed: 11,
     deadline,
     log: (line) => log(`${shape}: ${line}`),

@@ -2,7 +2,6 @@
 // merging of a run split over several device calls, and whole runs in the
 // CPU smoke mode (--backend cpu --quick) that a machine without a GPU can do.
 import * as assert from 'assert';
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseCudaVersion, parseNvccRelease } from '../bench/gpu/device-info';
@@ -15,23 +14,13 @@ import { searchOneShot } from '../bench/gpu/one-shot';
 import { OneShotSearch } from '../bench/gpu/results';
 import { SHAPES } from '../bench/gpu/shapes';
 import { CompactCache, Engine, EngineError, Model } from '../server/src/engine';
+import { ProgramRun, runProgram } from './helpers/run-program';
 import { useTempDir } from './helpers/temp-dir';
 
 const SCRIPT = path.join(repoRoot(), 'out', 'bench', 'gpu-bench.js');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runBench(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [SCRIPT, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') reject(error);
-      else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
-  });
+function runBench(args: readonly string[]): Promise<ProgramRun> {
+  return runProgram(process.execPath, [SCRIPT, ...args], { timeoutMs: 120_000, maxBufferBytes: 16 * 1024 * 1024 });
 }
 
 describe('GPU benchmark harness (bench/gpu-bench.ts)', function () {

@@ -6,43 +6,20 @@
 // printed; `npm run test:gpu` runs them with --forbid-pending, so there a skip
 // is a failure.
 import * as assert from 'assert';
-import { execFile } from 'child_process';
 import * as fs from 'fs';
-import * as path from 'path';
 import { Engine } from '../server/src/engine';
+import { nativeBuildFile, ProgramRun, runProgram } from './helpers/run-program';
 
-/** The package root: the first folder above this file that holds package.json. */
-function repoRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
-  }
-}
-
-const TOOL = path.join(repoRoot(), 'build', 'native', process.platform === 'win32' ? 'snapkv-kernel-test.exe' : 'snapkv-kernel-test');
+const TOOL = nativeBuildFile('snapkv-kernel-test');
 const GROUPS = ['basic', 'matrix', 'attention', 'snapkv', 'sampling'];
 
-interface ToolRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runTool(args: readonly string[]): Promise<ToolRun> {
-  return new Promise((resolve, reject) => {
-    execFile(TOOL, args, { maxBuffer: 64 * 1024 * 1024, timeout: 25 * 60_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') {
-        reject(error);
-        return;
-      }
-      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
-  });
+function runTool(args: readonly string[]): Promise<ProgramRun> {
+  return runProgram(TOOL, args, { timeoutMs: 25 * 60_000 });
 }
 
 describe('GPU kernels against their CPU references (snapkv-kernel-test)', function () {
   this.timeout(30 * 60_000);
-  let run: ToolRun;
+  let run: ProgramRun;
 
   before(async function () {
     const cuda = Engine.buildInfo().cuda;

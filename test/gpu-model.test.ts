@@ -17,6 +17,7 @@ import * as assert from 'assert';
 import { Engine, EngineError, Model } from '../server/src/engine';
 import { CompactCache, KeptHead } from '../server/src/engine/compact-cache';
 import { fixtureMatrix, promptTokens, tinyModelName, tinyModelSpec, TinyModelSpec, writeTinyModel } from './fixtures/tiny-models';
+import { collect, rejectsWith } from './helpers/async-helpers';
 import { argmax, relativeError, rowOf } from './helpers/logits-compare';
 import { useTempDir } from './helpers/temp-dir';
 
@@ -26,12 +27,6 @@ const BF16_BOUND = 3e-2;
 const KEPT_AGREEMENT = 0.9;
 const PROMPT = 203;
 const DECODE_STEPS = 16;
-
-async function collect(tokens: AsyncIterable<number>): Promise<number[]> {
-  const out: number[] = [];
-  for await (const t of tokens) out.push(t);
-  return out;
-}
 
 /** Share of kept positions common to both, over every layer and head. */
 function keptAgreement(a: KeptHead[][], b: KeptHead[][]): number {
@@ -51,14 +46,9 @@ function keptAgreement(a: KeptHead[][], b: KeptHead[][]): number {
 }
 
 async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<EngineError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof EngineError, `expected an EngineError, got ${String(error)}`);
-    assert.strictEqual(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}`);
+  const error = await rejectsWith(promise, EngineError);
+  assert.strictEqual(error.code, code, error.message);
+  return error;
 }
 
 describe('CUDA backend against the CPU backend', function () {

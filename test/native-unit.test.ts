@@ -1,23 +1,17 @@
 // The engine's host-side rules that need neither a model nor a GPU (device
 // memory budget, cache placement), checked in C++ by build/native/snapkv-unit-test.
 import * as assert from 'assert';
-import { execFile } from 'child_process';
 import * as fs from 'fs';
-import * as path from 'path';
+import { nativeBuildFile, runProgram } from './helpers/run-program';
 
-const TOOL = path.join(__dirname, '..', '..', 'build', 'native', 'snapkv-unit-test');
+const TOOL = nativeBuildFile('snapkv-unit-test');
 
 describe('native host-side rules (snapkv-unit-test)', function () {
   this.timeout(60_000);
 
   it('passes every check', async () => {
     assert.ok(fs.existsSync(TOOL), `${TOOL} is missing: run npm run build:native`);
-    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve, reject) => {
-      execFile(TOOL, [], (error, out) => {
-        if (error && typeof error.code !== 'number') reject(error);
-        else resolve({ code: error ? (error.code as number) : 0, stdout: out });
-      });
-    });
+    const { code, stdout } = await runProgram(TOOL, [], { timeoutMs: 60_000 });
     const failed = stdout.split('\n').filter((line) => line.startsWith('FAIL'));
     assert.deepStrictEqual(failed, []);
     assert.strictEqual(code, 0, stdout);

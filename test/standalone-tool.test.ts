@@ -7,36 +7,17 @@ import * as path from 'path';
 import { Engine, Model } from '../server/src/engine';
 import { promptTokens, tinyModelSpec, writeTinyModel, WrittenTinyModel } from './fixtures/tiny-models';
 import { relativeError, rowOf } from './helpers/logits-compare';
+import { collect } from './helpers/async-helpers';
+import { nativeBuildFile, ProgramRun, runProgram } from './helpers/run-program';
 import { useTempDir } from './helpers/temp-dir';
 
 const THREADS = 2;
 
 /** The package root: the first folder above this file that holds package.json. */
-function repoRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
-  }
-}
+const TOOL = nativeBuildFile('snapkv-run');
 
-const TOOL = path.join(repoRoot(), 'build', 'native', 'snapkv-run');
-
-interface ToolRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runTool(args: readonly string[]): Promise<ToolRun> {
-  return new Promise((resolve, reject) => {
-    execFile(TOOL, args, { maxBuffer: 512 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') {
-        reject(error);
-        return;
-      }
-      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
-  });
+function runTool(args: readonly string[]): Promise<ProgramRun> {
+  return runProgram(TOOL, args, { timeoutMs: 60_000, maxBufferBytes: 512 * 1024 * 1024 });
 }
 
 async function runOk(args: readonly string[]): Promise<RunOutput> {
@@ -68,12 +49,6 @@ interface RunOutput {
   timings: Record<string, number>;
   generated?: number[];
   logits?: Array<Array<number | null> | TopEntry[]>;
-}
-
-async function collect(tokens: AsyncIterable<number>): Promise<number[]> {
-  const out: number[] = [];
-  for await (const t of tokens) out.push(t);
-  return out;
 }
 
 describe('snapkv-run', function () {

@@ -9,32 +9,22 @@ import { median, nowMs, repeatTimed } from '../measure';
 import { cacheName } from './cache-name';
 import { Deadline, SKIPPED_FOR_TIME, skippedForTime } from './deadline';
 import { describeError } from './errors';
+import { GpuBenchOptions } from './options';
 import { CacheKind, DecodeRow, PrefillRow, TtftRow } from './results';
 import { randomTokens } from './tokens';
 
-export interface EnginePlan {
+/** The measurement settings of the command line (options.ts says what each is), for one shape. */
+export type EnginePlan = Pick<
+  GpuBenchOptions,
+  'prefillLengths' | 'decodeLengths' | 'budgets' | 'ttftPrefix' | 'question' | 'window' | 'decodeTokens' | 'repeats' | 'chunkTokens'
+> & {
   shape: BenchModelShape;
-  prefillLengths: readonly number[];
-  decodeLengths: readonly number[];
-  budgets: readonly number[];
-  /** Prefix of the time-to-first-token rows. */
-  ttftPrefix: number;
-  /** Tokens of a question (the prompt's suffix). */
-  question: number;
-  /** SnapKV observation window. */
-  window: number;
-  /** Tokens generated per decode row; the first is not counted. */
-  decodeTokens: number;
-  /** Measured runs per prefill length and per TTFT row, after one warm-up. */
-  repeats: number;
-  /** Tokens per prefill step; undefined: the engine's default. */
-  chunkTokens?: number;
   seed: number;
   deadline: Deadline;
   log: (line: string) => void;
   /** Called after every row, so that a run cut off keeps the rows it finished. */
   onRow?: () => void;
-}
+};
 
 /**
  * Prefill rows, appended to `rows`: a warm-up, then `repeats` timed prefills

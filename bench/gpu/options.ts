@@ -17,12 +17,17 @@ export interface GpuBenchOptions {
   prefillLengths: number[];
   decodeLengths: number[];
   budgets: number[];
+  /** Prefix of the time-to-first-token rows. */
   ttftPrefix: number;
+  /** Tokens of a question (the prompt's suffix). */
   question: number;
+  /** SnapKV observation window. */
   window: number;
   /** Tokens generated per decode row (the first one is not counted). */
   decodeTokens: number;
+  /** Measured runs per prefill length and per TTFT row, after one warm-up. */
   repeats: number;
+  /** Tokens per prefill step; undefined: the engine's default. */
   chunkTokens?: number;
   threads?: number;
   /** GPU memory the engine may use (default: the engine's, what is free less a margin). */

@@ -6,6 +6,7 @@
 
 #include "common/cuda_probe.h"
 #include "common/engine_error.h"
+#include "cpu/number_formats.h"
 #include "cuda/snapkv_compressor.h"
 #include "cuda_check.h"
 #include "embedding.h"
@@ -20,13 +21,6 @@ namespace snapkv::cuda {
 namespace {
 
 constexpr std::size_t kBf16 = sizeof(std::uint16_t);
-
-float bf16_bits_to_f32(std::uint16_t bits) {
-  const std::uint32_t wide = static_cast<std::uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &wide, sizeof value);
-  return value;
-}
 
 std::uint16_t f32_to_bf16_bits(float value) {
   std::uint32_t bits;
@@ -132,13 +126,11 @@ DeviceKvStore& device_store(const Sequence& sequence) {
   return *store;
 }
 
-CudaBackend::CudaBackend(const Model& model, const DeviceBackendOptions& options)
-    : model_(model),
-      options_(options),
-      logits_(nullptr, "logits"),
-      small_hidden_(nullptr, ""),
-      small_tokens_(nullptr, ""),
-      small_positions_(nullptr, "") {
+namespace {
+
+// Checks that the kernels take the model's shape, makes `device` current and
+// names it ("NVIDIA H100 80GB HBM3 (sm_90)").
+std::string open_device(const Model& model, int device) {
   const ModelConfig& c = model.config();
   if (!gpu::flash_attention_supports_head_dim(c.head_dim)) {
     fail(ErrorCode::UnsupportedModel, "the CUDA kernels take head dimensions 16, 32, 64 and 128, and '",
@@ -148,31 +140,43 @@ CudaBackend::CudaBackend(const Model& model, const DeviceBackendOptions& options
     fail(ErrorCode::UnsupportedModel, "the CUDA backend needs widths that are multiples of 8 (hidden ", c.hidden,
          ", feed-forward ", c.ffn, "); use backend 'cpu'");
   }
-  gpu::check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+  gpu::check_cuda(cudaSetDevice(device), "cudaSetDevice");
   cudaDeviceProp properties{};
-  gpu::check_cuda(cudaGetDeviceProperties(&properties, device_), "cudaGetDeviceProperties");
-  device_name_ = std::string(properties.name) + " (sm_" + std::to_string(properties.major) +
-                 std::to_string(properties.minor) + ")";
+  gpu::check_cuda(cudaGetDeviceProperties(&properties, device), "cudaGetDeviceProperties");
+  return std::string(properties.name) + " (sm_" + std::to_string(properties.major) + std::to_string(properties.minor) +
+         ")";
+}
+
+// The budget the options ask for, or the default; refuses weights that cannot fit it.
+std::shared_ptr<MemoryBudget> open_budget(const Model& model, const std::string& device_name,
+                                          const DeviceBackendOptions& options) {
   std::size_t free_bytes = 0, total_bytes = 0;
   gpu::check_cuda(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
-  const std::size_t usable = default_memory_budget(free_bytes, total_bytes);
-  const std::size_t budget = options.memory_budget > 0 ? std::min(options.memory_budget, free_bytes) : usable;
-  budget_ = std::make_shared<MemoryBudget>(device_name_, budget);
-  logits_ = GrowingBuffer(budget_, "logits");
-  small_hidden_ = GrowingBuffer(budget_, "hidden states");
-  small_tokens_ = GrowingBuffer(budget_, "token ids");
-  small_positions_ = GrowingBuffer(budget_, "positions");
-
+  const std::size_t budget = options.memory_budget > 0 ? std::min(options.memory_budget, free_bytes)
+                                                       : default_memory_budget(free_bytes, total_bytes);
   const std::size_t needed = model.weights().matrix_bytes;
   if (needed > budget) {
     fail(ErrorCode::OutOfMemory, "the weights of '", model.file().path(), "' need ", format_bytes(needed),
-         " and the engine may use ", format_bytes(budget), " of ", device_name_, " (", format_bytes(free_bytes),
+         " and the engine may use ", format_bytes(budget), " of ", device_name, " (", format_bytes(free_bytes),
          " free of ", format_bytes(total_bytes),
          "); use a smaller model or quantization, free GPU memory, or use backend 'cpu'");
   }
-  weights_ = std::make_unique<DeviceWeights>(model.weights(), c, budget_, stream_.get());
-  runner_ = std::make_unique<LayerRunner>(c, *weights_, budget_);
+  return std::make_shared<MemoryBudget>(device_name, budget);
 }
+
+}  // namespace
+
+CudaBackend::CudaBackend(const Model& model, const DeviceBackendOptions& options)
+    : model_(model),
+      options_(options),
+      device_name_(open_device(model, device_)),
+      budget_(open_budget(model, device_name_, options)),
+      weights_(std::make_unique<DeviceWeights>(model.weights(), model.config(), budget_, stream_.get())),
+      runner_(std::make_unique<LayerRunner>(model.config(), *weights_, budget_)),
+      logits_(budget_, "logits"),
+      small_hidden_(budget_, "hidden states"),
+      small_tokens_(budget_, "token ids"),
+      small_positions_(budget_, "positions") {}
 
 CudaBackend::~CudaBackend() {
   // Work still queued must finish before its buffers go.
@@ -185,7 +189,8 @@ std::size_t CudaBackend::working_bytes(int capacity) const {
   const SnapKvParams defaults;
   const std::size_t compact = DeviceKvStore::bytes_for(c.layers, c.kv_heads, c.head_dim, defaults.budget + 1024);
   return LayerRunner::scratch_bytes(c, weights_->largest_matrix_elements(), kChunkRows) + 2 * one_layer + compact +
-         SnapKvCompressor::bytes(c, defaults, capacity) + static_cast<std::size_t>(c.vocab) * sizeof(float);
+         one_shot_memory(c, defaults, 0, capacity, one_shot_sizes(defaults)).selection +
+         static_cast<std::size_t>(c.vocab) * sizeof(float);
 }
 
 std::unique_ptr<DeviceKv> CudaBackend::create_kv(int cache_heads, int capacity, bool host_allowed) {
@@ -303,7 +308,7 @@ std::vector<float> CudaBackend::forward(Sequence& sequence, const int* tokens, i
 }
 
 CompactCache CudaBackend::compress(const std::vector<int>& tokens, const Sequence* prefix, int base_length,
-                                   int prompt_length, const CompressOptions& options, std::vector<float>& logits) {
+                                   int prompt_length, const CompressOptions& options) {
   const ModelConfig& c = model_.config();
   const int count = static_cast<int>(tokens.size());
   CompactCache compact = make_compact_cache(model_, options, prompt_length);
@@ -344,7 +349,7 @@ CompactCache CudaBackend::compress(const std::vector<int>& tokens, const Sequenc
     };
   }
   run_pass(pass);
-  logits = last_logits(pass.rows.hidden, count);
+  compact.sequence->last_logits = last_logits(pass.rows.hidden, count);
   compact.sequence->cache.reset(compressor.kept_per_head(), prompt_length);
   return compact;
 }
@@ -359,10 +364,7 @@ CompactCache CudaBackend::query(const Sequence& prefix, const std::vector<int>& 
   const int rerun = keep_all ? 0 : std::max(0, window - static_cast<int>(suffix.size()));
   std::vector<int> tokens(prefix.tokens.end() - rerun, prefix.tokens.end());
   tokens.insert(tokens.end(), suffix.begin(), suffix.end());
-  std::vector<float> logits;
-  CompactCache compact = compress(tokens, &prefix, prefix_length - rerun, length, options, logits);
-  compact.sequence->last_logits = std::move(logits);
-  return compact;
+  return compress(tokens, &prefix, prefix_length - rerun, length, options);
 }
 
 OneShotSizes CudaBackend::one_shot_sizes(const SnapKvParams& params) const {
@@ -403,10 +405,7 @@ CompactCache CudaBackend::one_shot(const std::vector<int>& prompt, const Compres
          format_bytes(plan.available), " of ", device_name_, " is free for it; the longest prompt that fits is ",
          plan.longest, " tokens: shorten the prompt, lower the budget, or free GPU memory");
   }
-  std::vector<float> logits;
-  CompactCache compact = compress(prompt, nullptr, 0, static_cast<int>(prompt.size()), options, logits);
-  compact.sequence->last_logits = std::move(logits);
-  return compact;
+  return compress(prompt, nullptr, 0, static_cast<int>(prompt.size()), options);
 }
 
 void CudaBackend::read_kv(const Sequence& sequence, int layer, int kind, int head, int length, float* out) {
@@ -422,7 +421,7 @@ void CudaBackend::read_kv(const Sequence& sequence, int layer, int kind, int hea
     stream_.synchronize("reading the KV cache");
     source = bits.data();
   }
-  for (std::size_t i = 0; i < count; ++i) out[i] = bf16_bits_to_f32(source[i]);
+  for (std::size_t i = 0; i < count; ++i) out[i] = bf16_to_f32(source[i]);
 }
 
 void CudaBackend::write_kv(Sequence& sequence, int layer, int kind, int head, int length, const float* values) {

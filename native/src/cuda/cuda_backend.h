@@ -80,7 +80,7 @@ class CudaBackend : public DeviceBackend {
   void check_cancel(const std::atomic<bool>* cancel);
   std::vector<float> last_logits(const float* hidden, int count);
   CompactCache compress(const std::vector<int>& tokens, const Sequence* prefix, int base_length, int prompt_length,
-                        const CompressOptions& options, std::vector<float>& logits);
+                        const CompressOptions& options);
   std::size_t working_bytes(int capacity) const;
   OneShotSizes one_shot_sizes(const SnapKvParams& params) const;
   // Bytes of the reusable buffers (row buffers, logits, the runner's scratch) now held.

@@ -72,22 +72,6 @@ void Allocation::release() noexcept {
   bytes_ = 0;
 }
 
-GrowingBuffer::GrowingBuffer(GrowingBuffer&& other) noexcept
-    : budget_(std::move(other.budget_)),
-      what_(std::move(other.what_)),
-      allocation_(std::move(other.allocation_)),
-      held_(other.held_.exchange(0)) {}
-
-GrowingBuffer& GrowingBuffer::operator=(GrowingBuffer&& other) noexcept {
-  if (this != &other) {
-    budget_ = std::move(other.budget_);
-    what_ = std::move(other.what_);
-    allocation_ = std::move(other.allocation_);
-    held_ = other.held_.exchange(0);
-  }
-  return *this;
-}
-
 void* GrowingBuffer::get(std::size_t bytes) {
   if (bytes > allocation_.bytes()) {
     allocation_ = Allocation();  // the old one first: both may not fit together

@@ -47,16 +47,10 @@ class GrowingBuffer {
  public:
   GrowingBuffer(std::shared_ptr<MemoryBudget> budget, std::string what)
       : budget_(std::move(budget)), what_(std::move(what)) {}
-  GrowingBuffer(GrowingBuffer&& other) noexcept;
-  GrowingBuffer& operator=(GrowingBuffer&& other) noexcept;
   void* get(std::size_t bytes);
   template <typename T>
   T* as(std::size_t count) {
     return static_cast<T*>(get(count * sizeof(T)));
-  }
-  void release() {
-    allocation_ = Allocation();
-    held_ = 0;
   }
   // Safe to read from another thread while the owner grows the buffer (memory plans).
   std::size_t bytes() const { return held_.load(); }

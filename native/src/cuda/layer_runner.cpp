@@ -78,23 +78,38 @@ void LayerRunner::gemm(const void* activations, int k, const gpu::DeviceMatrix& 
             stream);
 }
 
-void LayerRunner::store_keys_values(const DeviceLayer& w, const PassRows& pass, int row0, int rows, const LayerKv& own,
-                                    cudaStream_t stream) {
+gpu::RopeJob LayerRunner::rope_job(const float* in, int heads, const float* bias, const int* positions, int rows) const {
+  gpu::RopeJob job;
+  job.in = in;
+  job.in_row_stride = static_cast<std::size_t>(heads) * config_.head_dim;
+  job.bias = bias;
+  job.positions = positions;
+  job.rows = rows;
+  job.heads = heads;
+  job.head_dim = config_.head_dim;
+  job.freq_base = config_.rope_freq_base;
+  job.layout = config_.rope_layout;
+  return job;
+}
+
+void LayerRunner::rotate_queries(const DeviceLayer& w, const PassRows& pass, int row0, int rows, const float* q,
+                                 DType out_type, void* out, cudaStream_t stream) {
+  gpu::RopeJob job = rope_job(q, config_.heads, w.bq, pass.positions + row0, rows);
+  job.out_type = out_type;
+  job.out = out;
+  job.out_row_stride = static_cast<std::size_t>(config_.q_dim());
+  job.out_head_stride = static_cast<std::size_t>(config_.head_dim);
+  gpu::rope(job, stream);
+}
+
+void LayerRunner::store_keys_values(const DeviceLayer& w, const PassRows& pass, int row0, int rows, const float* k,
+                                    const float* v, const LayerKv& own, cudaStream_t stream) {
   const ModelConfig& c = config_;
   // A repeated compact cache holds each KV head `group` times, in adjacent cache heads.
   const int group = own.heads / c.kv_heads;
   for (int replica = 0; replica < group; ++replica) {
     for (int kind = 0; kind < 2; ++kind) {
-      gpu::RopeJob job;
-      job.in = (kind == 0 ? k_ : v_).as<float>(0) ;
-      job.in_row_stride = static_cast<std::size_t>(c.kv_dim());
-      job.bias = kind == 0 ? w.bk : w.bv;
-      job.positions = pass.positions + row0;
-      job.rows = rows;
-      job.heads = c.kv_heads;
-      job.head_dim = c.head_dim;
-      job.freq_base = c.rope_freq_base;
-      job.layout = c.rope_layout;
+      gpu::RopeJob job = rope_job(kind == 0 ? k : v, c.kv_heads, kind == 0 ? w.bk : w.bv, pass.positions + row0, rows);
       job.rotate = kind == 0;
       job.out_type = DType::BF16;
       std::uint16_t* block = kind == 0 ? own.keys : own.values;
@@ -129,32 +144,17 @@ void LayerRunner::run_batched(const DeviceLayer& w, const PassRows& pass, int ro
   float* x = pass.hidden + static_cast<std::size_t>(row0) * c.hidden;
   auto* normed = normed_.as<std::uint16_t>(rows * c.hidden);
   float* q = q_.as<float>(rows * c.q_dim());
-  k_.get(rows * c.kv_dim() * kF32);
-  v_.get(rows * c.kv_dim() * kF32);
+  float* k = k_.as<float>(rows * c.kv_dim());
+  float* v = v_.as<float>(rows * c.kv_dim());
   auto* q16 = q16_.as<std::uint16_t>(rows * c.q_dim());
   auto* attended = attended_.as<std::uint16_t>(rows * c.q_dim());
 
   gpu::rms_norm(x, w.attn_norm, n, c.hidden, c.rms_eps, DType::BF16, normed, stream);
   gemm(normed, c.hidden, w.wq, q, n, false, stream);
-  gemm(normed, c.hidden, w.wk, k_.as<float>(0), n, false, stream);
-  gemm(normed, c.hidden, w.wv, v_.as<float>(0), n, false, stream);
-
-  gpu::RopeJob rope;
-  rope.in = q;
-  rope.in_row_stride = static_cast<std::size_t>(c.q_dim());
-  rope.bias = w.bq;
-  rope.positions = pass.positions + row0;
-  rope.rows = n;
-  rope.heads = c.heads;
-  rope.head_dim = c.head_dim;
-  rope.freq_base = c.rope_freq_base;
-  rope.layout = c.rope_layout;
-  rope.out_type = DType::BF16;
-  rope.out = q16;
-  rope.out_row_stride = static_cast<std::size_t>(c.q_dim());
-  rope.out_head_stride = static_cast<std::size_t>(c.head_dim);
-  gpu::rope(rope, stream);
-  store_keys_values(w, pass, row0, n, own, stream);
+  gemm(normed, c.hidden, w.wk, k, n, false, stream);
+  gemm(normed, c.hidden, w.wv, v, n, false, stream);
+  rotate_queries(w, pass, row0, n, q, DType::BF16, q16, stream);
+  store_keys_values(w, pass, row0, n, k, v, own, stream);
 
   if (pass.window_from >= 0 && row0 + n > pass.window_from) {
     const int first = std::max(row0, pass.window_from);
@@ -194,22 +194,8 @@ void LayerRunner::run_single(const DeviceLayer& w, const PassRows& pass, int row
   gpu::matvec(w.wk, normed, k, false, stream);
   gpu::matvec(w.wv, normed, v, false, stream);
 
-  gpu::RopeJob rope;
-  rope.in = q;
-  rope.in_row_stride = static_cast<std::size_t>(c.q_dim());
-  rope.bias = w.bq;
-  rope.positions = pass.positions + row0;
-  rope.rows = 1;
-  rope.heads = c.heads;
-  rope.head_dim = c.head_dim;
-  rope.freq_base = c.rope_freq_base;
-  rope.layout = c.rope_layout;
-  rope.out_type = DType::F32;
-  rope.out = q;
-  rope.out_row_stride = static_cast<std::size_t>(c.q_dim());
-  rope.out_head_stride = static_cast<std::size_t>(c.head_dim);
-  gpu::rope(rope, stream);
-  store_keys_values(w, pass, row0, 1, own, stream);
+  rotate_queries(w, pass, row0, 1, q, DType::F32, q, stream);  // in place
+  store_keys_values(w, pass, row0, 1, k, v, own, stream);
 
   if (pass.window_from >= 0 && row0 >= pass.window_from) {
     gpu::convert_f32(q, static_cast<std::size_t>(c.q_dim()), DType::BF16,

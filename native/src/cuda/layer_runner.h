@@ -12,6 +12,7 @@
 #include "cuda/device_weights.h"
 #include "gpu_types.h"
 #include "model/model_config.h"
+#include "rope.h"
 
 namespace snapkv::cuda {
 
@@ -62,8 +63,12 @@ class LayerRunner {
                    const LayerKv& own, cudaStream_t stream);
   void run_single(const DeviceLayer& w, const PassRows& pass, int row0, const gpu::KvView& view, const LayerKv& own,
                   cudaStream_t stream);
-  void store_keys_values(const DeviceLayer& w, const PassRows& pass, int row0, int rows, const LayerKv& own,
-                         cudaStream_t stream);
+  // RoPE (rotate = true by default) of `rows` rows of `heads` f32 heads, bias added first.
+  gpu::RopeJob rope_job(const float* in, int heads, const float* bias, const int* positions, int rows) const;
+  void rotate_queries(const DeviceLayer& w, const PassRows& pass, int row0, int rows, const float* q, gpu::DType out_type,
+                      void* out, cudaStream_t stream);
+  void store_keys_values(const DeviceLayer& w, const PassRows& pass, int row0, int rows, const float* k, const float* v,
+                         const LayerKv& own, cudaStream_t stream);
   const void* bf16_operand(const gpu::DeviceMatrix& weights, cudaStream_t stream);
   void gemm(const void* activations, int k, const gpu::DeviceMatrix& weights, float* out, int rows, bool accumulate,
             cudaStream_t stream);

@@ -21,14 +21,6 @@ std::size_t scored_columns(const SnapKvParams& params, int prompt_length) {
 
 }  // namespace
 
-std::size_t SnapKvCompressor::bytes(const ModelConfig& c, const SnapKvParams& params, int prompt_length) {
-  const auto heads = static_cast<std::size_t>(cache_heads_for(c, params));
-  const auto kept = static_cast<std::size_t>(std::min(prompt_length, params.budget));
-  return static_cast<std::size_t>(params.window) * c.q_dim() * sizeof(std::uint16_t) +
-         2 * heads * scored_columns(params, prompt_length) * sizeof(float) + heads * kept * (sizeof(int) + sizeof(float)) +
-         gpu::snapkv_score_workspace_bytes(c.heads, params.window);
-}
-
 SnapKvCompressor::SnapKvCompressor(const ModelConfig& config, const SnapKvParams& params, int prompt_length,
                                    DeviceKvStore& compact, const std::shared_ptr<MemoryBudget>& budget)
     : config_(config),

@@ -28,9 +28,6 @@ class SnapKvCompressor {
   // `keys`: the layer's whole prompt (prompt_length keys) on the device.
   void compress_layer(int layer, const gpu::KvView& keys, std::vector<KeptHead>& kept, cudaStream_t stream);
 
-  // Working memory of one compression (for the backend's plans).
-  static std::size_t bytes(const ModelConfig& config, const SnapKvParams& params, int prompt_length);
-
  private:
   const ModelConfig& config_;
   SnapKvParams params_;
