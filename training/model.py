@@ -86,6 +86,27 @@ def apply_rope(x, cos, sin):
     return torch.cat((x1 * c - x2 * s, x1 * s + x2 * c), dim=-1).to(x.dtype)
 
 
+def causal_attention(q, k, v):
+    """softmax(q k^T / sqrt(d)) v under a causal mask, with GQA: q is [b, heads, t, d], k and v are
+    [b, kv_heads, t, d], and query head h reads KV head h // (heads / kv_heads), as in GGUF engines.
+    Torch 1.13 (Debian's, for training on the CPU) has no scaled_dot_product_attention, so there
+    the product is written out: the query heads of a KV head are stacked as rows of one matmul
+    (no repeated keys), and q is scaled before the product rather than the t x t scores."""
+    b, heads, t, d = q.shape
+    kv_heads = k.shape[1]
+    group = heads // kv_heads
+    if hasattr(F, "scaled_dot_product_attention"):
+        k = k.repeat_interleave(group, dim=1)
+        v = v.repeat_interleave(group, dim=1)
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    rows = (q * (1.0 / math.sqrt(d))).reshape(b, kv_heads, group * t, d)
+    scores = torch.matmul(rows, k.transpose(-1, -2)).view(b, kv_heads, group, t, t)
+    mask = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(1)
+    probs = torch.softmax(scores.masked_fill(mask, float("-inf")), dim=-1)
+    out = torch.matmul(probs.view(b, kv_heads, group * t, t), v)
+    return out.view(b, heads, t, d)
+
+
 class Attention(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -102,11 +123,7 @@ class Attention(nn.Module):
         k = self.k_proj(x).view(b, t, c.num_kv_heads, c.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(b, t, c.num_kv_heads, c.head_dim).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        group = c.num_heads // c.num_kv_heads
-        # repeat_interleave: query head h reads KV head h // group, as in GGUF engines.
-        k = k.repeat_interleave(group, dim=1)
-        v = v.repeat_interleave(group, dim=1)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        out = causal_attention(q, k, v)
         return self.o_proj(out.transpose(1, 2).reshape(b, t, c.num_heads * c.head_dim))
 
 

@@ -79,8 +79,9 @@ def make_optimizer(model, t, device):
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": t["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
-    fused = device.startswith("cuda")
-    return torch.optim.AdamW(groups, lr=t["lr"], betas=tuple(t["betas"]), fused=fused)
+    # fused AdamW is torch 2's and CUDA's; torch 1.13 on the CPU takes the default implementation.
+    extra = {"fused": True} if device.startswith("cuda") else {}
+    return torch.optim.AdamW(groups, lr=t["lr"], betas=tuple(t["betas"]), **extra)
 
 
 def losses(model, hidden_fn, batch, device, autocast):
