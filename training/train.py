@@ -51,6 +51,7 @@ def parse_args():
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (faster on a GPU, slower to start)")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in --out")
+    p.add_argument("--init-from", help="start from the weights of this checkpoint.pt (a new plan: fresh optimizer, schedule and step count)")
     return p.parse_args()
 
 
@@ -232,7 +233,11 @@ def main():
     lm_rng = np.random.default_rng(t["seed"] + 1)
     step, tokens_seen, minutes_before = 0, 0, 0.0
     checkpoint = os.path.join(args.out, "checkpoint.pt")
-    if os.path.exists(checkpoint) and not args.fresh:
+    resuming = os.path.exists(checkpoint) and not args.fresh
+    if args.init_from and not resuming:
+        model.load_state_dict(torch.load(args.init_from, map_location=device)["model"])
+        print(f"weights from {args.init_from}", flush=True)
+    if resuming:
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

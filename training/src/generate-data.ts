@@ -23,7 +23,7 @@ import { demoText, DemoText } from './vocab/demo-text';
 const USAGE = [
   'usage: node out/training/src/generate-data.js --out DIR --examples N --split train|val|test',
   '         [--min-tokens 1024] [--max-tokens 16384] [--seed 1] [--follow-ups 0] [--shard-size 1000] [--start 0]',
-  '         [--format jsonl|compact] [--pool node_modules]',
+  '         [--format jsonl|compact] [--pool node_modules] [--max-file-bytes 16000]',
 ].join('\n');
 
 export interface GenerateOptions {
@@ -39,6 +39,8 @@ export interface GenerateOptions {
   /** Earlier question-answer turns per example: 0 to this many (default 0). */
   readonly followUps?: number;
   readonly poolRoot?: string;
+  /** Largest source file in bytes (default the pool's 16,000): small files keep a fact near its file's header. */
+  readonly maxFileBytes?: number;
   readonly log?: (line: string) => void;
   /** 'jsonl' (default): full prompts. 'compact': each distinct file block stored once (data/compact-shards.ts). */
   readonly format?: 'jsonl' | 'compact';
@@ -49,7 +51,7 @@ export interface GenerateOptions {
 
 export function generateData(options: GenerateOptions): string[] {
   const text = options.text ?? demoText();
-  const pool = indexSplit(options.pool ?? loadSourcePool({ root: options.poolRoot }), options.split);
+  const pool = indexSplit(options.pool ?? loadSourcePool({ root: options.poolRoot, maxBytes: options.maxFileBytes }), options.split);
   const blocks = new BlockCache(text.tokenizer);
   const builder = new ExampleBuilder(text, pool, blocks);
   const byPath = new Map(pool.files.map((f) => [f.file.path, f.file]));
@@ -90,6 +92,7 @@ export function generateData(options: GenerateOptions): string[] {
       minTokens: options.minTokens,
       maxTokens: options.maxTokens,
       followUps: options.followUps ?? 0,
+      ...(options.maxFileBytes === undefined ? {} : { maxFileBytes: options.maxFileBytes }),
       shards,
     },
     text.vocab,
@@ -102,7 +105,7 @@ export function generateData(options: GenerateOptions): string[] {
 
 if (require.main === module) {
   runCli(async () => {
-    const args = parseArgs(process.argv.slice(2), { values: ['out', 'examples', 'start', 'format', 'split', 'min-tokens', 'max-tokens', 'seed', 'shard-size', 'follow-ups', 'pool'] });
+    const args = parseArgs(process.argv.slice(2), { values: ['out', 'examples', 'start', 'format', 'split', 'min-tokens', 'max-tokens', 'seed', 'shard-size', 'follow-ups', 'pool', 'max-file-bytes'] });
     const split = args.required('split');
     if (!(SPLITS as readonly string[]).includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got ${split}`);
     const format = args.value('format') ?? 'jsonl';
@@ -119,6 +122,7 @@ if (require.main === module) {
       followUps: args.integer('follow-ups', 0),
       format: format as 'jsonl' | 'compact',
       poolRoot: args.value('pool'),
+      maxFileBytes: args.value('max-file-bytes') === undefined ? undefined : args.integer('max-file-bytes'),
       log: (line) => process.stdout.write(line + '\n'),
     });
   }, USAGE);

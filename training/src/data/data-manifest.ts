@@ -14,6 +14,8 @@ export interface DataManifest {
   readonly minTokens: number;
   readonly maxTokens: number;
   readonly followUps: number;
+  /** Largest source file in bytes, when the pool was cut short. */
+  readonly maxFileBytes?: number;
   readonly shards: readonly string[];
   /** sha256 of the committed vocabulary file's content. */
   readonly vocabSha256: string;

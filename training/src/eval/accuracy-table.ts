@@ -119,6 +119,24 @@ export function snapKvGate(table: AccuracyTable, set: string, budget = 512, rati
   return { ok, full, snapkv, message };
 }
 
+/**
+ * The issue's second gate: SnapKV beats the most recent tokens at every budget the table holds
+ * for `set` (strictly, unless both answer every question).
+ */
+export function recentGate(table: AccuracyTable, set: string): GateResult & { readonly budgets: readonly number[] } {
+  const budgets = table.methods.filter((m) => m.startsWith('SnapKV ')).map((m) => Number(m.slice('SnapKV '.length)));
+  const losses: string[] = [];
+  for (const budget of budgets) {
+    if (!table.methods.includes(`recent ${budget}`)) continue;
+    const snapkv = accuracy(cellOf(table, `SnapKV ${budget}`, set));
+    const recent = accuracy(cellOf(table, `recent ${budget}`, set));
+    if (!(snapkv > recent || (snapkv === 1 && recent === 1))) losses.push(`${budget}: SnapKV ${percent(snapkv)}, recent ${percent(recent)}`);
+  }
+  const ok = losses.length === 0;
+  const message = ok ? `SnapKV beats the most recent tokens at every budget at ${set}` : `SnapKV does not beat the most recent tokens at ${set} at budget ${losses.join('; ')}`;
+  return { ok, full: accuracy(cellOf(table, 'full cache', set)), snapkv: NaN, message, budgets };
+}
+
 function percent(x: number): string {
   return Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`;
 }
