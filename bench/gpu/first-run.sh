@@ -66,7 +66,7 @@ fr_counts() {
     setup) command -v node >/dev/null 2>&1 && echo "node $(node --version)" || echo "no node: test-gpu and bench cannot run" ;;
     build)
       if [ -x build/native/snapkv-kernel-test ]; then echo "snapkv-kernel-test built; addon: $([ -f build/Release/snapkv.node ] && echo built || echo none)"
-      else echo "no build/native/snapkv-kernel-test (build.log: $(grep -m1 -iE 'error' "$out/build.log" 2>/dev/null | cut -c1-200))"; fi ;;
+      else echo "no build/native/snapkv-kernel-test; build.log says: $(grep -m3 -E 'snapkv: |error' "$out/build.log" 2>/dev/null | cut -c1-160 | paste -sd'|' -)"; fi ;;
     kernel-checks)
       echo "kernels $(fr_count '^PASS' "$fr_work/kernel-test.txt") PASS, $(fr_count '^FAIL' "$fr_work/kernel-test.txt") FAIL;" \
         "model cpu vs cuda $(fr_count '^PASS' "$fr_work/model.txt") PASS, $(fr_count '^FAIL' "$fr_work/model.txt") FAIL" ;;
@@ -140,7 +140,7 @@ first_run() {
     {
       echo "first-run, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), call budget $call_seconds s, sm_$arch"
       echo "GPU: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
-      echo "nvcc: $(nvcc --version 2>/dev/null | tail -1 || echo none); compute-sanitizer: $(command -v compute-sanitizer || echo 'not on PATH'); cores: $(nproc)"
+      echo "nvcc: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*, V[0-9.]*' || echo none); cores: $(nproc)"
       echo "caps (s): $(for s in "${FIRST_RUN_STEPS[@]}"; do printf '%s %s, ' "$s" "${FIRST_RUN_CAP[$s]}"; done)"
     } > "$out/$FIRST_RUN_SUMMARY"
   fi
