@@ -2,7 +2,8 @@
 // checked where no GPU is: the script's dry run (steps, commands, time caps
 // against the device call's limit, files against the 8 a call returns), the
 // bench's --preset first-run and --dry-run options, the row counts a run ends
-// with, and the preset's rows measured for real on the CPU at the tiny shape.
+// with, the preset's rows measured for real on the CPU at the tiny shape, and
+// the short memcheck step's time keeping, with stand-ins for the GPU tools.
 import * as assert from 'assert';
 import { execFile } from 'child_process';
 import * as fs from 'fs';
@@ -14,6 +15,7 @@ import { repoRoot } from '../bench/native-tools';
 import { useTempDir } from './helpers/temp-dir';
 
 const SCRIPT = path.join(repoRoot(), 'bench', 'gpu', 'run-on-gpu.sh');
+const KERNEL_CHECK = path.join(repoRoot(), 'native', 'tools', 'gpu_kernel_check.sh');
 const BENCH = path.join(repoRoot(), 'out', 'bench', 'gpu-bench.js');
 // The device call's limits (the device tool's README): 600 s a command, 8 files back from $OUT.
 const CALL_LIMIT_SECONDS = 600;
@@ -183,6 +185,75 @@ describe('The first GPU session (run-on-gpu.sh first-run)', function () {
       };
       assert.deepStrictEqual(countRows(report), { planned: 6, measured: 2, failed: 1, skipped: 1 });
       assert.strictEqual(rowCountLine(report), 'rows: 2 measured, 1 failed, 1 skipped, 2 not reached (of 6 planned); PyTorch failed: stopped after its time limit of 44 s');
+    });
+  });
+
+  describe('memcheck on a short subset (gpu_kernel_check.sh memcheck-short), with stand-in tools', () => {
+    /**
+     * A build folder whose kernel check sleeps `slowSeconds` in `slowGroup`,
+     * and a compute-sanitizer that runs its program (or, with
+     * `refuses`, answers as it does on a device it cannot use).
+     */
+    function standIns(slowGroup: string, slowSeconds: number, refuses: boolean): { build: string; bin: string } {
+      const root = fs.mkdtempSync(path.join(tempDir(), 'tools-'));
+      const build = path.join(root, 'build');
+      const bin = path.join(root, 'bin');
+      fs.mkdirSync(path.join(build, 'native'), { recursive: true });
+      fs.mkdirSync(bin);
+      const script = (file: string, body: string): void => fs.writeFileSync(file, `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+      script(path.join(build, 'native', 'snapkv-kernel-test'), `group=\${@: -1}; [ "$group" = ${slowGroup} ] && exec sleep ${slowSeconds}; echo "PASS  a $group check"`);
+      script(path.join(build, 'native', 'snapkv-run'), 'echo "{\"backend\": \"cuda\"}"');
+      script(path.join(build, 'native', 'snapkv-write-model'), 'while [ $# -gt 0 ]; do [ "$1" = --out ] && touch "$2"; shift; done');
+      script(path.join(bin, 'compute-sanitizer'), refuses
+        ? 'echo "========= Error: Device not supported"; exit 1'
+        : 'while [ "$1" != --error-exitcode ]; do shift; done; shift 2\n"$@" & child=$!\ntrap \'kill $child; exit 143\' TERM\nwait $child; rc=$?; echo "========= ERROR SUMMARY: 0 errors"; exit $rc');
+      return { build, bin };
+    }
+
+    async function memcheckShort(tools: { build: string; bin: string }, seconds: number): Promise<{ run: Run; summary: string; out: string }> {
+      const out = fs.mkdtempSync(path.join(tempDir(), 'out-'));
+      const result = await run('bash', [KERNEL_CHECK, 'memcheck-short'], {
+        OUT: out,
+        SNAPKV_GPU_BUILD: tools.build,
+        SNAPKV_MEMCHECK_SECONDS: String(seconds),
+        SNAPKV_KERNEL_TEST_SEED: '5',
+        PATH: `${tools.bin}:${process.env.PATH}`,
+      });
+      return { run: result, summary: fs.readFileSync(path.join(out, 'summary.txt'), 'utf8'), out };
+    }
+
+    it('checks the whole model first, then the groups until its time is spent, cutting off the one that overruns', async () => {
+      const started = Date.now();
+      const { run: result, summary, out } = await memcheckShort(standIns('attention', 60, false), 8);
+      assert.strictEqual(result.code, 0, result.stdout + result.stderr);
+      assert.ok(Date.now() - started < 30_000, 'the step outran its time');
+      const lines = summary.split('\n').filter((l) => l.startsWith('memcheck-short'));
+      const names = ['model', 'attention', 'snapkv', 'matrix', 'basic', 'sampling'];
+      assert.deepStrictEqual(lines.map((l) => l.split(':')[0]), names.map((n) => `memcheck-short ${n}`));
+      assert.match(lines[0], /exit 0 \(========= ERROR SUMMARY: 0 errors\)/);
+      // The group that sleeps is cut off at the time left (or, on a slow machine, not started); none after it runs.
+      assert.match(lines[1], /exit 124 \(cut off after \d+ s\)|not run \(the 8 s were spent\)/);
+      for (const line of lines.slice(2)) assert.match(line, /not run \(the 8 s were spent\)/);
+      const log = fs.readFileSync(path.join(out, 'memcheck-short.txt'), 'utf8');
+      assert.match(log, /== memcheck model: .*snapkv-run .*tiny-BF16\.gguf --random-tokens 300 --generate 8 --backend cuda/);
+    });
+
+    it('runs every group when they fit, with the seed it was given', async () => {
+      const { run: result, summary, out } = await memcheckShort(standIns('none', 0, false), 60);
+      assert.strictEqual(result.code, 0, result.stdout + result.stderr);
+      assert.strictEqual(summary.split('\n').filter((l) => /^memcheck-short \w+: exit 0 /.test(l)).length, 6, summary);
+      const log = fs.readFileSync(path.join(out, 'memcheck-short.txt'), 'utf8');
+      for (const group of ['attention', 'snapkv', 'matrix', 'basic', 'sampling']) {
+        assert.match(log, new RegExp(`snapkv-kernel-test --seed 5 --only ${group}\\n(.*\\n)?PASS {2}a ${group} check`));
+      }
+    });
+
+    it('says so and passes where compute-sanitizer cannot use the device', async () => {
+      const { run: result, summary } = await memcheckShort(standIns('none', 0, true), 30);
+      assert.strictEqual(result.code, 0, result.stdout + result.stderr);
+      assert.match(summary, /memcheck-short model: exit 1/);
+      assert.match(summary, /memcheck-short: skipped: compute-sanitizer cannot use this device/);
+      assert.doesNotMatch(summary, /memcheck-short attention/);
     });
   });
 
