@@ -9,6 +9,9 @@
  * every section, so a run cut off by a device call's limit still leaves what it
  * measured. Prints the markdown at the end; progress goes to stderr.
  *
+ * --dry-run prints the rows it would measure instead. The last line on stderr
+ * counts the rows measured, failed and skipped (bench/gpu/row-plan.ts).
+ *
  * Exit status: 0 when everything that was asked for ran, 2 when the engine
  * could not run at all (no CUDA backend, say), 1 when some shape failed.
  * `bench/gpu/run-on-gpu.sh` runs this on a GPU machine; bench/gpu/README.md.
@@ -25,6 +28,7 @@ import { GpuBenchOptions, UsageRequested, parseOptions } from './gpu/options';
 import { GpuBenchReport, mergeReports, readReport, reportBaseName, writeReportFiles } from './gpu/report';
 import { renderReport } from './gpu/report-tables';
 import { EngineShapeResult } from './gpu/results';
+import { plannedRows, rowCountLine } from './gpu/row-plan';
 import { SHAPES, ShapeName } from './gpu/shapes';
 import { runTorchBench } from './gpu/torch-run';
 
@@ -178,6 +182,11 @@ async function main(): Promise<number> {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     return 64;
   }
+  if (options.dryRun) {
+    console.log(`bench:gpu would measure, on the ${options.backend} backend (${options.weightType} files in ${options.modelsDir}), writing gpu-<date>.md and .json to ${options.outDir}:`);
+    for (const row of plannedRows(options)) console.log(`  ${row}`);
+    return 0;
+  }
   const deadline = new Deadline(options.timeBudgetSeconds);
   const report: GpuBenchReport = {
     version: 1,
@@ -226,6 +235,7 @@ async function main(): Promise<number> {
   save();
   console.log(renderReport(current()));
   log(`wrote ${files.markdown} and ${files.json}`);
+  log(rowCountLine(report));
   if (report.engine.error) return 2;
   return report.engine.shapes.some((s) => s.error) ? 1 : 0;
 }

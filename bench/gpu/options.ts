@@ -1,6 +1,6 @@
 // Command-line options of `npm run bench:gpu` (bench/gpu-bench.ts), with the
-// issue's defaults for a GPU and a --quick preset that runs on a CPU in a
-// minute.
+// issue's defaults for a GPU, a --quick preset that runs on a CPU in a minute,
+// and named row sets (--preset) for device calls with minutes to spend.
 import * as path from 'path';
 import { WeightType } from '../bench-model';
 import { repoRoot } from '../native-tools';
@@ -47,11 +47,47 @@ export interface GpuBenchOptions {
   outDir: string;
   /** An earlier run's JSON whose sections not run now are kept. */
   resume?: string;
+  /** The --preset applied, if any (recorded in the report). */
+  preset?: PresetName;
+  /** Print the rows the run would measure, and measure nothing. */
+  dryRun: boolean;
+}
+
+type RowSet = Pick<GpuBenchOptions, 'shapes' | 'prefillLengths' | 'decodeLengths' | 'budgets' | 'ttftPrefix' | 'sections'>;
+
+/**
+ * Named row sets. `first-run`: the rows of the first GPU session (issue 19),
+ * sized for one device call next to the build and the GPU tests: the 1.5B
+ * shape, prefill at 8K and 32K, decode at 32K from the full cache and from
+ * SnapKV 2048, question to first token against 32K, PyTorch on the same rows.
+ * With --quick, the same rows scaled down to the tiny shape (a CPU smoke run).
+ */
+export const PRESETS: Readonly<Record<'first-run', (quick: boolean) => RowSet>> = {
+  'first-run': (quick) =>
+    quick
+      ? { shapes: ['tiny'], prefillLengths: [256, 1024], decodeLengths: [1024], budgets: [128], ttftPrefix: 1024, sections: ['prefill', 'decode', 'ttft', 'torch'] }
+      : {
+          shapes: ['qwen2.5-coder-1.5b'],
+          prefillLengths: [8192, 32768],
+          decodeLengths: [32768],
+          budgets: [2048],
+          ttftPrefix: 32768,
+          sections: ['prefill', 'decode', 'ttft', 'torch'],
+        },
+};
+export type PresetName = keyof typeof PRESETS;
+
+function presetRows(name: string | undefined, quick: boolean): RowSet {
+  if (name === undefined) throw new Error('--preset needs a value');
+  if (!Object.prototype.hasOwnProperty.call(PRESETS, name)) throw new Error(`unknown preset ${name}; choose from ${Object.keys(PRESETS).join(', ')}`);
+  return PRESETS[name as PresetName](quick);
 }
 
 export const USAGE = `usage: npm run bench:gpu -- [options]   (or node out/bench/gpu-bench.js [options])
   --backend cuda|cpu          engine backend (default cuda)
   --quick                     tiny shape, short prompts, scaled budgets: a smoke run (use with --backend cpu off a GPU)
+  --preset first-run          the first GPU session's rows: 1.5B shape, prefill 8K and 32K, decode at 32K (full cache
+                              and SnapKV 2048), question to first token at 32K, PyTorch alike (with --quick: tiny, scaled)
   --shapes a,b                qwen2.5-coder-1.5b, qwen2.5-coder-7b, tiny (default: the two real shapes)
   --type BF16|F16|Q8_0|F32    weight type of the engine's files (default BF16, as the PyTorch baseline)
   --lengths 8K,32K            prefill and decode lengths at once; or --prefill-lengths / --decode-lengths
@@ -71,7 +107,8 @@ export const USAGE = `usage: npm run bench:gpu -- [options]   (or node out/bench
   --prefix-in-host            keep prefix caches in pinned host memory (streamed a layer at a time)
   --models-dir DIR            where the GGUF files are written and reused (default bench/tmp/gpu-models)
   --out-dir DIR               where gpu-<date>.md and .json go (default bench/results; bench/tmp with --quick)
-  --resume FILE               merge an earlier run's JSON: its sections not run now are kept`;
+  --resume FILE               merge an earlier run's JSON: its sections not run now are kept
+  --dry-run                   print the rows this run would measure, and measure nothing`;
 
 /** '8192', '8K', '1M' (powers of two: K = 1024). */
 export function parseLength(text: string): number {
@@ -109,6 +146,7 @@ export function defaultOptions(quick: boolean): GpuBenchOptions {
     torchTimeoutSeconds: 1200,
     python: 'python3',
     prefixInHostMemory: false,
+    dryRun: false,
     modelsDir: path.join(root, 'bench', 'tmp', 'gpu-models'),
   };
   if (quick) {
@@ -147,7 +185,14 @@ export function defaultOptions(quick: boolean): GpuBenchOptions {
 }
 
 export function parseOptions(argv: readonly string[]): GpuBenchOptions {
-  const options = defaultOptions(argv.includes('--quick'));
+  const quick = argv.includes('--quick');
+  const options = defaultOptions(quick);
+  // A preset replaces the row set wherever it stands; the options given with it refine it.
+  const presetAt = argv.indexOf('--preset');
+  if (presetAt >= 0) {
+    Object.assign(options, presetRows(argv[presetAt + 1], quick));
+    options.preset = argv[presetAt + 1] as PresetName;
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -157,6 +202,8 @@ export function parseOptions(argv: readonly string[]): GpuBenchOptions {
     };
     switch (arg) {
       case '--quick': break;
+      case '--preset': value(); break;
+      case '--dry-run': options.dryRun = true; break;
       case '--backend': {
         const backend = value();
         if (backend !== 'cuda' && backend !== 'cpu') throw new Error(`--backend takes cuda or cpu, not '${backend}'`);

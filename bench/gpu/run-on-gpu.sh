@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# The GPU benchmark on a lent GPU machine (bench/gpu/README.md): sets up Node
-# from .carry/ when the machine has none, builds the addon and tools for the
-# GPU, runs the GPU tests, then `npm run bench:gpu`. Everything it writes that
-# matters goes to $OUT (at most 8 files):
+# The GPU side of the project on a lent GPU machine (bench/gpu/README.md): sets
+# up Node from .carry/ when the machine has none, builds the addon and tools
+# for the GPU, runs the GPU tests and `npm run bench:gpu`. Everything it writes
+# that matters goes to $OUT (at most 8 files, the device call's limit):
 #
-#   run-on-gpu.log         every step's output
-#   nvidia-smi.txt         the card before the run
-#   build.log              the addon and tools build (cmake-js, nvcc)
+#   run-on-gpu.log         every step's output, nvidia-smi first
+#   build.log              the addon and tools build (cmake-js, nvcc), then tsc
 #   test-gpu.txt           npm run test:gpu
-#   gpu-<date>.md / .json  the benchmark's tables and numbers (commit them under bench/results/;
-#                          -cpu-quick in the name for a smoke run)
+#   gpu-<date>.md / .json  the benchmark's tables and numbers, rewritten after every row
+#                          (commit them under bench/results/; -cpu-quick in the name for a smoke run)
+#   first-run-summary.txt  first-run: each step's exit status, seconds and counts, as it ends
+#   kernel-checks.txt      first-run: snapkv-kernel-test and the whole model on both backends (no Node)
+#   sanitize.txt           first-run: compute-sanitizer memcheck on a short subset
 #
-#   bash bench/gpu/run-on-gpu.sh [all | setup build test bench oneshot ...]   (default: all)
+#   bash bench/gpu/run-on-gpu.sh [--dry-run] [first-run | all | setup build test bench oneshot ...]
+#                                                                         (default: first-run)
 #
-#   all      build, test, then one bench:gpu run of every section
-#   build    the addon and tools for sm_$SNAPKV_CUDA_ARCHS (skipped when a CUDA build is there)
-#   test     npm run test:gpu
-#   bench    bench:gpu: PyTorch baseline and limits, prefill, decode, time to first token
-#   oneshot  bench:gpu --sections oneshot, merged into today's bench/results/gpu-<date>.json
-#            if it is there ($SNAPKV_RESUME names another)
+#   first-run  the first GPU session in one call (bench/gpu/first-run.sh): build for sm_90 on every
+#              core, kernel checks, test:gpu, memcheck on a short subset, then bench:gpu --preset
+#              first-run, each step under its own time cap
+#   all        build, test, then one bench:gpu run of every section
+#   build      the addon and tools for sm_$SNAPKV_CUDA_ARCHS (skipped when a CUDA build is there)
+#   test       npm run test:gpu
+#   bench      bench:gpu: PyTorch baseline and limits, prefill, decode, time to first token
+#   oneshot    bench:gpu --sections oneshot, merged into today's bench/results/gpu-<date>.json
+#              if it is there ($SNAPKV_RESUME names another)
+#   --dry-run  (or SNAPKV_DRY_RUN=1) print each step, its command, time cap and files, and run
+#              nothing: first-run only
 #
 # A device call has a hard limit (600 s). Each step is bounded so that the call
 # returns in $SNAPKV_CALL_SECONDS (default 570) with what it measured: bench:gpu
@@ -34,18 +42,27 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 1
+dry_run=${SNAPKV_DRY_RUN:-0}
+steps=()
+for arg in "$@"; do
+  if [ "$arg" = --dry-run ]; then dry_run=1; else steps+=("$arg"); fi
+done
+[ ${#steps[@]} -eq 0 ] && steps=(first-run)
+[ "${steps[0]}" = all ] && steps=(build test all-bench)
+
 out=${OUT:-/tmp/snapkv-gpu-bench-out}
-mkdir -p "$out"
 log="$out/run-on-gpu.log"
 arch=${SNAPKV_CUDA_ARCHS:-90}
 call_seconds=${SNAPKV_CALL_SECONDS:-570}
 started=$(date +%s)
 today=$(date -u +%F)
-marker=$(mktemp)  # files newer than this were written by this call
 status=0
 
-note() { echo "[run-on-gpu] $*" | tee -a "$log"; }
-remaining() { echo $((call_seconds - ($(date +%s) - started))); }
+note() {
+  if [ "$dry_run" = 1 ]; then echo "[run-on-gpu] $*"; else echo "[run-on-gpu] $*" | tee -a "$log"; fi
+}
+elapsed() { echo $(($(date +%s) - started)); }
+remaining() { echo $((call_seconds - $(elapsed))); }
 # A step's time limit: its own cap, or what is left of the call less a margin for the files.
 limit() {
   local cap=$1 left
@@ -54,10 +71,6 @@ limit() {
   [ "$cap" -lt 1 ] && cap=1
   echo "$cap"
 }
-
-steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(all)
-[ "${steps[0]}" = all ] && steps=(build test all-bench)
 
 setup_node() {
   if ! command -v node >/dev/null 2>&1; then
@@ -89,25 +102,36 @@ setup_node() {
 
 # The addon (build/Release/snapkv.node) and tools (build/native/) with the CUDA kernels for this GPU.
 cuda_build_present() {
-  [ -f build/Release/snapkv.node ] && [ -x build/native/snapkv-write-model ] &&
+  [ -f build/Release/snapkv.node ] && [ -x build/native/snapkv-write-model ] && [ -x build/native/snapkv-kernel-test ] &&
     node -e 'process.exit(require("./build/Release/snapkv.node").buildInfo().cuda.compiled ? 0 : 1)' 2>/dev/null
+}
+
+# The build as one shell command writing to FILE: the addon and tools through
+# cmake-js, then the TypeScript; without Node (or with a second argument
+# `tools`), the tools alone through CMake (the kernel checks and
+# compute-sanitizer need no Node). sm_$arch only, on every core.
+build_command() {
+  local file=$1 only=${2:-} cores
+  cores=$(nproc)
+  if [ "$only" != tools ] && command -v node >/dev/null 2>&1 && [ -d node_modules/cmake-js ]; then
+    echo "CMAKE_BUILD_PARALLEL_LEVEL=$cores SNAPKV_CUDA_ARCHS=$arch node node_modules/cmake-js/bin/cmake-js compile --out build --parallel $cores --CDCMAKE_CUDA_ARCHITECTURES=$arch > $file 2>&1" \
+      "&& node node_modules/typescript/bin/tsc -p tsconfig.json >> $file 2>&1"
+  else
+    echo "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=$arch > $file 2>&1" \
+      "&& cmake --build build --parallel $cores --target snapkv-kernel-test snapkv-run snapkv-write-model >> $file 2>&1"
+  fi
 }
 
 step_build() {
   if cuda_build_present && [ "${SNAPKV_REBUILD:-0}" != 1 ]; then
     note "build: a CUDA build is there (SNAPKV_REBUILD=1 rebuilds)"
-  else
-    note "build: cmake-js for sm_$arch ($(limit 360) s at most)"
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) timeout "$(limit 360)" node node_modules/cmake-js/bin/cmake-js compile --out build \
-      --CDCMAKE_CUDA_ARCHITECTURES="$arch" > "$out/build.log" 2>&1
-    local rc=$?
-    note "build: exit $rc (build.log)"
-    tail -5 "$out/build.log" | tee -a "$log"
-    [ $rc -ne 0 ] && return $rc
+    return 0
   fi
-  timeout "$(limit 120)" node node_modules/typescript/bin/tsc -p tsconfig.json >> "$log" 2>&1
+  note "build: for sm_$arch ($(limit 360) s at most)"
+  timeout "$(limit 360)" bash -c "$(build_command "$out/build.log")"
   local rc=$?
-  note "build:ts: exit $rc"
+  note "build: exit $rc (build.log)"
+  tail -5 "$out/build.log" | tee -a "$log"
   return $rc
 }
 
@@ -120,18 +144,28 @@ step_test() {
   return $rc
 }
 
-# bench:gpu with a time budget inside the call's; its files are copied to $OUT.
+# The bench:gpu command for a time budget of SECONDS, writing its rows to $OUT as they finish.
+bench_command() {
+  local seconds=$1
+  shift
+  echo "npm run bench:gpu -- --time-budget $seconds --torch-timeout $((seconds * 2 / 5)) --out-dir $out $* ${SNAPKV_BENCH_ARGS:-}"
+}
+
+# After a bench: today's files also under bench/results/, where a later call on a warm machine resumes them.
+keep_bench_files() {
+  mkdir -p bench/results
+  find "$out" -maxdepth 1 -name 'gpu-*' -exec cp {} bench/results/ \;
+}
+
+# bench:gpu with a time budget inside the call's.
 run_bench() {
   local budget=$(($(remaining) - 25))
   [ "$budget" -lt 30 ] && { note "bench: only ${budget} s left in this call; run it in the next one"; return 1; }
-  local torch_seconds=$((budget * 2 / 5))
-  note "bench:gpu $* (time budget ${budget} s, PyTorch at most ${torch_seconds} s)"
-  # shellcheck disable=SC2086
-  timeout $((budget + 15)) bash -c 'npm run bench:gpu -- "$@"' bench --time-budget "$budget" --torch-timeout "$torch_seconds" \
-    --out-dir bench/results "$@" ${SNAPKV_BENCH_ARGS:-} > /dev/null 2> >(tee -a "$log" >&2)
+  note "bench:gpu $* (time budget ${budget} s, PyTorch at most $((budget * 2 / 5)) s)"
+  timeout $((budget + 15)) bash -c "$(bench_command "$budget" "$@")" > /dev/null 2> >(tee -a "$log" >&2)
   local rc=$?
   note "bench:gpu: exit $rc"
-  find bench/results -maxdepth 1 -name 'gpu-*' -newer "$marker" -exec cp {} "$out/" \;
+  keep_bench_files
   return $rc
 }
 
@@ -144,15 +178,28 @@ step_oneshot() {
   fi
 }
 
+# shellcheck source=bench/gpu/first-run.sh
+source "$root/bench/gpu/first-run.sh"
+
+if [ "$dry_run" = 1 ]; then
+  [ "${steps[*]}" = first-run ] || { echo "[run-on-gpu] --dry-run plans first-run only, not: ${steps[*]}" >&2; exit 64; }
+  first_run
+  exit $?
+fi
+
+mkdir -p "$out"
 {
   echo "== $(date -u +%FT%TZ) run-on-gpu ${steps[*]} (sm $arch, ${call_seconds} s)"
   nvidia-smi 2>&1 || echo "nvidia-smi: not available"
-} > "$out/nvidia-smi.txt"
-note "steps: ${steps[*]}; $(head -1 "$out/nvidia-smi.txt")"
-setup_node || exit 1
+} >> "$log"
+note "steps: ${steps[*]}; $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
+
+# first-run sets Node up as a step of its own (and builds the tools without it when that fails).
+if [ "${steps[*]}" != first-run ]; then setup_node || exit 1; fi
 
 for step in "${steps[@]}"; do
   case "$step" in
+    first-run) first_run || status=1 ;;
     setup) ;;
     build) step_build || { status=1; note "build failed: the later steps need it"; break; } ;;
     test) step_test || status=1 ;;
@@ -168,14 +215,14 @@ for step in "${steps[@]}"; do
       run_bench || status=1
       ;;
     *)
-      note "unknown step $step (all, setup, build, test, bench, oneshot)"
+      note "unknown step $step (first-run, all, setup, build, test, bench, oneshot)"
       exit 64
       ;;
   esac
 done
 
-note "done in $(($(date +%s) - started)) s, exit $status; files in $out: $(ls "$out" | tr '\n' ' ')"
-# The reply shows the end of the output: the tables last.
+note "done in $(elapsed) s, exit $status; files in $out: $(ls "$out" | tr '\n' ' ')"
+# The reply shows the end of the output: the summary and the tables last.
+[ -f "$out/first-run-summary.txt" ] && cat "$out/first-run-summary.txt"
 for table in "$out"/gpu-*.md; do [ -f "$table" ] && cat "$table"; done
-rm -f "$marker"
 exit $status

@@ -10,10 +10,18 @@
 #   model.txt        the CUDA backend on a written model against the CPU backend (snapkv-run)
 #   memcheck.txt racecheck.txt synccheck.txt initcheck.txt   compute-sanitizer (kernel checks,
 #                    then the whole model through snapkv-run --backend cuda)
+#   memcheck-short.txt  memcheck on a short subset (step memcheck-short)
 #   summary.txt      the GPU, the seed, each step's exit status
 #
-#   native/tools/gpu_kernel_check.sh [all|build|test|model|bench|sanitize] ...   (default: all = build test model bench sanitize)
+#   native/tools/gpu_kernel_check.sh [all|build|test|model|bench|sanitize|memcheck-short] ...   (default: all = build test model bench sanitize)
 #   SNAPKV_CUDA_ARCHS=90 (default)   SNAPKV_KERNEL_TEST_SEED=N (default: fresh)   SNAPKV_SANITIZE_ONLY=group
+#   SNAPKV_GPU_BUILD=DIR: the build to use (default build/gpu-sm$SNAPKV_CUDA_ARCHS; bench/gpu/run-on-gpu.sh passes build/)
+#
+# memcheck-short, for a call with minutes to spend (bench/gpu/run-on-gpu.sh first-run): memcheck
+# on the whole model once (a tiny BF16 file through snapkv-run --backend cuda), then on the
+# kernel checks a group at a time, the groups most likely to index out of bounds first, until
+# $SNAPKV_MEMCHECK_SECONDS (default 60) are spent. Without compute-sanitizer, or where it
+# cannot use the device, it says so and passes.
 #
 # Each step is bounded by `timeout` (build 240 s, test 180 s, bench 240 s,
 # each of the four sanitizers $SNAPKV_SANITIZE_TIMEOUT, default 130 s), so
@@ -128,8 +136,38 @@ PY
       note "compute-sanitizer --tool memcheck snapkv-run --backend cuda: exit $rc ($(grep -E 'ERROR SUMMARY' "$out/memcheck-model.txt" | tr '\n' ' '))"
       [ $rc -ne 0 ] && status=1
       ;;
+    memcheck-short)
+      [ -x "$tool" ] || { note "memcheck-short: $tool is missing (run the build step first)"; status=1; break; }
+      if [ -z "$sanitizer" ]; then note "memcheck-short: skipped: compute-sanitizer not found"; continue; fi
+      short="$out/memcheck-short.txt"
+      ends=$(( $(date +%s) + ${SNAPKV_MEMCHECK_SECONDS:-60} ))
+      file="$out/tiny-BF16.gguf"
+      [ -f "$file" ] || "$build/native/snapkv-write-model" --shape tiny --type BF16 --out "$file" --seed 5 > /dev/null
+      runs=("model:$build/native/snapkv-run $file --random-tokens 300 --generate 8 --backend cuda")
+      for group in attention snapkv matrix basic sampling; do runs+=("$group:$tool --seed $seed --only $group"); done
+      for entry in "${runs[@]}"; do
+        name=${entry%%:*}
+        left=$(( ends - $(date +%s) ))
+        if [ "$left" -lt 5 ]; then note "memcheck-short $name: not run (the ${SNAPKV_MEMCHECK_SECONDS:-60} s were spent)"; continue; fi
+        echo "== memcheck $name: ${entry#*:}" >> "$short"
+        # shellcheck disable=SC2086
+        timeout "$left" "$sanitizer" --tool memcheck --error-exitcode 86 ${entry#*:} > "$short.run" 2>&1
+        rc=$?
+        cat "$short.run" >> "$short"
+        errors=$(grep -E 'ERROR SUMMARY' "$short.run" | tail -1)
+        [ $rc -eq 124 ] && errors="cut off after $left s"
+        note "memcheck-short $name: exit $rc (${errors:-no summary})"
+        if tail -20 "$short.run" | grep -qiE 'device not supported|unable to (start|launch)'; then
+          rm -f "$short.run"
+          note "memcheck-short: skipped: compute-sanitizer cannot use this device (see memcheck-short.txt)"
+          break
+        fi
+        rm -f "$short.run"
+        [ $rc -ne 0 ] && [ $rc -ne 124 ] && status=1
+      done
+      ;;
     *)
-      echo "unknown step $step (all, build, test, model, bench, sanitize)" >&2
+      echo "unknown step $step (all, build, test, model, bench, sanitize, memcheck-short)" >&2
       exit 64
       ;;
   esac
