@@ -123,8 +123,9 @@ int decode_blocks_command(int argc, char** argv) {
     const BlockFormat* format = block_format(type);
     if (format == nullptr) throw std::runtime_error(std::string(argv[2]) + " is not a block format");
     std::ifstream in(argv[3], std::ios::binary);
+    if (!in) throw std::runtime_error(std::string("cannot read ") + argv[3]);
     const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.eof() || bytes.size() % static_cast<std::size_t>(format->bytes) != 0) {
+    if (bytes.size() % static_cast<std::size_t>(format->bytes) != 0) {
       throw std::runtime_error(std::string(argv[3]) + " is not whole " + argv[2] + " blocks");
     }
     const int count = static_cast<int>(bytes.size() / format->bytes) * format->values;
