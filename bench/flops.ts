@@ -8,6 +8,7 @@
  * Not counted: norms, RoPE, softmax, SiLU, biases (well under 1%).
  */
 import { BenchModelShape, WeightType, layerMatrices } from './bench-model';
+import { quantizedGeometry } from '../test/fixtures/block-quantizers';
 
 /** Bytes of one weight in the file. */
 export function bytesPerWeight(type: WeightType): number {
@@ -16,6 +17,10 @@ export function bytesPerWeight(type: WeightType): number {
     case 'F16':
     case 'BF16': return 2;
     case 'Q8_0': return 34 / 32;
+    default: {
+      const { values, bytes } = quantizedGeometry(type);
+      return bytes / values;
+    }
   }
 }
 

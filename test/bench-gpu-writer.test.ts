@@ -129,14 +129,39 @@ describe('snapkv-write-model (GPU benchmark models)', function () {
     assert.strictEqual(one.length, other.length);
   });
 
+  it('writes the tiny shape as Q4_0, Q5_0 and the Q4_K_M mix (Q4_K and Q6_K in ffn_down), and the engine runs them', async () => {
+    for (const type of ['Q4_0', 'Q5_0', 'Q4_K_M']) {
+      const file = path.join(tempDir(), `tiny-${type}.gguf`);
+      const run = await runWriter(['--shape', 'tiny', '--type', type, '--out', file]);
+      assert.strictEqual(run.code, 0, run.stderr);
+      const out = JSON.parse(run.stdout) as WriterOutput & { type: string };
+      assert.strictEqual(out.type, type);
+      const model = await Engine.load(file, { backend: 'cpu', threads: 2 });
+      try {
+        const prefix = await model.prefill(randomTokens(24, model.info.vocab, 5), { logits: 'last' });
+        const logits = prefix.logits!;
+        assert.ok(logits.every(Number.isFinite), `${type}: non-finite logits`);
+        const spread = Math.max(...logits) - Math.min(...logits);
+        assert.ok(spread > 0.01 && spread < 1000, `${type}: logits spread ${spread}`);
+        prefix.dispose();
+      } finally {
+        model.dispose();
+      }
+    }
+  });
+
   it('refuses unknown shapes and types with the choices, and leaves no partial file behind', async () => {
     const file = path.join(tempDir(), 'bad.gguf');
     const shape = await runWriter(['--shape', 'qwen9', '--type', 'BF16', '--out', file]);
     assert.strictEqual(shape.code, 2);
     assert.match(shape.stderr, /unknown shape 'qwen9'; choose one of: qwen2\.5-coder-1\.5b, qwen2\.5-coder-7b, tiny/);
-    const type = await runWriter(['--shape', 'tiny', '--type', 'Q4_K', '--out', file]);
+    const type = await runWriter(['--shape', 'tiny', '--type', 'Q3_K', '--out', file]);
     assert.strictEqual(type.code, 2);
-    assert.match(type.stderr, /unknown weight type 'Q4_K'/);
+    assert.match(type.stderr, /unknown weight type 'Q3_K'; choose one of: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q4_K_M/);
+    // Q4_K needs rows of whole 256-value blocks; the tiny shape's are 128.
+    const rows = await runWriter(['--shape', 'tiny', '--type', 'Q4_K', '--out', file]);
+    assert.strictEqual(rows.code, 2);
+    assert.match(rows.stderr, /rows of 128 values, not whole Q4_K blocks/);
     const folder = await runWriter(['--shape', 'tiny', '--type', 'BF16', '--out', path.join(tempDir(), 'missing', 'x.gguf')]);
     assert.strictEqual(folder.code, 1);
     assert.match(folder.stderr, /cannot create/);

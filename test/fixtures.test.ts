@@ -6,7 +6,8 @@ import { GgmlType } from './fixtures/ggml-types';
 import { GGUF_TYPE_ID, GgufArray, GgufValue, gguf } from './fixtures/gguf-values';
 import { GgufFileSpec, GgufLayout, encodeGguf, planGguf, writeGguf } from './fixtures/gguf-writer';
 import { bf16Bits, bf16Value, f16Bits, f16Value } from './fixtures/half-floats';
-import { WeightType, decodeWeights, encodeWeights } from './fixtures/quantize';
+import { WEIGHT_TYPE_ID, WeightType, decodeWeights, encodeWeights } from './fixtures/quantize';
+import { uniformRecipe } from './fixtures/weight-recipes';
 import { TokenType, qwenVocab } from './fixtures/qwen-vocab';
 import { SeededRandom } from './fixtures/seeded-random';
 import {
@@ -508,7 +509,7 @@ describe('fixtures', () => {
         assert.strictEqual(read.metadata.get(`${a}.attention.layer_norm_rms_epsilon`)?.typeId, GGUF_TYPE_ID.f32);
         assert.strictEqual(meta(`${a}.attention.layer_norm_rms_epsilon`), Math.fround(1e-6));
         assert.strictEqual(meta(`${a}.rope.freq_base`), a === 'qwen2' ? 1e6 : 1e4);
-        assert.strictEqual(meta('general.file_type'), { F32: 0, F16: 1, Q8_0: 7, BF16: 32 }[c.weightType]);
+        assert.strictEqual(meta('general.file_type'), uniformRecipe(c.weightType).fileType);
         assert.strictEqual(meta('general.alignment'), c.alignment);
         assert.strictEqual(meta('tokenizer.ggml.model'), 'gpt2');
         assert.strictEqual(meta('tokenizer.ggml.pre'), 'qwen2');
@@ -538,7 +539,7 @@ describe('fixtures', () => {
 
         for (const t of read.tensors) {
           const type: WeightType = t.dims.length === 1 ? 'F32' : c.weightType;
-          assert.strictEqual(t.type, { F32: 0, F16: 1, BF16: 30, Q8_0: 8 }[type], t.name);
+          assert.strictEqual(t.type, WEIGHT_TYPE_ID[type], t.name);
           const count = t.dims.reduce((x, y) => x * y, 1);
           const decoded = decodeWeights(type, bytes.subarray(read.dataStart + t.offset), count);
           assert.deepStrictEqual(decoded, written.weights.get(t.name), t.name);

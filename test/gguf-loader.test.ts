@@ -666,21 +666,21 @@ describe('GGUF loader', function () {
       });
     }
 
-    it('rejects Q4_K weights (known to GGUF, not run by the engine) naming the tensor and the type', async () => {
+    it('rejects Q8_K weights (known to GGUF, not run by the engine) naming the tensor and the type', async () => {
       const model = miniModel({ hidden: 256, ffn: 256, heads: 4, kvHeads: 2 });
-      const q4k = new Uint8Array(144 * 256);
-      const withQ4k = replaceTensor(model, 'blk.0.attn_q.weight', {
+      const q8k = new Uint8Array(292 * 256);
+      const withQ8k = replaceTensor(model, 'blk.0.attn_q.weight', {
         name: 'blk.0.attn_q.weight',
-        ggmlType: GgmlType.Q4_K,
+        ggmlType: GgmlType.Q8_K,
         dims: [256, 256],
-        data: q4k,
+        data: q8k,
       });
-      const { file, layout } = put('q4k', spec(withQ4k));
-      assert.strictEqual(tensorLayout(layout!, 'blk.0.attn_q.weight').byteLength, 144 * 256);
-      const error = await expectLoadError(file, 'UNSUPPORTED_MODEL', /'blk\.0\.attn_q\.weight'/, /\bQ4_K\b/);
-      assert.match(error.message, /Q8_0/, 'the message should say which types work');
+      const { file, layout } = put('q8k', spec(withQ8k));
+      assert.strictEqual(tensorLayout(layout!, 'blk.0.attn_q.weight').byteLength, 292 * 256);
+      const error = await expectLoadError(file, 'UNSUPPORTED_MODEL', /'blk\.0\.attn_q\.weight'/, /\bQ8_K\b/);
+      assert.match(error.message, /Q4_K/, 'the message should say which types work');
       // The same model with F32 there loads: the type alone was the problem.
-      await withModel(put('q4k-control', spec(model)).file, (m) => assert.strictEqual(m.info.hidden, 256));
+      await withModel(put('q8k-control', spec(model)).file, (m) => assert.strictEqual(m.info.hidden, 256));
     });
 
     it('rejects Q4_K rows that do not hold whole 256-value blocks', async () => {

@@ -3,11 +3,12 @@
 // weights learned. Written without Node, so a GPU machine without it can make
 // its own files.
 //
-//   snapkv-write-model --shape qwen2.5-coder-1.5b|qwen2.5-coder-7b|tiny --type BF16|F16|Q8_0|F32
+//   snapkv-write-model --shape qwen2.5-coder-1.5b|qwen2.5-coder-7b|tiny --type BF16|F16|Q8_0|F32|Q4_0|Q5_0|Q4_K|Q5_K|Q6_K|Q4_K_M
 //                      --out FILE [--seed N] [--threads N] [--context-length N] [--dry-run]
 //
 // --dry-run prints what would be written (sizes, parameters) and writes nothing.
-// Matrices are stored in --type, norms and biases in F32. The file holds what
+// Matrices are stored in --type (Q4_K_M: llama.cpp's per-tensor mix,
+// shape_writer/file_types.h), norms and biases in F32. The file holds what
 // the engine's loader reads (model_config.cpp, model_weights.cpp) and no
 // tokenizer: the benchmarks feed token ids. Prints one JSON object.
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "shape_writer/file_types.h"
 #include "shape_writer/gguf_output.h"
 #include "shape_writer/model_shapes.h"
 #include "shape_writer/weight_encoding.h"
@@ -40,7 +42,8 @@ struct Arguments {
 };
 
 const char* kUsage =
-    "usage: snapkv-write-model --shape qwen2.5-coder-1.5b|qwen2.5-coder-7b|tiny --type BF16|F16|Q8_0|F32\n"
+    "usage: snapkv-write-model --shape qwen2.5-coder-1.5b|qwen2.5-coder-7b|tiny\n"
+    "                          --type BF16|F16|Q8_0|F32|Q4_0|Q5_0|Q4_K|Q5_K|Q6_K|Q4_K_M\n"
     "                          --out FILE [--seed N] [--threads N] [--context-length N] [--dry-run]\n";
 
 std::uint64_t parse_unsigned(const std::string& text, const std::string& flag, std::uint64_t max) {
@@ -92,13 +95,13 @@ Arguments parse_arguments(int argc, char** argv) {
   return args;
 }
 
-std::vector<MetadataEntry> model_metadata(const ModelShape& shape, WeightType type) {
+std::vector<MetadataEntry> model_metadata(const ModelShape& shape, const FileType& type) {
   const std::string a = "qwen2";
   return {
       MetadataEntry::of_string("general.architecture", a),
-      MetadataEntry::of_string("general.name", "random-" + shape.name + "-" + type_info(type).name),
+      MetadataEntry::of_string("general.name", "random-" + shape.name + "-" + type.name),
       MetadataEntry::of_u32("general.alignment", static_cast<std::uint32_t>(kAlignment)),
-      MetadataEntry::of_u32("general.file_type", type_info(type).llama_ftype),
+      MetadataEntry::of_u32("general.file_type", type.llama_ftype),
       MetadataEntry::of_u32("general.quantization_version", 2),
       MetadataEntry::of_u32(a + ".context_length", static_cast<std::uint32_t>(shape.context_length)),
       MetadataEntry::of_u32(a + ".embedding_length", static_cast<std::uint32_t>(shape.hidden)),
@@ -113,8 +116,8 @@ std::vector<MetadataEntry> model_metadata(const ModelShape& shape, WeightType ty
   };
 }
 
-WeightType stored_type(const TensorPlan& tensor, WeightType matrix_type) {
-  return tensor.is_matrix ? matrix_type : WeightType::F32;
+WeightType stored_type(const TensorPlan& tensor, const FileType& file, const ModelShape& shape) {
+  return tensor.is_matrix ? matrix_type(file, tensor.name, tensor.dims[0], shape.layers, shape.tied_embeddings) : WeightType::F32;
 }
 
 // Encodes a tensor's chunks on `threads` threads while the previous batch is
@@ -184,8 +187,8 @@ class TensorStreamer {
   Batch batches_[2];
 };
 
-void write_file(const Arguments& args, const GgufHeader& header, const std::vector<TensorPlan>& plan, WeightType type,
-                int threads, std::uint64_t total) {
+void write_file(const Arguments& args, const GgufHeader& header, const std::vector<TensorPlan>& plan,
+                const std::vector<WeightType>& stored, int threads, std::uint64_t total) {
   StagedFile file(args.out);
   file.write(header.bytes.data(), header.bytes.size());
   TensorStreamer streamer(file, threads);
@@ -195,7 +198,7 @@ void write_file(const Arguments& args, const GgufHeader& header, const std::vect
     if (file.position() - header.bytes.size() != header.tensor_offsets[i]) {
       throw std::logic_error("tensor '" + plan[i].name + "' would not start at its directory offset");
     }
-    streamer.stream(plan[i], stored_type(plan[i], type), tensor_seed(args.seed, plan[i].name));
+    streamer.stream(plan[i], stored[i], tensor_seed(args.seed, plan[i].name));
     file.pad_to(kAlignment);
     if (file.position() >= next_report) {
       std::cerr << "snapkv-write-model: " << file.position() / (1 << 20) << " of " << total / (1 << 20) << " MiB\n";
@@ -228,14 +231,16 @@ int run(const Arguments& args) {
   const auto start = std::chrono::steady_clock::now();
   ModelShape shape = find_shape(args.shape);
   if (args.context_length > 0) shape.context_length = args.context_length;
-  const WeightType type = parse_weight_type(args.type);
+  const FileType type = parse_file_type(args.type);
   const int threads = args.threads > 0 ? args.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 
   const std::vector<TensorPlan> plan = plan_tensors(shape);
   std::vector<TensorEntry> entries;
+  std::vector<WeightType> stored_types;
   std::uint64_t parameters = 0;
   for (const TensorPlan& tensor : plan) {
-    const WeightType stored = stored_type(tensor, type);
+    const WeightType stored = stored_type(tensor, type, shape);
+    stored_types.push_back(stored);
     if (tensor.dims[0] % type_info(stored).block_values != 0) {
       throw std::invalid_argument("tensor '" + tensor.name + "' has rows of " + std::to_string(tensor.dims[0]) +
                                   " values, not whole " + type_info(stored).name + " blocks");
@@ -245,11 +250,11 @@ int run(const Arguments& args) {
   }
   const GgufHeader header = encode_header(model_metadata(shape, type), entries);
   const std::uint64_t total = header.bytes.size() + header.data_bytes;
-  if (!args.dry_run) write_file(args, header, plan, type, threads, total);
+  if (!args.dry_run) write_file(args, header, plan, stored_types, threads, total);
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "{\"path\":" << json_string(args.out) << ",\"written\":" << (args.dry_run ? "false" : "true")
-            << ",\"shape\":" << json_string(shape.name) << ",\"type\":" << json_string(type_info(type).name)
+            << ",\"shape\":" << json_string(shape.name) << ",\"type\":" << json_string(type.name)
             << ",\"bytes\":" << total << ",\"tensors\":" << plan.size() << ",\"parameters\":" << parameters
             << ",\"hidden\":" << shape.hidden << ",\"layers\":" << shape.layers << ",\"heads\":" << shape.heads
             << ",\"kvHeads\":" << shape.kv_heads << ",\"headDim\":" << shape.head_dim << ",\"ffn\":" << shape.ffn

@@ -1,6 +1,6 @@
 // snapkv-unit-test: checks of the engine's host-side rules that need no
 // model and no GPU (the device memory budget, where a cache is placed, byte
-// formatting). Prints one line per check and exits non-zero on a failure;
+// formatting, the weight block formats). Prints one line per check and exits non-zero on a failure;
 // test/native-unit.test.ts runs it.
 #include <cstdio>
 #include <functional>
@@ -11,6 +11,7 @@
 #include "common/memory_budget.h"
 #include "engine/kv_placement.h"
 #include "engine/one_shot_plan.h"
+#include "unit_test_weight_blocks.h"
 
 namespace {
 
@@ -169,9 +170,12 @@ const std::vector<std::pair<std::string, std::function<void()>>> kChecks = {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "decode") return snapkv_unit::decode_blocks_command(argc, argv);
+  std::vector<std::pair<std::string, std::function<void()>>> checks = kChecks;
+  for (auto& check : snapkv_unit::weight_block_checks()) checks.push_back(std::move(check));
   int failures = 0;
-  for (const auto& [name, check] : kChecks) {
+  for (const auto& [name, check] : checks) {
     try {
       check();
       std::printf("PASS %s\n", name.c_str());
@@ -183,6 +187,6 @@ int main() {
       std::printf("FAIL %s: unexpected exception: %s\n", name.c_str(), error.what());
     }
   }
-  std::printf("%zu checks, %d failed\n", kChecks.size(), failures);
+  std::printf("%zu checks, %d failed\n", checks.size(), failures);
   return failures == 0 ? 0 : 1;
 }

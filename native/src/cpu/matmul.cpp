@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "cpu/block_decoders.h"
 #include "cpu/number_formats.h"
 #include "cpu/simd.h"
 #include "cpu/thread_pool.h"
@@ -14,8 +15,9 @@ namespace snapkv {
 // row, the one-token matrix-vector product), is summed in one canonical order:
 // one vector accumulator over the columns in steps of kLanes, fused
 // multiply-adds, a horizontal sum, then the leftover columns with scalar fused
-// multiply-adds. Weights are widened to f32 exactly first (F16, BF16 and a Q8_0
-// scale times an int8 are all exact in f32). A token's result therefore does
+// multiply-adds. Weights are widened to f32 first, each to one fixed value
+// (F16, BF16 and a Q8_0 scale times an int8 are exact in f32; the other block
+// formats decode as cpu/block_decoders.h explains). A token's result therefore does
 // not depend on which other tokens share its batch: prefilling a prompt in one
 // piece, in chunks, layer by layer or token by token gives the same bits.
 
@@ -125,6 +127,56 @@ BF16Row row_of<BF16Row>(const WeightMatrix& w, int r) { return {reinterpret_cast
 template <>
 Q8Row row_of<Q8Row>(const WeightMatrix& w, int r) { return {reinterpret_cast<const BlockQ8_0*>(w.row(r))}; }
 
+// The other block formats (legacy 4- and 5-bit, K-quants) decode a chunk of
+// whole blocks into an f32 buffer, which then joins the canonical order like an
+// F32 row: a chunk is a multiple of 32 values, hence of kLanes, so the vector
+// accumulator sees the same weights at the same steps. Row lengths are whole
+// blocks (the GGUF reader checks), so there are no leftover columns.
+constexpr int kChunkValues = 256;
+
+float block_dot(const BlockFormat& format, const std::uint8_t* row, const float* x, int n) {
+  alignas(64) float w[kChunkValues];
+  Vec acc = zero();
+  for (int c0 = 0; c0 < n; c0 += kChunkValues) {
+    const int length = std::min(kChunkValues, n - c0);
+    format.decode(row + static_cast<std::size_t>(c0 / format.values) * format.bytes, length / format.values, w);
+    for (int c = 0; c < length; c += kLanes) acc = fma(load(x + c0 + c), load(w + c), acc);
+  }
+  return sum(acc);
+}
+
+// Four rows at once: four independent chains, each in canonical order.
+void block_dot4(const BlockFormat& format, const std::uint8_t* const* rows, const float* x, int n, float* out) {
+  alignas(64) float w[kMatvecRows][kChunkValues];
+  Vec acc[kMatvecRows] = {zero(), zero(), zero(), zero()};
+  for (int c0 = 0; c0 < n; c0 += kChunkValues) {
+    const int length = std::min(kChunkValues, n - c0);
+    const std::size_t offset = static_cast<std::size_t>(c0 / format.values) * format.bytes;
+    for (int r = 0; r < kMatvecRows; ++r) format.decode(rows[r] + offset, length / format.values, w[r]);
+    for (int c = 0; c < length; c += kLanes) {
+      const Vec xv = load(x + c0 + c);
+      for (int r = 0; r < kMatvecRows; ++r) acc[r] = fma(xv, load(w[r] + c), acc[r]);
+    }
+  }
+  for (int r = 0; r < kMatvecRows; ++r) out[r] = sum(acc[r]);
+}
+
+// The plain matrix-vector kernel of a block format. A type's fast kernel (int8
+// dot products, same summation order or a tested bound) replaces it in matvec().
+void matvec_blocks(const WeightMatrix& w, const BlockFormat& format, const float* x, float* y, ThreadPool& pool) {
+  const int tasks = (w.rows + kRowsPerMatvecTask - 1) / kRowsPerMatvecTask;
+  pool.parallel_for(tasks, [&](int task, int) {
+    const int first = task * kRowsPerMatvecTask;
+    const int last = std::min(w.rows, first + kRowsPerMatvecTask);
+    int r = first;
+    for (; r + kMatvecRows <= last; r += kMatvecRows) {
+      const std::uint8_t* rows[kMatvecRows] = {w.row(r), w.row(r + 1), w.row(r + 2), w.row(r + 3)};
+      block_dot4(format, rows, x, w.cols, y + r);
+    }
+    for (; r < last; ++r) y[r] = block_dot(format, w.row(r), x, w.cols);
+  });
+}
+
 template <typename Row>
 void matvec_typed(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool) {
   const int tasks = (w.rows + kRowsPerMatvecTask - 1) / kRowsPerMatvecTask;
@@ -146,7 +198,11 @@ void matvec(const WeightMatrix& w, const float* x, float* y, ThreadPool& pool) {
     case GgmlType::F16: return matvec_typed<F16Row>(w, x, y, pool);
     case GgmlType::BF16: return matvec_typed<BF16Row>(w, x, y, pool);
     case GgmlType::Q8_0: return matvec_typed<Q8Row>(w, x, y, pool);
-    default: return;  // unreachable: bind_model_weights admits only the types above
+    default: {
+      const BlockFormat* format = block_format(w.type);
+      if (format != nullptr) matvec_blocks(w, *format, x, y, pool);
+      return;  // bind_model_weights admits only types with a format here
+    }
   }
 }
 
@@ -222,7 +278,10 @@ float dot_row(const WeightMatrix& w, int row, const float* x) {
     case GgmlType::F16: return canonical_dot(row_of<F16Row>(w, row), x, w.cols);
     case GgmlType::BF16: return canonical_dot(row_of<BF16Row>(w, row), x, w.cols);
     case GgmlType::Q8_0: return canonical_dot(row_of<Q8Row>(w, row), x, w.cols);
-    default: return 0.0f;  // unreachable: bind_model_weights admits only the types above
+    default: {
+      const BlockFormat* format = block_format(w.type);
+      return format != nullptr ? block_dot(*format, w.row(row), x, w.cols) : 0.0f;
+    }
   }
 }
 

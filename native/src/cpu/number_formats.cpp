@@ -1,5 +1,6 @@
 #include "cpu/number_formats.h"
 
+#include "cpu/block_decoders.h"
 #include "cpu/simd.h"
 
 namespace snapkv {
@@ -29,16 +30,12 @@ void convert_row_to_f32(GgmlType type, const void* row, float* out, int count) {
       for (int i = 0; i < count; ++i) out[i] = bf16_to_f32(in[i]);
       return;
     }
-    case GgmlType::Q8_0: {
-      const auto* blocks = static_cast<const BlockQ8_0*>(row);
-      for (int b = 0; b < count / 32; ++b) {
-        const float scale = f16_to_f32(blocks[b].scale_f16);
-        for (int j = 0; j < 32; ++j) out[b * 32 + j] = scale * static_cast<float>(blocks[b].quants[j]);
-      }
+    default: {
+      // Q8_0, the legacy 4- and 5-bit formats and the K-quants: whole blocks.
+      const BlockFormat* format = block_format(type);
+      if (format != nullptr) format->decode(static_cast<const std::uint8_t*>(row), count / format->values, out);
       return;
     }
-    default:
-      break;
   }
 }
 

@@ -28,9 +28,29 @@ std::string ggml_type_name(GgmlType type) {
   return traits ? traits->name : "type " + std::to_string(static_cast<std::uint32_t>(type));
 }
 
+namespace {
+
+// The matrix types the CPU backend multiplies (cpu/matmul.cpp, cpu/block_decoders.cpp):
+// what llama.cpp's quantization recipes write, Q4_K_M's mix included.
+constexpr GgmlType kWeightTypes[] = {
+    GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1,
+    GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+    GgmlType::Q6_K,
+};
+
+}  // namespace
+
 bool engine_supports_weight_type(GgmlType type) {
-  return type == GgmlType::F32 || type == GgmlType::F16 || type == GgmlType::BF16 ||
-         type == GgmlType::Q8_0;
+  for (GgmlType supported : kWeightTypes) {
+    if (supported == type) return true;
+  }
+  return false;
+}
+
+std::string supported_weight_type_names() {
+  std::string names;
+  for (GgmlType type : kWeightTypes) names += (names.empty() ? "" : ", ") + ggml_type_name(type);
+  return names;
 }
 
 }  // namespace snapkv

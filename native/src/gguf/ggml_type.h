@@ -37,5 +37,7 @@ std::string ggml_type_name(GgmlType type);
 
 // The types whose matrices the engine multiplies.
 bool engine_supports_weight_type(GgmlType type);
+// Their names, comma separated, for messages.
+std::string supported_weight_type_names();
 
 }  // namespace snapkv

@@ -35,8 +35,8 @@ class WeightBinder {
     if (!engine_supports_weight_type(t.type)) {
       fail(ErrorCode::UnsupportedModel, "'", file_.path(), "': tensor '", name, "' is ",
            ggml_type_name(t.type),
-           ", a weight type this engine does not support yet (supported: F32, F16, BF16, Q8_0); "
-           "choose a file quantized as Q8_0, F16, BF16 or F32");
+           ", a weight type this engine does not support yet (supported: ", supported_weight_type_names(),
+           "); choose a file quantized as one of those (Q4_K_M, Q5_K_M, Q6_K and Q8_0 files are)");
     }
     WeightMatrix m;
     m.type = t.type;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "shape_writer/block_encoding.h"
+
 namespace shape_writer {
 
 namespace {
@@ -14,7 +16,13 @@ const WeightTypeInfo kTypes[] = {
     {"F16", 1, 1, 2, 1},
     {"BF16", 30, 1, 2, 32},
     {"Q8_0", 8, 32, 34, 7},
+    {"Q4_0", 2, 32, 18, 2},
+    {"Q5_0", 6, 32, 22, 8},
+    {"Q4_K", 12, 256, 144, 14},
+    {"Q5_K", 13, 256, 176, 16},
+    {"Q6_K", 14, 256, 210, 18},
 };
+constexpr int kTypeCount = sizeof(kTypes) / sizeof(kTypes[0]);
 
 std::uint64_t splitmix64(std::uint64_t& state) {
   std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
@@ -83,10 +91,16 @@ void encode_q8_0_block(const float* values, std::uint8_t* out) {
 }  // namespace
 
 WeightType parse_weight_type(const std::string& name) {
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < kTypeCount; ++i) {
     if (name == kTypes[i].name) return static_cast<WeightType>(i);
   }
-  throw std::invalid_argument("unknown weight type '" + name + "'; choose one of: F32, F16, BF16, Q8_0");
+  throw std::invalid_argument("unknown weight type '" + name + "'; choose one of: " + weight_type_names());
+}
+
+std::string weight_type_names() {
+  std::string names;
+  for (const WeightTypeInfo& info : kTypes) names += (names.empty() ? "" : ", ") + std::string(info.name);
+  return names;
 }
 
 const WeightTypeInfo& type_info(WeightType type) { return kTypes[static_cast<int>(type)]; }
@@ -156,6 +170,21 @@ void encode_random_chunk(WeightType type, ValueRange range, std::uint64_t seed, 
       for (std::uint64_t b = 0; b < count / 32; ++b) {
         for (float& v : block) v = source.next();
         encode_q8_0_block(block, out + 34 * b);
+      }
+      break;
+    }
+    default: {
+      void (*encode)(const float*, std::uint8_t*) =
+          type == WeightType::Q4_0 ? encode_q4_0_block
+          : type == WeightType::Q5_0 ? encode_q5_0_block
+          : type == WeightType::Q4_K ? encode_q4_k_block
+          : type == WeightType::Q5_K ? encode_q5_k_block
+                                     : encode_q6_k_block;
+      const WeightTypeInfo& info = type_info(type);
+      float block[256];
+      for (std::uint64_t b = 0; b < count / info.block_values; ++b) {
+        for (std::uint32_t i = 0; i < info.block_values; ++i) block[i] = source.next();
+        encode(block, out + static_cast<std::uint64_t>(info.block_bytes) * b);
       }
       break;
     }

@@ -1,6 +1,6 @@
 #pragma once
 // Random tensor values, encoded in the ggml byte layouts the engine reads
-// (F32, F16, BF16, Q8_0), drawn chunk by chunk so that chunks can be made on
+// (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K), drawn chunk by chunk so that chunks can be made on
 // several threads and the file still depends on the seed alone.
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 namespace shape_writer {
 
-enum class WeightType { F32, F16, BF16, Q8_0 };
+enum class WeightType { F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K };
 
 struct WeightTypeInfo {
   const char* name;
@@ -20,15 +20,17 @@ struct WeightTypeInfo {
   std::uint32_t llama_ftype;    // general.file_type for a file of this type
 };
 
-// The type of that name (F32, F16, BF16, Q8_0), or std::invalid_argument.
+// The type of that name (F32, F16, ..., Q6_K), or std::invalid_argument.
 WeightType parse_weight_type(const std::string& name);
+// The names, for messages.
+std::string weight_type_names();
 const WeightTypeInfo& type_info(WeightType type);
 
 // Bytes of `count` values; `count` must be whole blocks.
 std::uint64_t encoded_bytes(WeightType type, std::uint64_t count);
 
 // Values per chunk: a chunk is the unit of randomness and of parallel work. A
-// multiple of every block size, so no Q8_0 block straddles two chunks.
+// multiple of every block size (32, 256), so no block straddles two chunks.
 constexpr std::uint64_t kChunkValues = std::uint64_t{1} << 20;
 
 // A 64-bit seed per tensor from the file's seed and the tensor's name.
