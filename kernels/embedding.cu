@@ -1,5 +1,6 @@
 #include "embedding.h"
 
+#include "quant_blocks.cuh"
 #include "weight_formats.cuh"
 #include "weight_formats.h"
 
@@ -25,6 +26,38 @@ __global__ void embed_kernel(int type, const void* data, const void* scales, int
   }
 }
 
+// The block-quantized types: threads across the row's groups of 32 weights,
+// each decoded in place and stored in order.
+template <int kType, typename OutT>
+__global__ void embed_blocks_kernel(const void* data, std::size_t block_bytes, int vocab, int cols, const int* tokens,
+                                    int count, OutT* out) {
+  const int groups = cols / 32;
+  for (int t = blockIdx.x; t < count; t += gridDim.x) {
+    const int token = tokens[t];
+    OutT* row = out + static_cast<std::size_t>(t) * cols;
+    if (token < 0 || token >= vocab) {
+      for (int c = threadIdx.x; c < cols; c += blockDim.x) row[c] = nan_value<OutT>();
+      continue;
+    }
+    for (int g = threadIdx.x; g < groups; g += blockDim.x) {
+      float v[32];
+      decode_matrix_group<kType>(data, block_bytes, static_cast<std::size_t>(token) * groups + g, v);
+#pragma unroll
+      for (int i = 0; i < 32; ++i) row[32 * g + i] = from_f32<OutT>(v[i]);
+    }
+  }
+}
+
+template <typename OutT>
+void embed_blocks(const DeviceMatrix& table, const int* tokens, int count, unsigned int grid, OutT* out,
+                  cudaStream_t stream) {
+  const std::size_t block_bytes = ggml_type_traits(static_cast<std::uint32_t>(table.type))->block_bytes;
+  dispatch_quant_type(table.type, [&](auto type) {
+    embed_blocks_kernel<decltype(type)::value, OutT><<<grid, kThreads, 0, stream>>>(table.data, block_bytes, table.rows,
+                                                                                    table.cols, tokens, count, out);
+  });
+}
+
 }  // namespace
 
 void embed_tokens(const DeviceMatrix& table, const int* tokens, int count, DType out_type, void* out,
@@ -34,6 +67,15 @@ void embed_tokens(const DeviceMatrix& table, const int* tokens, int count, DType
   if (count == 0) return;
   if (tokens == nullptr || out == nullptr) fail(ErrorCode::InvalidArgument, "embed_tokens: null buffer");
   const unsigned int grid = static_cast<unsigned int>(count < 65536 ? count : 65536);
+  if (is_block_quantized(table.type)) {
+    switch (out_type) {
+      case DType::F32: embed_blocks(table, tokens, count, grid, static_cast<float*>(out), stream); break;
+      case DType::F16: embed_blocks(table, tokens, count, grid, static_cast<__half*>(out), stream); break;
+      case DType::BF16: embed_blocks(table, tokens, count, grid, static_cast<__nv_bfloat16*>(out), stream); break;
+    }
+    check_launch("embed_tokens");
+    return;
+  }
   const int type = static_cast<int>(table.type);
   switch (out_type) {
     case DType::F32:

@@ -6,7 +6,8 @@
 
 namespace snapkv::gpu {
 
-// out[t] = row tokens[t] of `table` (rows = vocabulary, cols = hidden) in
+// out[t] = row tokens[t] of `table` (rows = vocabulary, cols = hidden; any
+// type the kernels read, block-quantized rows decoded in place) in
 // `out_type` (F32, or F16/BF16 rounded to nearest). `tokens` is in device
 // memory; the backend checks ids on the host before upload, and an id out of
 // range here gives a row of NaN (never a read outside the table).

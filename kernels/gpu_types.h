@@ -23,6 +23,9 @@ const char* dtype_name(DType type);
 // 34-byte blocks cannot be read 16 bytes at a time: `data` holds the int8
 // quants [rows][cols] and `scales` the f16 scale of every 32 values
 // [rows][cols / 32].
+// Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K: `data` holds the
+// file's blocks as they are (rows of whole blocks, one after another; the
+// kernels decode them in place); no scales.
 struct DeviceMatrix {
   GgmlType type = GgmlType::F32;
   int rows = 0;

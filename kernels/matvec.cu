@@ -1,5 +1,6 @@
 #include "matvec.h"
 
+#include "quant_blocks.cuh"
 #include "weight_formats.cuh"
 #include "weight_formats.h"
 
@@ -126,11 +127,68 @@ __global__ void __launch_bounds__(kThreads) matvec_kernel(const void* data, cons
   }
 }
 
+// The block-quantized types, read in place: lane `lane` of a warp takes groups
+// of 32 weights lane, lane + 32, ... of its two rows; x's 32 values of a group
+// are loaded once (8 float4) for both rows. A group's products are summed in
+// their own chain and then added to the lane's total.
+template <int kType>
+__global__ void __launch_bounds__(kThreads) matvec_blocks_kernel(const void* data, std::size_t block_bytes, int rows,
+                                                                 int cols, const float* __restrict__ x, float* y,
+                                                                 bool accumulate, bool x_vector_ok) {
+  const int lane = threadIdx.x & 31;
+  const int first_row = (blockIdx.x * (kThreads / 32) + (threadIdx.x >> 5)) * kRowsPerWarp;
+  if (first_row >= rows) return;  // whole warp leaves together
+  const int groups = cols / 32;
+  int row[kRowsPerWarp];
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) row[r] = min(first_row + r, rows - 1);  // a missing row re-reads the last
+  float acc[kRowsPerWarp];
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) acc[r] = 0.0f;
+  for (int g = lane; g < groups; g += 32) {
+    float xs[32];
+    if (x_vector_ok) {
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const float4 v = __ldg(reinterpret_cast<const float4*>(x) + g * 8 + i);
+        xs[4 * i] = v.x, xs[4 * i + 1] = v.y, xs[4 * i + 2] = v.z, xs[4 * i + 3] = v.w;
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < 32; ++i) xs[i] = __ldg(x + g * 32 + i);
+    }
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      float w[32];
+      decode_matrix_group<kType>(data, block_bytes, static_cast<std::size_t>(row[r]) * groups + g, w);
+      float sum = 0.0f;
+#pragma unroll
+      for (int i = 0; i < 32; ++i) sum = fmaf(w[i], xs[i], sum);
+      acc[r] += sum;
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+    const float total = warp_sum(acc[r]);
+    if (lane == 0 && first_row + r < rows) y[first_row + r] = accumulate ? y[first_row + r] + total : total;
+  }
+}
+
 }  // namespace
 
 void matvec(const DeviceMatrix& w, const float* x, float* y, bool accumulate, cudaStream_t stream) {
   check_device_matrix(w, "matvec");
   if (x == nullptr || y == nullptr) fail(ErrorCode::InvalidArgument, "matvec: null buffer");
+  const unsigned int blocks_grid = static_cast<unsigned int>((w.rows + kRowsPerBlock - 1) / kRowsPerBlock);
+  const bool quantized = dispatch_quant_type(w.type, [&](auto type) {
+    const std::size_t block_bytes = ggml_type_traits(static_cast<std::uint32_t>(w.type))->block_bytes;
+    matvec_blocks_kernel<decltype(type)::value><<<blocks_grid, kThreads, 0, stream>>>(w.data, block_bytes, w.rows, w.cols, x, y,
+                                                                                     accumulate, aligned16(x));
+  });
+  if (quantized) {
+    check_launch("matvec");
+    return;
+  }
   const int per_chunk = w.type == GgmlType::F32 ? 4 : w.type == GgmlType::Q8_0 ? 16 : 8;
   const bool vector_ok = w.cols % per_chunk == 0 && aligned16(w.data) && aligned16(x);
   const unsigned int grid = static_cast<unsigned int>((w.rows + kRowsPerBlock - 1) / kRowsPerBlock);

@@ -1,5 +1,7 @@
 #include "weight_formats.h"
 
+#include "engine/device_weight_layout.h"
+#include "quant_blocks.cuh"
 #include "weight_formats.cuh"
 
 namespace snapkv::gpu {
@@ -69,23 +71,62 @@ __global__ void convert_matrix_kernel(int type, const void* data, const void* sc
   }
 }
 
+// One thread per group of 32 weights of a block-quantized matrix: decoded in
+// place, stored as four (16-bit) or eight (f32) 16-byte stores when `out` is
+// 16-byte aligned.
+template <int kType, typename OutT>
+__global__ void convert_blocks_kernel(const void* data, std::size_t block_bytes, std::size_t groups, bool vector_ok,
+                                      OutT* out) {
+  for (std::size_t g = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; g < groups;
+       g += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    float v[32];
+    decode_matrix_group<kType>(data, block_bytes, g, v);
+    OutT* o = out + g * 32;
+    if (vector_ok) {
+      if constexpr (sizeof(OutT) == 4) {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) reinterpret_cast<float4*>(o)[i] = make_float4(v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]);
+      } else {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          reinterpret_cast<uint4*>(o)[i] = make_uint4(pack2<OutT>(v[8 * i], v[8 * i + 1]), pack2<OutT>(v[8 * i + 2], v[8 * i + 3]),
+                                                      pack2<OutT>(v[8 * i + 4], v[8 * i + 5]), pack2<OutT>(v[8 * i + 6], v[8 * i + 7]));
+        }
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < 32; ++i) o[i] = from_f32<OutT>(v[i]);
+    }
+  }
+}
+
+template <typename OutT>
+void convert_blocks(const DeviceMatrix& w, OutT* out, cudaStream_t stream) {
+  const std::size_t groups = static_cast<std::size_t>(w.rows) * (w.cols / 32);
+  const std::size_t block_bytes = ggml_type_traits(static_cast<std::uint32_t>(w.type))->block_bytes;
+  const bool vector_ok = aligned16(out);
+  const unsigned int grid = stride_grid(groups, kThreads);
+  dispatch_quant_type(w.type, [&](auto type) {
+    convert_blocks_kernel<decltype(type)::value, OutT><<<grid, kThreads, 0, stream>>>(w.data, block_bytes, groups, vector_ok, out);
+  });
+}
+
 }  // namespace
 
+bool is_block_quantized(GgmlType type) {
+  return dispatch_quant_type(type, [](auto) {});
+}
+
 void check_device_matrix(const DeviceMatrix& w, const char* who) {
-  if (w.rows <= 0 || w.cols <= 0) fail(ErrorCode::InvalidArgument, who, ": matrix of ", w.rows, " x ", w.cols);
+  // The type, the sizes and whole blocks per row: the layout's own checks.
+  device_matrix_layout(w.type, w.rows, w.cols, who);
   if (w.data == nullptr) fail(ErrorCode::InvalidArgument, who, ": matrix without data");
-  switch (w.type) {
-    case GgmlType::F32:
-    case GgmlType::F16:
-    case GgmlType::BF16: return;
-    case GgmlType::Q8_0:
-      if (w.cols % 32 != 0) fail(ErrorCode::InvalidArgument, who, ": Q8_0 matrix with ", w.cols, " columns (not a multiple of 32)");
-      if (w.scales == nullptr) fail(ErrorCode::InvalidArgument, who, ": Q8_0 matrix without its scales (repack_q8_0 first)");
-      if (!aligned16(w.data)) fail(ErrorCode::InvalidArgument, who, ": Q8_0 quants must be 16-byte aligned");
-      return;
-    default:
-      fail(ErrorCode::UnsupportedModel, who, ": the GPU kernels read F32, F16, BF16 and Q8_0 weights, not ",
-           ggml_type_name(w.type));
+  if (w.type == GgmlType::Q8_0) {
+    if (w.scales == nullptr) fail(ErrorCode::InvalidArgument, who, ": Q8_0 matrix without its scales (repack_q8_0 first)");
+    if (!aligned16(w.data)) fail(ErrorCode::InvalidArgument, who, ": Q8_0 quants must be 16-byte aligned");
+  }
+  if (is_block_quantized(w.type) && (reinterpret_cast<std::uintptr_t>(w.data) & 1u) != 0) {
+    fail(ErrorCode::InvalidArgument, who, ": ", ggml_type_name(w.type), " blocks must be 2-byte aligned");
   }
 }
 
@@ -107,6 +148,15 @@ void repack_q8_0(const void* raw_blocks, int rows, int cols, void* quants, void*
 void convert_matrix(const DeviceMatrix& w, DType out_type, void* out, cudaStream_t stream) {
   check_device_matrix(w, "convert_matrix");
   if (out == nullptr) fail(ErrorCode::InvalidArgument, "convert_matrix: null output");
+  if (is_block_quantized(w.type)) {
+    switch (out_type) {
+      case DType::F32: convert_blocks(w, static_cast<float*>(out), stream); break;
+      case DType::F16: convert_blocks(w, static_cast<__half*>(out), stream); break;
+      case DType::BF16: convert_blocks(w, static_cast<__nv_bfloat16*>(out), stream); break;
+    }
+    check_launch("convert_matrix");
+    return;
+  }
   const std::size_t total = static_cast<std::size_t>(w.rows) * w.cols;
   const bool vector_ok = aligned16(out) && aligned16(w.data);
   const int type = static_cast<int>(w.type);

@@ -12,6 +12,10 @@ import { nativeBuildFile, ProgramRun, runProgram } from './helpers/run-program';
 
 const TOOL = nativeBuildFile('snapkv-kernel-test');
 const GROUPS = ['basic', 'matrix', 'attention', 'snapkv', 'sampling'];
+// The block-quantized weight types the kernels decode in place (matvec, the
+// GEMM's operand conversion, the embedding lookup), each checked against the
+// tool's own reference decoder on random blocks.
+const BLOCK_QUANTIZED_TYPES = ['Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
 
 function runTool(args: readonly string[]): Promise<ProgramRun> {
   return runProgram(TOOL, args, { timeoutMs: 25 * 60_000 });
@@ -49,6 +53,9 @@ describe('GPU kernels against their CPU references (snapkv-kernel-test)', functi
       'matvec BF16', 'matvec Q8_0', 'gemm bf16', 'gemm f16', 'flash_attention_prefill', 'decode_attention', 'snapkv_scores',
       'snapkv_pool', 'snapkv_select_top', 'snapkv_keep_all', 'snapkv_gather', 'snapkv selection', 'sample_token',
     ];
+    for (const type of BLOCK_QUANTIZED_TYPES) {
+      kernels.push(`matvec ${type}`, `embed_tokens ${type}`, `convert_matrix ${type}`, `${type}->bf16 convert + gemm`);
+    }
     for (const kernel of kernels) {
       assert.ok(run.stdout.split('\n').some((line) => line.startsWith('PASS') && line.includes(kernel)), `no passing check of ${kernel}`);
     }

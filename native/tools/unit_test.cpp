@@ -1,6 +1,6 @@
 // snapkv-unit-test: checks of the engine's host-side rules that need no
 // model and no GPU (the device memory budget, where a cache is placed, byte
-// formatting, the weight block formats). Prints one line per check and exits non-zero on a failure;
+// formatting, the weight block formats, the device layout of weight matrices). Prints one line per check and exits non-zero on a failure;
 // test/native-unit.test.ts runs it.
 #include <cstdio>
 #include <functional>
@@ -9,6 +9,7 @@
 
 #include "common/engine_error.h"
 #include "common/memory_budget.h"
+#include "engine/device_weight_layout.h"
 #include "engine/kv_placement.h"
 #include "engine/one_shot_plan.h"
 #include "unit_test_weight_blocks.h"
@@ -64,6 +65,46 @@ OneShotSizes test_sizes() {
 }
 
 const std::vector<std::pair<std::string, std::function<void()>>> kChecks = {
+    {"device weight layout: the quantized types stay in their file blocks, Q8_0 is split into quants and scales",
+     [] {
+       // Bytes per block from the GGUF format: 32 values in 18 / 20 / 22 / 24 / 34 bytes,
+       // 256 in 84 / 110 / 144 / 176 / 210 bytes.
+       const struct {
+         GgmlType type;
+         int cols;
+         std::size_t row_bytes;
+       } cases[] = {{GgmlType::Q4_0, 896, 28 * 18},   {GgmlType::Q4_1, 896, 28 * 20}, {GgmlType::Q5_0, 896, 28 * 22},
+                    {GgmlType::Q5_1, 896, 28 * 24},   {GgmlType::Q2_K, 1536, 6 * 84}, {GgmlType::Q3_K, 1536, 6 * 110},
+                    {GgmlType::Q4_K, 1536, 6 * 144},  {GgmlType::Q5_K, 1536, 6 * 176}, {GgmlType::Q6_K, 1536, 6 * 210},
+                    {GgmlType::F32, 100, 400},        {GgmlType::F16, 100, 200},      {GgmlType::BF16, 100, 200}};
+       for (const auto& c : cases) {
+         const DeviceMatrixLayout layout = device_matrix_layout(c.type, 3, c.cols, "w");
+         const std::string what = ggml_type_name(c.type) + " " + std::to_string(c.cols);
+         expect(gpu_reads_weight_type(c.type), what + " is read by the GPU");
+         expect(!layout.repacked && layout.scales_bytes == 0, what + ": stays as stored");
+         expect(layout.data_bytes == 3 * c.row_bytes && layout.total_bytes == layout.data_bytes,
+                what + ": " + std::to_string(layout.data_bytes) + " bytes");
+       }
+       // Q8_0: int8 quants, then the f16 scales from the next 16-byte boundary.
+       const DeviceMatrixLayout q8 = device_matrix_layout(GgmlType::Q8_0, 3, 96, "w");
+       expect(q8.repacked && q8.data_bytes == 288 && q8.scales_offset == 288 && q8.scales_bytes == 18 && q8.total_bytes == 306,
+              "Q8_0 3 x 96");
+       const DeviceMatrixLayout q8_odd = device_matrix_layout(GgmlType::Q8_0, 1, 32, "w");
+       expect(q8_odd.scales_offset == 32 && q8_odd.total_bytes == 34, "Q8_0 1 x 32");
+     }},
+    {"device weight layout: rows of whole blocks only, and the types the kernels do not read are refused by name",
+     [] {
+       std::string message = expect_error(ErrorCode::InvalidArgument, [] { device_matrix_layout(GgmlType::Q4_K, 2, 896, "blk.0.ffn_down"); });
+       expect(contains(message, "blk.0.ffn_down") && contains(message, "896") && contains(message, "256"), message);
+       message = expect_error(ErrorCode::InvalidArgument, [] { device_matrix_layout(GgmlType::Q5_0, 2, 100, "w"); });
+       expect(contains(message, "Q5_0") && contains(message, "32"), message);
+       expect_error(ErrorCode::InvalidArgument, [] { device_matrix_layout(GgmlType::F16, 0, 64, "w"); });
+       for (GgmlType type : {GgmlType::Q8_1, GgmlType::Q8_K}) {
+         expect(!gpu_reads_weight_type(type), ggml_type_name(type) + " is not read by the GPU");
+         message = expect_error(ErrorCode::UnsupportedModel, [&] { device_matrix_layout(type, 2, 256, "output"); });
+         expect(contains(message, "output") && contains(message, ggml_type_name(type)) && contains(message, "cpu"), message);
+       }
+     }},
     {"format_bytes picks the unit",
      [] {
        expect(format_bytes(12) == "12 bytes", format_bytes(12));

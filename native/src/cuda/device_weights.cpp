@@ -1,17 +1,14 @@
 #include "cuda/device_weights.h"
 
+#include <algorithm>
 #include <string>
 
+#include "common/engine_error.h"
 #include "cuda_check.h"
+#include "engine/device_weight_layout.h"
 #include "weight_formats.h"
 
 namespace snapkv::cuda {
-
-namespace {
-
-std::size_t round_up_16(std::size_t bytes) { return (bytes + 15) / 16 * 16; }
-
-}  // namespace
 
 DeviceWeights::DeviceWeights(const ModelWeights& weights, const ModelConfig& config,
                              std::shared_ptr<MemoryBudget> budget, cudaStream_t stream)
@@ -53,9 +50,14 @@ gpu::DeviceMatrix DeviceWeights::upload_matrix(const WeightMatrix& matrix, const
   // Only the layers' matrices go through GEMMs (the logits use matvec).
   if (matrix.data != token_embedding_data_ && matrix.data != output_data_) largest_ = std::max(largest_, elements);
   const std::string what = std::string("the model's weights (") + name + ")";
-  if (matrix.type == GgmlType::Q8_0) {
-    const std::size_t scale_bytes = elements / 32 * sizeof(std::uint16_t);
-    Allocation packed(budget_, MemoryKind::Device, round_up_16(elements) + scale_bytes, what);
+  // Refuses a type the kernels do not read before anything is allocated.
+  const DeviceMatrixLayout layout = device_matrix_layout(matrix.type, matrix.rows, matrix.cols, name);
+  if (layout.data_bytes != matrix.bytes() && !layout.repacked) {
+    fail(ErrorCode::InvalidFile, name, ": ", matrix.bytes(), " bytes for a ", ggml_type_name(matrix.type), " matrix of ",
+         matrix.rows, " x ", matrix.cols, " (expected ", layout.data_bytes, ")");
+  }
+  Allocation stored(budget_, MemoryKind::Device, layout.total_bytes, what);
+  if (layout.repacked) {  // Q8_0
     if (raw_staging_.bytes() < matrix.bytes()) {
       gpu::check_cuda(cudaStreamSynchronize(stream), "uploading the weights");
       raw_staging_ = Allocation();
@@ -63,23 +65,21 @@ gpu::DeviceMatrix DeviceWeights::upload_matrix(const WeightMatrix& matrix, const
     }
     gpu::check_cuda(cudaMemcpyAsync(raw_staging_.get(), matrix.data, matrix.bytes(), cudaMemcpyHostToDevice, stream),
                     "uploading a Q8_0 matrix");
-    auto* quants = packed.as<std::uint8_t>();
-    void* scales = quants + round_up_16(elements);
+    auto* quants = stored.as<std::uint8_t>();
+    void* scales = quants + layout.scales_offset;
     gpu::repack_q8_0(raw_staging_.get(), matrix.rows, matrix.cols, quants, scales, stream);
     // The staging buffer is reused by the next matrix: this one must be repacked first.
     gpu::check_cuda(cudaStreamSynchronize(stream), "repacking a Q8_0 matrix");
     d.data = quants;
     d.scales = scales;
-    bytes_ += packed.bytes();
-    allocations_.push_back(std::move(packed));
   } else {
-    Allocation data(budget_, MemoryKind::Device, matrix.bytes(), what);
-    gpu::check_cuda(cudaMemcpyAsync(data.get(), matrix.data, matrix.bytes(), cudaMemcpyHostToDevice, stream),
+    // F32, F16, BF16 and the other block types: the file's bytes as they are.
+    gpu::check_cuda(cudaMemcpyAsync(stored.get(), matrix.data, matrix.bytes(), cudaMemcpyHostToDevice, stream),
                     "uploading a weight matrix");
-    d.data = data.get();
-    bytes_ += data.bytes();
-    allocations_.push_back(std::move(data));
+    d.data = stored.get();
   }
+  bytes_ += stored.bytes();
+  allocations_.push_back(std::move(stored));
   gpu::check_device_matrix(d, name);
   return d;
 }

@@ -1,6 +1,8 @@
 #pragma once
 // A model's weights uploaded to the device once at load: matrices in their
-// stored type (Q8_0 repacked for 16-byte loads), norms and biases in f32.
+// stored type (layout: engine/device_weight_layout.h; Q8_0 repacked for
+// 16-byte loads, the other quantized types as the file's blocks), norms and
+// biases in f32.
 #include <cuda_runtime_api.h>
 
 #include <memory>

@@ -14,7 +14,9 @@
 #include "flash_attention.h"
 #include "gemm.h"
 #include "harness.h"
+#include "host_weights.h"
 #include "matvec.h"
+#include "quant_reference.h"
 #include "rms_norm.h"
 #include "rope.h"
 #include "sampling.h"
@@ -141,6 +143,22 @@ void run_benchmarks(Context& ctx) {
       const double ms = median_ms(ctx, [&] { gpu::matvec(w.matrix, x.as<float>(), y.as<float>(), false, ctx.stream); });
       const double bytes = 1.0625 * s.rows * s.cols + 4.0 * (s.rows + s.cols);
       line("matvec Q8_0", std::string(s.name) + " " + dims({s.rows, s.cols}), ms, bytes / ms / 1e6, "GB/s", copy_gbs);
+    }
+    // The block-quantized types, decoded in place (gate/up: rows of 3584 =
+    // 14 K-quant blocks), and their conversion for the prefill GEMM (bytes:
+    // the blocks read + 2 per weight written).
+    Random random(seed + 5);
+    for (GgmlType type : block_quantized_types()) {
+      const HostMatrix host = random_matrix(random, type, kFfn, kHidden, 0.05f);
+      const DeviceWeights w = upload_weights(host, ctx.stream);
+      const double weight_bytes = static_cast<double>(host.bytes.size());
+      const std::string shape = "gate/up " + dims({kFfn, kHidden});
+      double ms = median_ms(ctx, [&] { gpu::matvec(w.matrix, x.as<float>(), y.as<float>(), false, ctx.stream); });
+      line(("matvec " + type_label(type)).c_str(), shape, ms, (weight_bytes + 4.0 * (kFfn + kHidden)) / ms / 1e6, "GB/s", copy_gbs);
+      DeviceBuffer converted(static_cast<std::size_t>(kFfn) * kHidden * 2);
+      ms = median_ms(ctx, [&] { gpu::convert_matrix(w.matrix, DType::BF16, converted.get(), ctx.stream); });
+      line(("convert_matrix " + type_label(type) + "->bf16").c_str(), shape, ms, (weight_bytes + 2.0 * kFfn * kHidden) / ms / 1e6, "GB/s",
+           copy_gbs);
     }
   }
 

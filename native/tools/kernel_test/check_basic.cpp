@@ -10,6 +10,7 @@
 #include "embedding.h"
 #include "harness.h"
 #include "host_weights.h"
+#include "quant_reference.h"
 #include "rms_norm.h"
 #include "rope.h"
 #include "weight_formats.h"
@@ -60,6 +61,42 @@ void check_embedding(Context& ctx) {
   }
 }
 
+// The block-quantized types: rows decoded in place, against the kernel
+// checks' own reference decoder; exact (one rounding of the same f32 value).
+void check_quantized_embedding(Context& ctx) {
+  const int vocab = 1001;
+  const int count = 29;
+  for (GgmlType type : block_quantized_types()) {
+    const bool k_quant = ggml_type_traits(static_cast<std::uint32_t>(type))->block_elements == 256;
+    const int cols = k_quant ? 768 : 608;
+    const HostMatrix table = random_matrix(ctx.random, type, vocab, cols, 1.0f);
+    DeviceWeights device = upload_weights(table, ctx.stream);
+    std::vector<int> tokens(count);
+    for (int& t : tokens) t = ctx.random.integer(0, vocab - 1);
+    tokens[0] = 0;
+    tokens[1] = vocab - 1;
+    tokens[2] = vocab;  // out of range: NaN row
+    DeviceBuffer d_tokens = upload_vector(tokens);
+    const std::vector<float> weights = table.to_f32();
+    for (DType out_type : {DType::F32, DType::F16, DType::BF16}) {
+      std::vector<double> ref(static_cast<std::size_t>(count) * cols);
+      for (int t = 0; t < count; ++t) {
+        for (int c = 0; c < cols; ++c) {
+          ref[static_cast<std::size_t>(t) * cols + c] =
+              t == 2 ? NAN : round_to(weights[static_cast<std::size_t>(tokens[t]) * cols + c], out_type);
+        }
+      }
+      DeviceBuffer out(ref.size() * gpu::dtype_bytes(out_type));
+      out.poison();
+      gpu::embed_tokens(device.matrix, d_tokens.as<int>(), count, out_type, out.get(), ctx.stream);
+      ctx.sync();
+      ctx.report.add(compare(label("embed_tokens", type_label(type) + "->" + gpu::dtype_name(out_type) + " " +
+                                                       std::to_string(count) + "x" + std::to_string(cols) + " (1 bad id)"),
+                             download_as_f32(out, ref.size(), out_type), ref, [](std::size_t) { return 0.0; }));
+    }
+  }
+}
+
 void check_weight_conversion(Context& ctx) {
   for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0}) {
     for (int cols : {608, 611}) {
@@ -81,6 +118,26 @@ void check_weight_conversion(Context& ctx) {
                                                            (type == GgmlType::Q8_0 ? " (after repack_q8_0)" : "")),
                                got, ref, [](std::size_t) { return 0.0; }));
       }
+    }
+  }
+  // The block-quantized types, decoded in place: F32 (the decoded values
+  // themselves) and the two operand types, exact against the reference.
+  for (GgmlType type : block_quantized_types()) {
+    const bool k_quant = ggml_type_traits(static_cast<std::uint32_t>(type))->block_elements == 256;
+    const int rows = 67, cols = k_quant ? 1280 : 608;
+    const HostMatrix host = random_matrix(ctx.random, type, rows, cols, 3.0f);
+    DeviceWeights device = upload_weights(host, ctx.stream);
+    const std::vector<float> exact = host.to_f32();
+    for (DType out_type : {DType::F32, DType::F16, DType::BF16}) {
+      DeviceBuffer out(exact.size() * gpu::dtype_bytes(out_type));
+      out.poison();
+      gpu::convert_matrix(device.matrix, out_type, out.get(), ctx.stream);
+      ctx.sync();
+      std::vector<double> ref(exact.size());
+      for (std::size_t i = 0; i < ref.size(); ++i) ref[i] = round_to(exact[i], out_type);
+      ctx.report.add(compare(label("convert_matrix", type_label(type) + "->" + gpu::dtype_name(out_type) + " " +
+                                                         std::to_string(rows) + "x" + std::to_string(cols) + " (blocks in place)"),
+                             download_as_f32(out, exact.size(), out_type), ref, [](std::size_t) { return 0.0; }));
     }
   }
 }
@@ -272,6 +329,7 @@ void check_elementwise(Context& ctx) {
 
 void check_basic_kernels(Context& ctx) {
   check_embedding(ctx);
+  check_quantized_embedding(ctx);
   check_weight_conversion(ctx);
   check_rms_norm(ctx);
   check_rope(ctx);

@@ -1,6 +1,8 @@
 // Matrix-vector products (decode) against the CPU's dot_row, and the tensor-
 // core GEMM (prefill) against a float64 loop over the same 16-bit operands,
-// plus the whole Q8_0 -> conversion -> GEMM path against the CPU's matmul.
+// plus the whole Q8_0 -> conversion -> GEMM path against the CPU's matmul;
+// for the other block-quantized types both against float64 products of the
+// kernel checks' own reference decoder (quant_reference.h).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -13,6 +15,7 @@
 #include "harness.h"
 #include "host_weights.h"
 #include "matvec.h"
+#include "quant_reference.h"
 #include "weight_formats.h"
 
 namespace snapkv::kernel_test {
@@ -69,6 +72,54 @@ void check_matvec(Context& ctx) {
     ctx.report.add(compare(std::string("matvec ") + type_label(c.type) + " " + std::to_string(c.rows) + "x" + std::to_string(c.cols) +
                                (c.accumulate ? " y+=" : " y=") + (vector_path ? "" : " (scalar path)"),
                            download_vector<float>(d_y, c.rows), ref, [&](std::size_t i) { return bound[i]; }));
+  }
+}
+
+// The block-quantized types read in place, against a float64 dot product of
+// the reference decoder's weights: row lengths of whole blocks (multiples of
+// 256 for the K-quants, 32 otherwise), with and without the residual add.
+void check_quantized_matvec(Context& ctx) {
+  for (GgmlType type : block_quantized_types()) {
+    const bool k_quant = ggml_type_traits(static_cast<std::uint32_t>(type))->block_elements == 256;
+    struct Case {
+      int rows, cols;
+      bool accumulate;
+    };
+    const Case cases[] = {{515, k_quant ? 2048 : 1056, false}, {33, k_quant ? 256 * 5 : 32 * 3, true}};
+    for (const Case& c : cases) {
+      const HostMatrix w = random_matrix(ctx.random, type, c.rows, c.cols, 1.0f);
+      DeviceWeights device = upload_weights(w, ctx.stream);
+      const std::vector<float> x = ctx.random.nonzero_vector(static_cast<std::size_t>(c.cols), 1.0f);
+      const std::vector<float> y0 = ctx.random.nonzero_vector(static_cast<std::size_t>(c.rows), 4.0f);
+      const std::vector<float> wf = w.to_f32();
+      std::vector<double> ref(c.rows), bound(c.rows);
+      // The GPU's longest chain of f32 roundings: 32 products of a group, its
+      // add to the lane's total once per group the lane takes, 5 shuffles;
+      // the decoded weights are the reference's exactly.
+      const double depth = 32 + c.cols / 32.0 + 8;
+      for (int r = 0; r < c.rows; ++r) {
+        double dot = 0, magnitude = 0;
+        for (int k = 0; k < c.cols; ++k) {
+          const double product = static_cast<double>(x[k]) * wf[static_cast<std::size_t>(r) * c.cols + k];
+          dot += product;
+          magnitude += std::fabs(product);
+        }
+        ref[r] = c.accumulate ? y0[r] + dot : dot;
+        bound[r] = depth * kUnitF32 * magnitude + (c.accumulate ? 2 * kUnitF32 * std::fabs(ref[r]) : 0.0);
+      }
+      DeviceBuffer d_x = upload_vector(x);
+      DeviceBuffer d_y(static_cast<std::size_t>(c.rows) * 4);
+      if (c.accumulate) {
+        d_y.upload(y0.data(), y0.size() * 4);
+      } else {
+        d_y.poison();
+      }
+      gpu::matvec(device.matrix, d_x.as<float>(), d_y.as<float>(), c.accumulate, ctx.stream);
+      ctx.sync();
+      ctx.report.add(compare("matvec " + type_label(type) + " " + std::to_string(c.rows) + "x" + std::to_string(c.cols) +
+                                 (c.accumulate ? " y+=" : " y=") + " (blocks in place)",
+                             download_vector<float>(d_y, c.rows), ref, [&](std::size_t i) { return bound[i]; }));
+    }
   }
 }
 
@@ -169,11 +220,44 @@ void check_gemm(Context& ctx) {
   }
 }
 
+// The prefill path of the block-quantized types: decoded into a bf16 scratch
+// (convert_matrix), then the bf16 GEMM, against the float64 product of the
+// reference decoder's weights and the unrounded activations. Bound as for
+// Q8_0 above: 2 u_bf16 (+ u_bf16^2) for the two operand roundings, the GEMM's
+// f32 sums on top.
+void check_quantized_gemm(Context& ctx) {
+  ThreadPool pool(ctx.threads);
+  for (GgmlType type : block_quantized_types()) {
+    const int m = 77, n = 391, k = 1024;
+    const HostMatrix w = random_matrix(ctx.random, type, n, k, 1.0f);
+    DeviceWeights device = upload_weights(w, ctx.stream);
+    const std::vector<float> x = ctx.random.nonzero_vector(static_cast<std::size_t>(m) * k, 2.0f);
+    const std::vector<float> wf = w.to_f32();
+    std::vector<double> ref, magnitude;
+    reference_gemm(x, k, wf, k, m, n, k, ref, magnitude, pool);
+    DeviceBuffer converted(static_cast<std::size_t>(n) * k * 2);
+    converted.poison();
+    gpu::convert_matrix(device.matrix, DType::BF16, converted.get(), ctx.stream);
+    DeviceBuffer d_x = upload_as(x, DType::BF16);
+    DeviceBuffer d_c(ref.size() * 4);
+    d_c.poison();
+    gpu::gemm(DType::BF16, d_x.get(), k, converted.get(), k, d_c.as<float>(), n, m, n, k, false, ctx.stream);
+    ctx.sync();
+    const double u = kUnitBF16;
+    const double relative = 2 * u + u * u + (k / 8.0 + 16) * kUnitF32;
+    ctx.report.add(compare(type_label(type) + "->bf16 convert + gemm vs CPU reference " + std::to_string(m) + "x" +
+                               std::to_string(n) + "x" + std::to_string(k),
+                           download_vector<float>(d_c, ref.size()), ref, [&](std::size_t i) { return relative * magnitude[i]; }));
+  }
+}
+
 }  // namespace
 
 void check_matrix_kernels(Context& ctx) {
   check_matvec(ctx);
+  check_quantized_matvec(ctx);
   check_gemm(ctx);
+  check_quantized_gemm(ctx);
 }
 
 }  // namespace snapkv::kernel_test

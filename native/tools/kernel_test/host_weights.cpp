@@ -3,16 +3,14 @@
 #include <cstring>
 
 #include "cpu/number_formats.h"
+#include "quant_reference.h"
 #include "weight_formats.h"
 
 namespace snapkv::kernel_test {
 
 std::size_t HostMatrix::row_bytes() const {
-  switch (type) {
-    case GgmlType::F32: return static_cast<std::size_t>(cols) * 4;
-    case GgmlType::Q8_0: return static_cast<std::size_t>(cols) / 32 * sizeof(BlockQ8_0);
-    default: return static_cast<std::size_t>(cols) * 2;
-  }
+  const GgmlTypeTraits traits = *ggml_type_traits(static_cast<std::uint32_t>(type));
+  return static_cast<std::size_t>(cols) / traits.block_elements * traits.block_bytes;
 }
 
 WeightMatrix HostMatrix::view() const {
@@ -27,6 +25,14 @@ WeightMatrix HostMatrix::view() const {
 
 std::vector<float> HostMatrix::to_f32() const {
   std::vector<float> out(static_cast<std::size_t>(rows) * cols);
+  if (gpu::is_block_quantized(type)) {  // the kernel checks' own reference decoder
+    const std::size_t block_elements = ggml_type_traits(static_cast<std::uint32_t>(type))->block_elements;
+    const std::size_t block_bytes = ggml_type_traits(static_cast<std::uint32_t>(type))->block_bytes;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      out[i] = reference_weight(type, bytes.data() + i / block_elements * block_bytes, static_cast<int>(i % block_elements));
+    }
+    return out;
+  }
   for (int r = 0; r < rows; ++r) convert_row_to_f32(type, bytes.data() + r * row_bytes(), out.data() + static_cast<std::size_t>(r) * cols, cols);
   return out;
 }
@@ -64,7 +70,13 @@ HostMatrix random_matrix(Random& random, GgmlType type, int rows, int cols, floa
       }
       break;
     }
-    default: break;
+    default: {
+      const GgmlTypeTraits traits = *ggml_type_traits(static_cast<std::uint32_t>(type));
+      for (std::size_t b = 0; b < count / traits.block_elements; ++b) {
+        random_block(random, type, scale, m.bytes.data() + b * traits.block_bytes);
+      }
+      break;
+    }
   }
   return m;
 }
@@ -91,14 +103,6 @@ DeviceWeights upload_weights(const HostMatrix& host, cudaStream_t stream) {
   return w;
 }
 
-const char* type_label(GgmlType type) {
-  switch (type) {
-    case GgmlType::F32: return "F32";
-    case GgmlType::F16: return "F16";
-    case GgmlType::BF16: return "BF16";
-    case GgmlType::Q8_0: return "Q8_0";
-    default: return "?";
-  }
-}
+std::string type_label(GgmlType type) { return ggml_type_name(type); }
 
 }  // namespace snapkv::kernel_test

@@ -1,8 +1,10 @@
 #pragma once
-// Random weight matrices in the file formats (F32, F16, BF16, Q8_0 blocks)
-// on the host, viewed as the CPU engine sees them, and uploaded as the GPU
-// kernels read them (Q8_0 through repack_q8_0).
+// Random weight matrices in the file formats (F32, F16, BF16, Q8_0 and the
+// other block-quantized types) on the host, viewed as the CPU engine sees
+// them, and uploaded as the GPU kernels read them (Q8_0 through repack_q8_0,
+// the other blocks as they are).
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "gpu_types.h"
@@ -19,12 +21,14 @@ struct HostMatrix {
 
   std::size_t row_bytes() const;
   WeightMatrix view() const;  // the CPU engine's view
-  // Every weight as f32 (the CPU's conversion), row-major.
+  // Every weight as f32, row-major: the CPU engine's conversion for F32, F16,
+  // BF16 and Q8_0, quant_reference.h's decoder for the other block types.
   std::vector<float> to_f32() const;
 };
 
 // Weights uniform in [-scale, scale] (never zero); Q8_0: positive f16 scales
-// around scale / 127 and int8 quants in [-127, 127] without 0.
+// around scale / 127 and int8 quants in [-127, 127] without 0; the other
+// block types: random_block (quant_reference.h).
 HostMatrix random_matrix(Random& random, GgmlType type, int rows, int cols, float scale);
 
 struct DeviceWeights {
@@ -34,6 +38,6 @@ struct DeviceWeights {
 
 DeviceWeights upload_weights(const HostMatrix& host, cudaStream_t stream);
 
-const char* type_label(GgmlType type);
+std::string type_label(GgmlType type);
 
 }  // namespace snapkv::kernel_test

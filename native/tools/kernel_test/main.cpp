@@ -19,6 +19,7 @@
 #include "common/engine_error.h"
 #include "gemm.h"
 #include "harness.h"
+#include "matvec.h"
 
 namespace {
 
@@ -121,6 +122,13 @@ int main(int argc, char** argv) {
     ctx.report.fail("gemm argument check", "a K of 7 was accepted");
   } catch (const snapkv::EngineError& e) {
     std::printf("PASS  %-58s %s\n", "argument check (gemm K = 7)", e.what());
+  }
+  try {  // a K-quant row must be whole 256-value blocks
+    const snapkv::gpu::DeviceMatrix partial{snapkv::GgmlType::Q4_K, 2, 896, nullptr, nullptr};
+    snapkv::gpu::matvec(partial, nullptr, nullptr, false, ctx.stream);
+    ctx.report.fail("matvec argument check", "a Q4_K row of 896 values was accepted");
+  } catch (const snapkv::EngineError& e) {
+    std::printf("PASS  %-58s %s\n", "argument check (matvec Q4_K, 896 columns)", e.what());
   }
   cudaStreamDestroy(ctx.stream);
   std::printf("%d checks, %d failed (seed %llu)\n", ctx.report.checks(), ctx.report.failures(),
