@@ -49,8 +49,8 @@ connection.onInitialized(() => {
       { watchers: [{ globPattern: '**/*' }] } as never,
     );
   }
-  // Load the model early so the first question does not wait for it; problems show in status.
-  session?.model().catch((error: unknown) => log(`model not loaded: ${error instanceof Error ? error.message : String(error)}`));
+  // Load the model (or ask the remote endpoint what it serves) early so the first question does not wait; problems show in status.
+  session?.prepare().catch((error: unknown) => log(`not ready to answer: ${error instanceof Error ? error.message : String(error)}`));
 });
 
 connection.onShutdown(async () => {
