@@ -8,7 +8,7 @@ export const MCP_SERVER_VERSION = '0.1.0';
 
 /** Serves until the client closes stdin or the signal aborts. */
 export async function runMcp(session: Session, signal: AbortSignal): Promise<number> {
-  const server = createRepositoryMcpServer(session, MCP_SERVER_VERSION);
+  const server = createRepositoryMcpServer(session, MCP_SERVER_VERSION, (line) => process.stderr.write(`snapkv-code mcp: ${line}\n`));
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();

@@ -183,11 +183,19 @@ export class OpenAiServer {
     }
   }
 
-  private ask(question: ChatQuestion, id: string, signal: AbortSignal, onDelta?: (text: string) => void): Promise<AskResult> {
-    return this.session.ask(
-      { requestId: id, question: question.question, history: question.history, maxTokens: question.maxTokens, temperature: question.temperature, snapkv: question.snapkv },
-      { signal, onDelta },
-    );
+  private async ask(question: ChatQuestion, id: string, signal: AbortSignal, onDelta?: (text: string) => void): Promise<AskResult> {
+    const stopped = (tokens: number): void => this.options.log(`${id}: the client went away after ${tokens} tokens; generation stopped`);
+    try {
+      const result = await this.session.ask(
+        { requestId: id, question: question.question, history: question.history, maxTokens: question.maxTokens, temperature: question.temperature, snapkv: question.snapkv },
+        { signal, onDelta },
+      );
+      if (result.stopReason === 'cancelled') stopped(result.tokens);
+      return result;
+    } catch (error) {
+      if (error instanceof AbortError) stopped(0);
+      throw error;
+    }
   }
 
   private async answer(question: ChatQuestion, res: http.ServerResponse, signal: AbortSignal): Promise<void> {

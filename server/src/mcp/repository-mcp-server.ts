@@ -72,7 +72,7 @@ async function answering(work: () => Promise<CallToolResult>): Promise<CallToolR
   }
 }
 
-export function createRepositoryMcpServer(session: Session, version: string): McpServer {
+export function createRepositoryMcpServer(session: Session, version: string, log: (line: string) => void): McpServer {
   const server = new McpServer(
     { name: 'snapkv-code', version },
     { instructions: 'Tools that read the whole repository with a local model: ask_repository answers a question, repository_context returns the files and lines that matter for a question.' },
@@ -93,6 +93,7 @@ export function createRepositoryMcpServer(session: Session, version: string): Mc
           { requestId: randomUUID(), question: args.question, maxTokens: args.max_tokens },
           { signal: extra.signal, onIndexProgress: indexReporter(extra as ToolCallExtra) },
         );
+        if (result.stopReason === 'cancelled') log(`${ASK_REPOSITORY_TOOL.mcpName} cancelled by the client after ${result.tokens} tokens`);
         return {
           content: [{ type: 'text', text: answerText(result) }],
           structuredContent: {
