@@ -38,7 +38,7 @@ interface Endpoint {
   snapkv: ModelEntry['snapkv'];
 }
 
-interface PackedRepository {
+export interface PackedRepository {
   folder: string;
   /** The system message: instructions, then every file block. */
   system: string;
@@ -104,6 +104,11 @@ export class RemoteBackend {
     }
     const snapkv = this.options.sendRepository === 'always' ? undefined : entry.snapkv;
     return { model: entry.id, contextLength: typeof entry.max_model_len === 'number' ? entry.max_model_len : undefined, snapkv };
+  }
+
+  /** The folder as last packed for a plain endpoint. */
+  get repository(): PackedRepository | undefined {
+    return this.packed;
   }
 
   status(): RemoteStatus {
