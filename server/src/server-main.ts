@@ -5,6 +5,7 @@ import { createConnection, InitializeParams, InitializeResult, ProposedFeatures 
 import { Methods } from './protocol';
 import type { ServerSettings, StatusChangedParams } from './protocol';
 import { registerHandlers } from './lsp/handlers';
+import { registerContextHandler } from './lsp/context-handler';
 import { Session } from './session/session';
 import { demoModelPath } from './session/demo-model';
 
@@ -38,6 +39,7 @@ connection.onInitialize((params): InitializeResult => {
     },
   });
   registerHandlers(connection, session, { clientSupportsProgress: () => clientSupportsProgress, log });
+  registerContextHandler(connection, session, log);
   return { capabilities: {}, serverInfo: { name: 'snapkv-code', version: '0.1.0' } };
 });
 
