@@ -91,6 +91,8 @@ describe('remote backend through an OpenAI-compatible endpoint (snapkv-code serv
     assert.strictEqual(result.prompt?.keptTokens, 64);
     assert.strictEqual(result.prompt?.promptTokens, expected.usage.prompt_tokens);
     assert.strictEqual(result.prompt?.cachedTokens, expected.snapkv?.repositoryTokens);
+    assert.strictEqual(s.status().files, FIXTURE_FILES.length, 'the status shows the repository serve holds');
+    assert.strictEqual(s.status().tokensIndexed, expected.snapkv?.repositoryTokens);
   });
 
   it('a cancelled question stops the endpoint generating', async () => {
@@ -114,6 +116,7 @@ describe('remote backend through an OpenAI-compatible endpoint (snapkv-code serv
     const backend = new RemoteBackend(settings.remote, () => undefined, { sendRepository: 'always' });
     const index = await backend.index(localRepo, settings, {});
     assert.strictEqual(index.files, FIXTURE_FILES.length);
+    assert.deepStrictEqual(backend.indexed, { files: FIXTURE_FILES.length, tokens: index.tokens });
     assert.strictEqual(backend.status().snapkv, false);
     assert.match(backend.status().note, /SnapKV does not apply/);
 

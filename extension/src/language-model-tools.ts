@@ -53,5 +53,7 @@ export function registerRepositoryTools(server: RepoServer, log: vscode.LogOutpu
       return textResult(await runContextTool(server, readContextInput(options.input), token));
     },
   };
-  return vscode.Disposable.from(lm.registerTool(ASK_REPOSITORY_TOOL.vscodeName, ask), lm.registerTool(REPOSITORY_CONTEXT_TOOL.vscodeName, context));
+  const registered = vscode.Disposable.from(lm.registerTool(ASK_REPOSITORY_TOOL.vscodeName, ask), lm.registerTool(REPOSITORY_CONTEXT_TOOL.vscodeName, context));
+  log.info(`Registered the language-model tools ${ASK_REPOSITORY_TOOL.vscodeName} and ${REPOSITORY_CONTEXT_TOOL.vscodeName} for agent mode.`);
+  return registered;
 }

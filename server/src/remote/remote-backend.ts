@@ -106,6 +106,13 @@ export class RemoteBackend {
     return { model: entry.id, contextLength: typeof entry.max_model_len === 'number' ? entry.max_model_len : undefined, snapkv };
   }
 
+  /** The repository as last indexed: packed here for a plain endpoint, or as serve holds it. */
+  get indexed(): { files: number; tokens: number } | undefined {
+    const serve = this.endpoint?.snapkv;
+    if (serve) return { files: serve.files, tokens: serve.repositoryTokens };
+    return this.packed ? { files: this.packed.files, tokens: this.packed.estimatedTokens } : undefined;
+  }
+
   /** The folder as last packed for a plain endpoint. */
   get repository(): PackedRepository | undefined {
     return this.packed;

@@ -167,7 +167,12 @@ export class Session {
 
   async indexFolder(call: IndexCall = {}): Promise<IndexResult> {
     const folder = this.folderOf(call.folder);
-    if (this.remote) return this.remote.index(folder, this.settings, call);
+    if (this.remote) {
+      const result = await this.remote.index(folder, this.settings, call);
+      // File changes pack the folder again, as they update a local index.
+      this.indexedFolder = folder;
+      return result;
+    }
     const index = await this.indexFor(folder, call.signal);
     this.changed();
     try {
@@ -363,8 +368,8 @@ export class Session {
       modelProblem: this.modelProblem,
       folder: this.index?.folder ?? this.options.defaultFolder ?? null,
       indexing: this.index?.busy ?? false,
-      files: this.index?.current?.packed.blocks.length ?? 0,
-      tokensIndexed: this.index?.current?.prefix.length ?? 0,
+      files: this.remote?.indexed?.files ?? this.index?.current?.packed.blocks.length ?? 0,
+      tokensIndexed: this.remote?.indexed?.tokens ?? this.index?.current?.prefix.length ?? 0,
       prefixBytes: this.index?.prefixBytes() ?? 0,
       compactBytes: this.gate.bytesInUse,
       questionsRunning: this.gate.runningCount,
