@@ -9,6 +9,7 @@ import { EditorTracker } from './editor-tracker';
 import { ExplainSelectionActions } from './explain-selection';
 import { messageOf, RepoServer } from './repo-server';
 import { registerRepoParticipant } from './repo-participant';
+import { registerRepositoryTools } from './language-model-tools';
 import { RepositoryIndex } from './repository-index';
 import { affectsPrefix, affectsServerSettings, readServerSettings } from './settings';
 import { RepoStatusBar } from './status-bar';
@@ -49,6 +50,8 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   const participant = registerRepoParticipant(context.extensionUri, server, index, log);
   if (participant !== undefined) context.subscriptions.push(participant);
+  const tools = registerRepositoryTools(server, log);
+  if (tools !== undefined) context.subscriptions.push(tools);
 
   const version = (context.extension.packageJSON as { version?: string }).version ?? '?';
   log.info(`SnapKV Code ${version} activated in ${vscode.env.appName} ${vscode.version}; server ${serverModule}.`);

@@ -21,8 +21,10 @@ import type {
   AskResult,
   ContextMap,
   ContextMapParams,
+  ContextParams,
   IndexParams,
   IndexResult,
+  RepositoryContext,
   ServerSettings,
   StatusResult,
 } from '../../server/src/protocol';
@@ -148,6 +150,11 @@ export class RepoServer implements vscode.Disposable {
 
   async contextMap(params: ContextMapParams = {}): Promise<ContextMap> {
     return this.send<ContextMap>(Methods.contextMap, params);
+  }
+
+  /** What SnapKV keeps for a question, with the text of the kept lines; no answer. Cancelling `token` stops it. */
+  async context(params: Omit<ContextParams, 'requestId'>, token?: vscode.CancellationToken): Promise<RepositoryContext> {
+    return this.send<RepositoryContext>(Methods.context, { ...params, requestId: randomUUID() } satisfies ContextParams, token);
   }
 
   async configure(settings: ServerSettings): Promise<void> {

@@ -5,7 +5,7 @@ import type { ServerSettings, SnapKvSettings } from '../../server/src/protocol';
 export const SETTINGS_SECTION = 'snapkvCode';
 
 /** Settings whose change alters the packed repository or the model, so the prefix must be built again. */
-const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'prefixInHostMemory', 'maxContextTokens', 'include', 'exclude'] as const;
+const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'prefixInHostMemory', 'maxContextTokens', 'include', 'exclude', 'serverUrl', 'serverModel'] as const;
 
 export function readServerSettings(): ServerSettings {
   const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
@@ -25,6 +25,10 @@ export function readServerSettings(): ServerSettings {
   if (typeof maxAnswerTokens === 'number' && maxAnswerTokens > 0) settings.maxAnswerTokens = maxAnswerTokens;
   const cacheDir = expandHome(config.get<string>('cacheDir', '').trim());
   if (cacheDir) settings.cacheDir = cacheDir;
+  // Always sent, empty included: an emptied serverUrl must turn the remote backend off.
+  settings.serverUrl = config.get<string>('serverUrl', '').trim();
+  settings.serverApiKey = config.get<string>('serverApiKey', '').trim();
+  settings.serverModel = config.get<string>('serverModel', '').trim();
   return settings;
 }
 

@@ -94,9 +94,11 @@ export function statusBarView(state: IndexState, status: StatusResult | undefine
       const tokens = status?.tokensIndexed ?? state.result.tokens;
       const memory = status !== undefined ? ` · ${formatBytes(status.prefixBytes + status.compactBytes)}` : '';
       const busy = status !== undefined && status.questionsRunning > 0;
-      const model = status?.model ? `${status.model.architecture} on ${status.model.backend}` : 'model';
+      const model = status?.remote
+        ? `answered by ${status.remote.model ?? 'a remote model'} at ${status.remote.url}${status.remote.snapkv ? '' : ', without SnapKV'}`
+        : status?.model ? `${status.model.architecture} on ${status.model.backend}` : 'model';
       return {
-        text: `${busy ? '$(loading~spin)' : '$(database)'} SnapKV ${formatTokens(tokens)} tokens${memory}`,
+        text: `${busy ? '$(loading~spin)' : status?.remote ? '$(remote)' : '$(database)'} SnapKV ${formatTokens(tokens)} tokens${memory}`,
         tooltip: `${state.result.files} files, ${tokens} tokens indexed (${model}). Click for status.`,
       };
     }

@@ -51,7 +51,12 @@ function statusRows(state: IndexState, status: StatusResult | undefined): Status
       break;
   }
   if (status === undefined) return rows;
-  if (status.model) {
+  if (status.remote) {
+    const remote = status.remote;
+    row('$(remote) Answered by', `${remote.model ?? 'a remote model'} at ${remote.url}${remote.snapkv ? ' (snapkv-code serve)' : ''}`);
+    row(remote.snapkv ? '$(info) SnapKV' : '$(warning) SnapKV off', remote.note);
+    if (remote.problem) row('$(error) Endpoint', remote.problem);
+  } else if (status.model) {
     row('$(chip) Model', `${path.basename(status.model.path)} · ${status.model.architecture} · ${formatTokens(status.model.parameters)} parameters · context ${formatTokens(status.model.contextLength)}${status.model.demo ? ' · demo model' : ''}`);
     row('$(server-process) Backend', `${status.model.backend} (${status.model.backendReason})`);
     const gpu = status.model.gpu;

@@ -34,6 +34,15 @@ export interface ServerSettings {
   compactMemoryLimit?: number;
   /** Largest answer in tokens (default 512). */
   maxAnswerTokens?: number;
+  /**
+   * An OpenAI-compatible endpoint (`http://host:port/v1`) that answers instead of the local engine:
+   * vLLM, SGLang, llama-server, Ollama, or `snapkv-code serve`. Empty: the local engine.
+   */
+  serverUrl?: string;
+  /** Sent as `Authorization: Bearer <key>` to serverUrl. */
+  serverApiKey?: string;
+  /** The model name the endpoint serves (default: the first one its /v1/models lists). */
+  serverModel?: string;
 }
 
 export interface IndexParams {
@@ -155,6 +164,58 @@ export interface AskResult {
     decodeMsPerToken: number;
   };
   compactBytes: number;
+  /** The prompt's token counts (absent when the endpoint does not report them). */
+  prompt?: PromptUsage;
+}
+
+export interface PromptUsage {
+  /** The whole prompt: repository, earlier turns, question. */
+  promptTokens: number;
+  /** Tokens of the repository prefix (the template head included); estimated where an endpoint cannot count them. */
+  repositoryTokens: number;
+  /** Prompt tokens that came from a cache rather than running through the model for this question. */
+  cachedTokens: number;
+  /** Prompt entries kept per layer and KV head after SnapKV (0 where SnapKV does not apply). */
+  keptTokens: number;
+}
+
+/** `snapkv/context`: what SnapKV keeps for a question, with the text, and no answer generated. */
+export interface ContextParams {
+  requestId: string;
+  question: string;
+  folder?: string;
+  history?: ChatTurn[];
+  snapkv?: SnapKvSettings;
+  /** Most files returned (default 8). */
+  maxFiles?: number;
+  /** Most characters of excerpt text returned, all files together (default 24000). */
+  maxChars?: number;
+}
+
+export interface ContextExcerpt extends ContextRange {
+  /** Lines startLine..endLine of the file as it was packed. */
+  text: string;
+}
+
+export interface ContextFileExcerpts {
+  path: string;
+  share: number;
+  kept: number;
+  /** Strongest first. */
+  excerpts: ContextExcerpt[];
+}
+
+export interface RepositoryContext {
+  requestId: string;
+  question: string;
+  /** Ranked by share of the kept cache, largest first. */
+  files: ContextFileExcerpts[];
+  /** Whether files or excerpts were left out to stay within maxFiles and maxChars. */
+  truncated: boolean;
+  keptTotal: number;
+  keptOutsideFiles: number;
+  prompt: PromptUsage;
+  compressMs: number;
 }
 
 export interface CancelParams {
@@ -193,6 +254,20 @@ export interface StatusResult {
   compactBytes: number;
   questionsRunning: number;
   questionsQueued: number;
+  /** Present when an OpenAI-compatible endpoint answers instead of the local engine. */
+  remote?: RemoteStatus;
+}
+
+export interface RemoteStatus {
+  url: string;
+  /** The model the endpoint serves, once it has been asked. */
+  model: string | null;
+  /** True when the endpoint is `snapkv-code serve` (it holds its own repository and compresses with SnapKV). */
+  snapkv: boolean;
+  /** What answering through this endpoint means for the user, in words. */
+  note: string;
+  /** Why the endpoint cannot be used, in words that say what to do. */
+  problem?: string;
 }
 
 export interface ContextMapParams {
@@ -215,6 +290,8 @@ export const Methods = {
   status: 'snapkv/status',
   contextMap: 'snapkv/contextMap',
   configure: 'snapkv/configure',
+  /** What SnapKV keeps for a question, with the text of the kept lines; no answer. */
+  context: 'snapkv/context',
   answerDelta: 'snapkv/answerDelta',
   /** Server -> client when status changes (indexing done, model loaded). */
   statusChanged: 'snapkv/statusChanged',

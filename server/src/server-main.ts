@@ -5,6 +5,7 @@ import { createConnection, InitializeParams, InitializeResult, ProposedFeatures 
 import { Methods } from './protocol';
 import type { ServerSettings, StatusChangedParams } from './protocol';
 import { registerHandlers } from './lsp/handlers';
+import { registerContextHandler } from './lsp/context-handler';
 import { Session } from './session/session';
 import { demoModelPath } from './session/demo-model';
 
@@ -38,6 +39,7 @@ connection.onInitialize((params): InitializeResult => {
     },
   });
   registerHandlers(connection, session, { clientSupportsProgress: () => clientSupportsProgress, log });
+  registerContextHandler(connection, session, log);
   return { capabilities: {}, serverInfo: { name: 'snapkv-code', version: '0.1.0' } };
 });
 
@@ -49,8 +51,8 @@ connection.onInitialized(() => {
       { watchers: [{ globPattern: '**/*' }] } as never,
     );
   }
-  // Load the model early so the first question does not wait for it; problems show in status.
-  session?.model().catch((error: unknown) => log(`model not loaded: ${error instanceof Error ? error.message : String(error)}`));
+  // Load the model (or ask the remote endpoint what it serves) early so the first question does not wait; problems show in status.
+  session?.prepare().catch((error: unknown) => log(`not ready to answer: ${error instanceof Error ? error.message : String(error)}`));
 });
 
 connection.onShutdown(async () => {

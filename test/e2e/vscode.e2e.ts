@@ -179,6 +179,10 @@ describe('VS Code end to end (code-server + Chromium)', function () {
       assert.match(logs.extensionHost, /_doActivateExtension snapkv\.snapkv-code/);
     });
 
+    it('registers the repository tools for agent mode (vscode.lm.registerTool, VS Code 1.96)', function () {
+      assert.match(readLogs(server).ours, /Registered the language-model tools snapkv_ask_repository and snapkv_repository_context/);
+    });
+
     it('shows tokens and memory in the status bar; clicking it shows the status', async function () {
       const status = await workbench.snapkvStatus();
       assert.match(status, /SnapKV [\d.]+k? tokens · [\d.]+ (B|KB|MB|GB)/);

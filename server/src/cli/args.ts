@@ -3,7 +3,7 @@
 import type { ServerSettings } from '../protocol';
 
 export interface CliArgs {
-  command: 'ask' | 'index' | 'models' | 'help';
+  command: 'ask' | 'index' | 'models' | 'mcp' | 'serve' | 'help';
   folder?: string;
   question?: string;
   settings: ServerSettings;
@@ -14,6 +14,16 @@ export interface CliArgs {
   force: boolean;
   json: boolean;
   verbose: boolean;
+  /** serve: where to listen, the key clients must send, and the limits. */
+  serve: ServeArgs;
+}
+
+export interface ServeArgs {
+  host: string;
+  port: number;
+  apiKey?: string;
+  maxConcurrent?: number;
+  maxRequestBytes?: number;
 }
 
 export class UsageError extends Error {
@@ -24,6 +34,8 @@ export const USAGE = `Usage:
   snapkv-code ask <folder> "<question>" [options]   answer a question about a folder, then list the kept files and lines
   snapkv-code index <folder> [options]              show what is packed and left out, and the token count
   snapkv-code models                                list the GGUF models found where Ollama and LM Studio keep them
+  snapkv-code mcp <folder> [options]                an MCP server on stdio with the tools ask_repository and repository_context
+  snapkv-code serve <folder> [options]              an OpenAI-compatible HTTP server: the folder is the prompt, each request a question
 
 Options:
   --model <file.gguf>     the model (default: the first one found locally, or the bundled demo model)
@@ -44,6 +56,18 @@ Options:
   --force                 ignore the saved cache and prefill again
   --json                  print the result as JSON
   --verbose               log what the engine does to stderr
+
+Remote endpoint (ask, index, mcp: answer through an OpenAI-compatible server instead of the local engine; no SnapKV there):
+  --server-url <url>      e.g. http://gpu-box:8000/v1 (vLLM, SGLang, llama-server, Ollama, or snapkv-code serve)
+  --server-api-key <key>  sent as a Bearer token (or set SNAPKV_SERVER_API_KEY)
+  --server-model <name>   the model the endpoint serves (default: the first it lists)
+
+serve:
+  --host <address>        default 127.0.0.1 (this machine only); 0.0.0.0 listens on every interface
+  --port <n>              default 8080; 0 picks a free port
+  --api-key <key>         clients must send Authorization: Bearer <key> (or set SNAPKV_API_KEY)
+  --max-concurrent <n>    questions answered at once; more get 429 (default 4)
+  --max-request-bytes <n> larger request bodies get 413 (default 1048576)
 `;
 
 function integer(flag: string, value: string): number {
@@ -53,7 +77,7 @@ function integer(flag: string, value: string): number {
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { command: 'help', settings: {}, prefill: false, force: false, json: false, verbose: false };
+  const args: CliArgs = { command: 'help', settings: {}, prefill: false, force: false, json: false, verbose: false, serve: { host: '127.0.0.1', port: 8080 } };
   const positional: string[] = [];
   const snapkv: NonNullable<ServerSettings['snapkv']> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -108,6 +132,20 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--force': args.force = true; break;
       case '--json': args.json = true; break;
       case '--verbose': args.verbose = true; break;
+      case '--server-url': args.settings.serverUrl = value(); break;
+      case '--server-api-key': args.settings.serverApiKey = value(); break;
+      case '--server-model': args.settings.serverModel = value(); break;
+      case '--host': args.serve.host = value(); break;
+      case '--port': {
+        const text = value();
+        const port = Number(text);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port needs a port number from 0 to 65535, not "${text}"`);
+        args.serve.port = port;
+        break;
+      }
+      case '--api-key': args.serve.apiKey = value(); break;
+      case '--max-concurrent': args.serve.maxConcurrent = integer(flag, value()); break;
+      case '--max-request-bytes': args.serve.maxRequestBytes = integer(flag, value()); break;
       case '--help': args.command = 'help'; return args;
       default: throw new UsageError(`unknown option ${flag}`);
     }
@@ -120,6 +158,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   } else if (command === 'index') {
     if (rest.length !== 1) throw new UsageError('index needs one folder: snapkv-code index <folder>');
     args.command = 'index';
+    args.folder = rest[0];
+  } else if (command === 'mcp' || command === 'serve') {
+    if (rest.length !== 1) throw new UsageError(`${command} needs one folder: snapkv-code ${command} <folder>`);
+    args.command = command;
     args.folder = rest[0];
   } else if (command === 'ask') {
     if (rest.length < 2) throw new UsageError('ask needs a folder and a question: snapkv-code ask <folder> "<question>"');

@@ -8,6 +8,8 @@ import { Session } from '../session/session';
 import { CliArgs, parseArgs, USAGE, UsageError } from './args';
 import { printAnswerSummary, printIndexPreview, printModels } from './output';
 import { ProgressBar } from './progress-bar';
+import { runMcp } from './mcp-command';
+import { runServe } from './serve-command';
 
 async function run(args: CliArgs, signal: AbortSignal): Promise<number> {
   if (args.command === 'help') {
@@ -23,9 +25,14 @@ async function run(args: CliArgs, signal: AbortSignal): Promise<number> {
   const log = (line: string): void => {
     if (args.verbose || line.startsWith('no model set')) process.stderr.write(`${line}\n`);
   };
+  // Keys from the environment stay out of the process list.
+  args.serve.apiKey ??= process.env.SNAPKV_API_KEY || undefined;
+  args.settings.serverApiKey ??= process.env.SNAPKV_SERVER_API_KEY || undefined;
   const session = new Session({ settings: args.settings, defaultFolder: args.folder, log, fallbackModel: demoModelPath });
   const bar = new ProgressBar();
   try {
+    if (args.command === 'mcp') return await runMcp(session, signal);
+    if (args.command === 'serve') return await runServe(session, args.serve, signal);
     if (args.command === 'index') {
       if (args.prefill) {
         const result = await session.indexFolder({ force: args.force, signal, onProgress: (p) => bar.update(p) });
@@ -73,6 +80,8 @@ async function main(): Promise<void> {
     process.stderr.write('\nstopping (Ctrl-C again to quit at once)\n');
     controller.abort(new AbortError());
   });
+  // What a service manager (or a test) sends: stop as after one Ctrl-C.
+  process.on('SIGTERM', () => controller.abort(new AbortError()));
   try {
     process.exitCode = await run(args, controller.signal);
   } catch (error) {

@@ -13,7 +13,7 @@ export interface HandlerOptions {
 }
 
 /** An AbortSignal that follows an LSP cancellation token (and any extra ones). */
-function abortOn(...tokens: Array<CancellationToken | undefined>): AbortController {
+export function abortOn(...tokens: Array<CancellationToken | undefined>): AbortController {
   const controller = new AbortController();
   for (const token of tokens) {
     if (!token) continue;

@@ -69,13 +69,16 @@ export async function runQuestion(loaded: LoadedModel, run: QuestionRun): Promis
       run.onDelta(piece);
     };
     try {
-      for await (const token of compact.generate({ maxTokens: plan.maxTokens, temperature: plan.temperature, stop, signal })) {
-        firstTokenAt ??= performance.now();
-        tokens++;
-        emit(decoder.push(token));
+      // maxTokens 0 asks only for what SnapKV keeps (repository context for an agent): nothing is generated.
+      if (plan.maxTokens > 0) {
+        for await (const token of compact.generate({ maxTokens: plan.maxTokens, temperature: plan.temperature, stop, signal })) {
+          firstTokenAt ??= performance.now();
+          tokens++;
+          emit(decoder.push(token));
+        }
+        // The generator ends early only at a stop token.
+        if (tokens < plan.maxTokens) stopReason = 'eos';
       }
-      // The generator ends early only at a stop token.
-      if (tokens < plan.maxTokens) stopReason = 'eos';
     } catch (error) {
       if (!(error instanceof AbortError)) throw error;
       stopReason = 'cancelled';

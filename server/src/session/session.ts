@@ -3,7 +3,10 @@
 // command-line tool both drive it.
 import * as path from 'path';
 import { AbortError, EngineError } from '../engine';
-import type { AskParams, AskResult, ContextMap, IndexResult, ServerSettings, StatusResult } from '../protocol';
+import type { AskParams, AskResult, ContextMap, ContextParams, IndexResult, RepositoryContext, ServerSettings, StatusResult } from '../protocol';
+import type { PackedBlock } from '../workspace/pack-types';
+import { RemoteBackend } from '../remote/remote-backend';
+import { DEFAULT_EXCERPT_LIMITS, keptExcerpts } from './kept-context';
 import { ContextMapStore } from './context-map-store';
 import { LoadedModel, loadModel } from './loaded-model';
 import { MemoryGate } from './memory-gate';
@@ -36,6 +39,10 @@ export interface AskCall {
   onIndexProgress?: (progress: IndexProgress) => void;
   /** Called when the question waits for memory or an index update. */
   onQueued?: () => void;
+  /** Compress only: SnapKV's choice is wanted, no answer is generated. */
+  contextOnly?: boolean;
+  /** Called with what SnapKV kept and the packed files it maps to, while they are still current. */
+  onKept?: (map: ContextMap, blocks: readonly PackedBlock[]) => void;
 }
 
 export interface SessionOptions {
@@ -50,12 +57,18 @@ export interface SessionOptions {
 
 const ANSWER_TEMPERATURE = 0;
 
+const REMOTE_HAS_NO_CONTEXT =
+  'the repository context comes from SnapKV, which runs in the local engine; answers now come from a remote endpoint (setting serverUrl), ' +
+  'which reads the whole repository and keeps no SnapKV selection: clear serverUrl to use the local engine';
+
 export class Session {
   private settings: ResolvedSettings;
   private loaded: LoadedModel | undefined;
   private loading: Promise<LoadedModel> | undefined;
   private modelProblem: string | undefined;
   private index: WorkspaceIndex | undefined;
+  /** Set when an OpenAI-compatible endpoint answers instead of the local engine (settings serverUrl). */
+  private remote: RemoteBackend | undefined;
   private readonly gate: MemoryGate;
   private readonly maps = new ContextMapStore();
   private readonly questions = new Map<string, AbortController>();
@@ -68,6 +81,13 @@ export class Session {
     this.settings = resolveSettings(options.settings);
     this.gate = new MemoryGate(this.settings.compactMemoryLimit);
     this.log = options.log ?? (() => {});
+    this.remote = this.settings.remote ? new RemoteBackend(this.settings.remote, this.log) : undefined;
+  }
+
+  /** Loads the model, or asks the remote endpoint what it serves, so the first question does not wait. */
+  async prepare(signal?: AbortSignal): Promise<void> {
+    if (this.remote) await this.remote.probe(signal).finally(() => this.changed());
+    else await this.model(signal);
   }
 
   get resolvedSettings(): ResolvedSettings {
@@ -147,6 +167,12 @@ export class Session {
 
   async indexFolder(call: IndexCall = {}): Promise<IndexResult> {
     const folder = this.folderOf(call.folder);
+    if (this.remote) {
+      const result = await this.remote.index(folder, this.settings, call);
+      // File changes pack the folder again, as they update a local index.
+      this.indexedFolder = folder;
+      return result;
+    }
     const index = await this.indexFor(folder, call.signal);
     this.changed();
     try {
@@ -190,14 +216,19 @@ export class Session {
     const asked = performance.now();
     try {
       const folder = this.folderOf(params.folder);
+      if (this.remote) {
+        if (call.contextOnly) throw new UserError(REMOTE_HAS_NO_CONTEXT);
+        return await this.remote.ask({ ...params, folder }, this.settings, { ...call, signal });
+      }
       const index = await this.indexFor(folder, signal);
+      let prefilledNow = 0;
       if (!index.current || index.busy) {
         if (index.busy) call.onQueued?.();
-        await this.indexFolder({ folder, signal, onProgress: call.onIndexProgress });
+        prefilledNow = (await this.indexFolder({ folder, signal, onProgress: call.onIndexProgress })).prefilledTokens;
       }
       const loaded = await this.model(signal);
       const snapkv = resolveSettings({ snapkv: params.snapkv }, this.settings).snapkv;
-      const maxTokens = Math.min(params.maxTokens ?? this.settings.maxAnswerTokens, this.settings.maxAnswerTokens * 8);
+      const maxTokens = call.contextOnly ? 0 : Math.min(params.maxTokens ?? this.settings.maxAnswerTokens, this.settings.maxAnswerTokens * 8);
       const suffix = buildSuffix(loaded.tokenizer, loaded.template, params.history ?? [], questionText(params));
       const plan: QuestionPlan = { suffix, snapkv, maxTokens, temperature: params.temperature ?? ANSWER_TEMPERATURE };
 
@@ -240,6 +271,14 @@ export class Session {
             queuedMs: performance.now() - asked,
           });
           this.maps.add(map);
+          call.onKept?.(map, snapshot.packed.blocks);
+          const { layers, kvHeads } = loaded.model.info;
+          result.prompt = {
+            promptTokens: snapshot.prefix.length + suffix.length,
+            repositoryTokens: snapshot.prefix.length,
+            cachedTokens: Math.max(0, snapshot.prefix.length - prefilledNow),
+            keptTokens: Math.round(map.keptTotal / (layers * kvHeads)),
+          };
           return result;
         } finally {
           releaseOnce();
@@ -251,6 +290,35 @@ export class Session {
       this.questions.delete(params.requestId);
       this.changed();
     }
+  }
+
+  /** What SnapKV keeps for a question, ranked, with the text of the kept lines; no answer is generated. */
+  async context(params: ContextParams, call: Omit<AskCall, 'onDelta' | 'contextOnly' | 'onKept'> = {}): Promise<RepositoryContext> {
+    const limits = { maxFiles: params.maxFiles ?? DEFAULT_EXCERPT_LIMITS.maxFiles, maxChars: params.maxChars ?? DEFAULT_EXCERPT_LIMITS.maxChars };
+    let excerpts: ReturnType<typeof keptExcerpts> | undefined;
+    let kept: ContextMap | undefined;
+    const result = await this.ask(
+      { requestId: params.requestId, question: params.question, folder: params.folder, history: params.history, snapkv: params.snapkv },
+      {
+        ...call,
+        contextOnly: true,
+        onKept: (map, blocks) => {
+          kept = map;
+          excerpts = keptExcerpts(map, blocks, limits);
+        },
+      },
+    );
+    if (!kept || !excerpts || !result.prompt) throw new Error('the question was compressed but reported nothing kept');
+    return {
+      requestId: params.requestId,
+      question: params.question,
+      files: excerpts.files,
+      truncated: excerpts.truncated,
+      keptTotal: kept.keptTotal,
+      keptOutsideFiles: kept.keptOutsideFiles,
+      prompt: result.prompt,
+      compressMs: result.timings.compressMs,
+    };
   }
 
   /** Updates the folder indexed last (after file changes or new settings). */
@@ -300,12 +368,13 @@ export class Session {
       modelProblem: this.modelProblem,
       folder: this.index?.folder ?? this.options.defaultFolder ?? null,
       indexing: this.index?.busy ?? false,
-      files: this.index?.current?.packed.blocks.length ?? 0,
-      tokensIndexed: this.index?.current?.prefix.length ?? 0,
+      files: this.remote?.indexed?.files ?? this.index?.current?.packed.blocks.length ?? 0,
+      tokensIndexed: this.remote?.indexed?.tokens ?? this.index?.current?.prefix.length ?? 0,
       prefixBytes: this.index?.prefixBytes() ?? 0,
       compactBytes: this.gate.bytesInUse,
       questionsRunning: this.gate.runningCount,
       questionsQueued: Math.max(0, this.questions.size - this.gate.runningCount),
+      ...(this.remote ? { remote: this.remote.status() } : {}),
     };
   }
 
@@ -327,6 +396,12 @@ export class Session {
     const packingChanged =
       JSON.stringify([next.include, next.exclude, next.maxContextTokens, next.cacheDir]) !==
       JSON.stringify([before.include, before.exclude, before.maxContextTokens, before.cacheDir]);
+    const remoteChanged = JSON.stringify(next.remote) !== JSON.stringify(before.remote);
+    if (remoteChanged) {
+      this.remote?.dispose();
+      this.remote = next.remote ? new RemoteBackend(next.remote, this.log) : undefined;
+      if (this.remote) void this.prepare().catch(() => undefined);
+    }
     if (modelChanged) await this.unloadModel();
     else if (packingChanged && this.index) {
       await this.index.flush();
@@ -338,7 +413,7 @@ export class Session {
       this.log(`packing settings changed; ${folder} will be indexed again`);
     }
     this.changed();
-    return { reindex: modelChanged || packingChanged };
+    return { reindex: modelChanged || packingChanged || remoteChanged };
   }
 
   private async unloadModel(): Promise<void> {
@@ -359,6 +434,7 @@ export class Session {
     if (this.disposed) return;
     this.disposed = true;
     this.cancelAll();
+    this.remote?.dispose();
     await this.unloadModel();
   }
 }

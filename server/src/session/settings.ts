@@ -3,6 +3,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import { ServerSettings } from '../protocol';
+import { RemoteSettings, resolveRemoteSettings } from '../remote/remote-settings';
 
 export interface ResolvedSnapKv {
   window: number;
@@ -25,6 +26,8 @@ export interface ResolvedSettings {
   cacheDir: string;
   compactMemoryLimit: number;
   maxAnswerTokens: number;
+  /** An OpenAI-compatible endpoint that answers instead of the local engine. */
+  remote: RemoteSettings | undefined;
 }
 
 export const DEFAULT_SNAPKV: ResolvedSnapKv = { window: 32, budget: 2048, kernel: 7, pooling: 'max' };
@@ -101,5 +104,6 @@ export function resolveSettings(input: ServerSettings | undefined, base?: Resolv
     cacheDir: given.cacheDir ?? base?.cacheDir ?? defaultCacheDir(),
     compactMemoryLimit: positiveInteger(given.compactMemoryLimit, 'compactMemoryLimit') ?? base?.compactMemoryLimit ?? 2 * GIB,
     maxAnswerTokens: positiveInteger(given.maxAnswerTokens, 'maxAnswerTokens') ?? base?.maxAnswerTokens ?? 512,
+    remote: resolveRemoteSettings(given, base?.remote),
   };
 }
