@@ -14,6 +14,7 @@ import { buildSuffix } from './prompt';
 import { compactBytesEstimate, QuestionPlan, runQuestion } from './question';
 import { questionText } from './question-text';
 import { ResolvedSettings, resolveSettings } from './settings';
+import { checkRequest } from '../requests/request-schemas';
 import { IndexProgress, PackedPrompt, WorkspaceIndex } from './workspace-index';
 
 export type Log = (line: string) => void;
@@ -42,6 +43,12 @@ export interface SessionOptions {
   settings?: ServerSettings;
   /** Folder indexed when a request names none. */
   defaultFolder?: string;
+  /**
+   * The folders a request may name (the workspace folders the client declared). Absent: any
+   * folder (the command line, where the user names it). A request for another folder is refused
+   * before anything is read or thrown away.
+   */
+  workspaceFolders?: () => readonly string[];
   log?: Log;
   /** Model used when the settings name none and nothing is found where Ollama and LM Studio keep models. */
   fallbackModel?: () => string | undefined;
@@ -49,6 +56,13 @@ export interface SessionOptions {
 }
 
 const ANSWER_TEMPERATURE = 0;
+
+/** Folder paths compared as the platform does: case-insensitively on Windows. */
+function sameFolder(a: string, b: string): boolean {
+  const left = path.resolve(a);
+  const right = path.resolve(b);
+  return process.platform === 'win32' ? left.toLowerCase() === right.toLowerCase() : left === right;
+}
 
 export class Session {
   private settings: ResolvedSettings;
@@ -128,7 +142,16 @@ export class Session {
   private folderOf(folder: string | undefined): string {
     const chosen = folder ?? this.options.defaultFolder;
     if (!chosen) throw new UserError('no folder to index: open a folder in the editor, or name one');
-    return path.resolve(chosen);
+    const resolved = path.resolve(chosen);
+    const allowed = this.options.workspaceFolders?.();
+    if (allowed !== undefined && !allowed.some((declared) => sameFolder(declared, resolved))) {
+      throw new UserError(
+        allowed.length === 0
+          ? `${resolved} is not a workspace folder: the editor declared none, so no folder can be indexed`
+          : `${resolved} is not a workspace folder (those are ${allowed.join(', ')}): only a folder open in the editor can be indexed`,
+      );
+    }
+    return resolved;
   }
 
   private async indexFor(folder: string, signal?: AbortSignal): Promise<WorkspaceIndex> {
@@ -154,6 +177,7 @@ export class Session {
         maxContextTokens: this.settings.maxContextTokens,
         include: this.settings.include,
         exclude: this.settings.exclude,
+        includeSecrets: this.settings.includeSecrets,
         force: call.force ?? false,
         signal: call.signal,
         onProgress: call.onProgress,
@@ -175,12 +199,15 @@ export class Session {
       maxContextTokens: this.settings.maxContextTokens,
       include: this.settings.include,
       exclude: this.settings.exclude,
+      includeSecrets: this.settings.includeSecrets,
       signal: call.signal,
       onProgress: call.onProgress,
     });
   }
 
-  async ask(params: AskParams, call: AskCall = {}): Promise<AskResult> {
+  async ask(unchecked: AskParams, call: AskCall = {}): Promise<AskResult> {
+    // Checked here as well as at each entry point's door: nothing unchecked may reach the memory gate.
+    const params = checkRequest.ask(unchecked);
     if (this.questions.has(params.requestId)) throw new UserError(`a question with id ${params.requestId} is already running`);
     if (params.question.trim() === '') throw new UserError('the question is empty: type a question');
     const controller = new AbortController();
@@ -325,8 +352,8 @@ export class Session {
       next.gpuMemoryBytes !== before.gpuMemoryBytes ||
       next.prefixInHostMemory !== before.prefixInHostMemory;
     const packingChanged =
-      JSON.stringify([next.include, next.exclude, next.maxContextTokens, next.cacheDir]) !==
-      JSON.stringify([before.include, before.exclude, before.maxContextTokens, before.cacheDir]);
+      JSON.stringify([next.include, next.exclude, next.includeSecrets, next.maxContextTokens, next.cacheDir]) !==
+      JSON.stringify([before.include, before.exclude, before.includeSecrets, before.maxContextTokens, before.cacheDir]);
     if (modelChanged) await this.unloadModel();
     else if (packingChanged && this.index) {
       await this.index.flush();
