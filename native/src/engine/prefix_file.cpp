@@ -125,6 +125,10 @@ void save_prefix(const Model& model, const Sequence& prefix, const std::string& 
   }
   const long padding = static_cast<long>(data_offset(header)) - std::ftell(file.get());
   ok = ok && padding >= 0 && std::fseek(file.get(), padding, SEEK_CUR) == 0;
+  if (ok) {
+    const std::vector<std::uint8_t> zeros(static_cast<std::size_t>(padding), 0);
+    sum.add(zeros.data(), zeros.size());  // the gap reads back as zeros; covered, so no byte of the file goes unchecked
+  }
   const std::size_t row = static_cast<std::size_t>(length) * c.head_dim;
   std::vector<float> device_row(prefix.device ? row : 0);
   for (int l = 0; l < c.layers && ok; ++l) {
@@ -182,7 +186,12 @@ std::shared_ptr<Sequence> load_prefix(const Model& model, const std::string& pat
     Checksum64 sum;
     const std::uint64_t stored = header_checksum_part(header, sum);
     sum.add(tokens, header.token_count * sizeof(std::int32_t));
-    if (header.has_logits) sum.add(tokens + length, static_cast<std::size_t>(header.vocab) * sizeof(float));
+    std::size_t covered = sizeof header + header.token_count * sizeof(std::int32_t);
+    if (header.has_logits) {
+      sum.add(tokens + length, static_cast<std::size_t>(header.vocab) * sizeof(float));
+      covered += static_cast<std::size_t>(header.vocab) * sizeof(float);
+    }
+    sum.add(file.data() + covered, data_offset(header) - covered);
     sum.add(file.data() + data_offset(header), data_bytes(header));
     if (sum.value() != stored) {
       fail(ErrorCode::InvalidFile, "'", path, "' is corrupt: its checksum does not match its contents");

@@ -245,7 +245,7 @@ export class Session {
             const leftOut = snapshot.packed.leftOut.length;
             throw new UserError(
               `there are no files to read in ${folder}` +
-                (leftOut > 0 ? ` (${leftOut} left out: binaries, secrets, lock files or your exclude globs; include globs can admit them)` : ' (the folder is empty)'),
+                (leftOut > 0 ? ` (${leftOut} left out: binaries, secrets, lock files or your exclude globs; include globs, or includeSecrets for secrets, can admit them)` : ' (the folder is empty)'),
             );
           }
           const context = loaded.model.info.contextLength;
