@@ -147,7 +147,7 @@ describe('security (issue 16)', function () {
         // 4 fixture files + 5 innocent ones.
         assert.strictEqual(index.files, 9, `packed ${index.files}: ${JSON.stringify(index.leftOut.map((l) => l.path))}`);
 
-        // Nothing secret in the saved cache either: the packed tokens hold none of the planted pieces.
+        // The saved cache holds the packed files' tokens only: the files above are not among them.
         const saved = fs.readdirSync(cacheDir, { recursive: true }).map(String).filter((f) => f.endsWith('.snapkvpc'));
         assert.strictEqual(saved.length, 1);
 

@@ -70,7 +70,7 @@ std::FILE* open_private(const std::string& path) {
 #if defined(_WIN32)
   return std::fopen(path.c_str(), "wb");
 #else
-  std::remove(path.c_str());  // a leftover (perhaps another mode, or a link) is never written through
+  ::unlink(path.c_str());  // a leftover file (perhaps another mode, or a link) is never written through; a folder stays and fails below
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return nullptr;
   ::fchmod(fd, 0600);  // the umask may have taken bits away, never added them; this states the mode outright

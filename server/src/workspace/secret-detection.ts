@@ -111,6 +111,8 @@ interface SecretShape {
  * generic "password = ..." rules: they would leave out half of every codebase.
  */
 const SECRET_SHAPES: readonly SecretShape[] = [
+  // A file that opens with a key header is a key file, even with its body cut short.
+  { kind: 'a private key', pattern: /^\s*-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/ },
   {
     kind: 'a private key',
     // The header, then (after line breaks, escaped "\n", quotes or PEM headers) the start of a base64 body.
