@@ -41,7 +41,7 @@ describe('language server over LSP', function () {
   beforeEach(async () => {
     client = new TestLspClient();
     // The folders the tests index besides the repository must be declared: the server refuses any other.
-    const others = ['empty', 'missing', 'locked', 'live'].map((name) => path.join(tempDir(), name));
+    const others = ['empty', 'missing', 'locked', 'live', 'big'].map((name) => path.join(tempDir(), name));
     await client.initialize({ modelPath, cacheDir: path.join(tempDir(), 'cache'), backend: 'cpu', maxAnswerTokens: 12 }, [repo, ...others, path.join(repo, 'README.md')]);
   });
 
