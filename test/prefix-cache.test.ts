@@ -11,11 +11,12 @@ import { promptTokens, tinyModelSpec, TinyModelSpec, writeTinyModel, WrittenTiny
 import { codeOf, collect, rejectsWith, throwsWith } from './helpers/async-helpers';
 import { assertBitwiseEqual, rows } from './helpers/bitwise';
 import { useTempDir } from './helpers/temp-dir';
+import { SeededRandom } from './fixtures/seeded-random';
 
 /** Byte offset of the u32 format version in a prompt cache file (after the 8-byte magic). */
 const VERSION_OFFSET = 8;
-/** Byte offset of the first token id: the header is 64 bytes. */
-const TOKENS_OFFSET = 64;
+/** Byte offset of the first token id: the header is 72 bytes. */
+const TOKENS_OFFSET = 72;
 
 describe('prefix cache', function () {
   this.timeout(120_000);
@@ -360,11 +361,11 @@ describe('prefix cache', function () {
     });
 
     it('a file of another format version is refused, naming the versions', async () => {
-      assert.strictEqual(savedBytes.readUInt32LE(VERSION_OFFSET), 1, 'the saved file is version 1');
+      assert.strictEqual(savedBytes.readUInt32LE(VERSION_OFFSET), 2, 'the saved file is version 2');
       const bytes = Buffer.from(savedBytes);
-      bytes.writeUInt32LE(2, VERSION_OFFSET);
-      const error = await refused(variant('version2', bytes), /version 2/);
-      assert.match(error.message, /reads version 1/);
+      bytes.writeUInt32LE(1, VERSION_OFFSET);
+      const error = await refused(variant('version1', bytes), /version 1/);
+      assert.match(error.message, /reads version 2/);
       bytes.writeUInt32LE(0, VERSION_OFFSET);
       await refused(variant('version0', bytes), /version 0/);
     });
@@ -381,9 +382,25 @@ describe('prefix cache', function () {
     it('a file with extra bytes or corrupted tokens is refused', async () => {
       await refused(variant('longer', Buffer.concat([savedBytes, Buffer.alloc(4)])), /truncated or corrupt/);
       const bytes = Buffer.from(savedBytes);
-      // The first token id sits right after the 64-byte header.
+      // The first token id sits right after the 72-byte header.
       bytes.writeInt32LE(bytes.readInt32LE(TOKENS_OFFSET) ^ 1, TOKENS_OFFSET);
       await refused(variant('bad-token', bytes), /corrupt/);
+    });
+
+    it('a flipped bit anywhere in the keys, values or logits fails the checksum', async () => {
+      const random = new SeededRandom(66);
+      // Past the header and tokens: the logits and the KV rows, which the token hash does not cover.
+      for (let i = 0; i < 8; i++) {
+        const bytes = Buffer.from(savedBytes);
+        const at = random.integer(TOKENS_OFFSET + 40 * 4, bytes.length);
+        bytes[at] ^= 1 << random.integer(0, 8);
+        await refused(variant(`flip-${i}`, bytes), /checksum does not match/);
+      }
+    });
+
+    it('is written readable by its owner only (0600)', function () {
+      if (process.platform === 'win32') this.skip();
+      assert.strictEqual(fs.statSync(saved).mode & 0o777, 0o600);
     });
 
     it('a file that is not a cache is refused', async () => {

@@ -40,7 +40,9 @@ describe('language server over LSP', function () {
 
   beforeEach(async () => {
     client = new TestLspClient();
-    await client.initialize({ modelPath, cacheDir: path.join(tempDir(), 'cache'), backend: 'cpu', maxAnswerTokens: 12 }, repo);
+    // The folders the tests index besides the repository must be declared: the server refuses any other.
+    const others = ['empty', 'missing', 'locked', 'live', 'big'].map((name) => path.join(tempDir(), name));
+    await client.initialize({ modelPath, cacheDir: path.join(tempDir(), 'cache'), backend: 'cpu', maxAnswerTokens: 12 }, [repo, ...others, path.join(repo, 'README.md')]);
   });
 
   afterEach(async () => {
@@ -170,8 +172,9 @@ describe('language server over LSP', function () {
 
     await checkUnreadableFolder();
 
-    const longQuestion = 'why '.repeat(9000);
-    await failsWith(client.connection.sendRequest(Methods.ask, { requestId: 'long', question: longQuestion, folder: repo }), /does not fit.*context/);
+    // Under the size limits of a request, over the model's context: refused with the token counts.
+    const longSelection = { path: 'src/stock.ts', startLine: 1, endLine: 1, text: 'why '.repeat(9000) };
+    await failsWith(client.connection.sendRequest(Methods.ask, { requestId: 'long', question: 'why?', selection: longSelection, folder: repo }), /does not fit.*context/);
     await failsWith(client.connection.sendRequest(Methods.ask, { requestId: 'blank', question: '   ' }), /empty/);
     await failsWith(client.connection.sendRequest(Methods.configure, { snapkv: { kernel: 4 } }), /kernel must be odd/);
 
@@ -199,7 +202,7 @@ describe('language server over LSP', function () {
         fs.mkdirSync(cacheDir, { mode: 0o777 });
         fs.chmodSync(cacheDir, 0o777);
         probe = new TestLspClient({ uid: NOBODY, gid: NOBODY, env: { HOME: cacheDir } });
-        await probe.initialize({ modelPath, cacheDir }, repo);
+        await probe.initialize({ modelPath, cacheDir }, [repo, locked]);
       }
       await failsWith(probe.connection.sendRequest(Methods.index, { folder: locked }), /locked.*(permission|cannot be read|not readable)/i);
       const status = await probe.connection.sendRequest<StatusResult>(Methods.status);

@@ -40,7 +40,16 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, new ExplainSelectionActions(), ExplainSelectionActions.metadata),
     ...registerCommands({ panel, contextMap, server, index, statusBar, log }),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (!affectsServerSettings(event) || server.state !== 'running') return;
+      if (!affectsServerSettings(event)) return;
+      if (server.state === 'failed' || server.startFailure !== undefined) {
+        // A server that refused its settings (or stopped after crashes) gets another start with the new ones.
+        log.info('Settings changed while the server was down: starting it again.');
+        server.restartForNewSettings().catch((error) => {
+          log.error(`Starting the server again: ${messageOf(error)}`);
+        });
+        return;
+      }
+      if (server.state !== 'running') return;
       log.info('Settings changed: sending them to the server.');
       applySettings(server, index, affectsPrefix(event)).catch((error) => {
         log.error(`Applying settings: ${messageOf(error)}`);

@@ -1,13 +1,12 @@
 // Paths the server reports (workspace-relative, forward slashes) as editor locations, and opening them.
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { resolveWorkspaceLink } from './workspace-link';
 
+/** A link from an answer or the context map as a file inside the folder; anything else is refused (workspace-link.ts). */
 export function referenceUri(folder: vscode.WorkspaceFolder | undefined, filePath: string): vscode.Uri {
-  if (path.isAbsolute(filePath)) return vscode.Uri.file(filePath);
   if (folder === undefined) throw new Error(`No workspace folder to resolve ${filePath} against.`);
-  const parts = filePath.split('/').filter((part) => part.length > 0 && part !== '.');
-  if (parts.includes('..')) throw new Error(`Refusing to open a path outside the workspace: ${filePath}`);
-  return vscode.Uri.joinPath(folder.uri, ...parts);
+  return vscode.Uri.file(resolveWorkspaceLink(folder.uri.fsPath, filePath));
 }
 
 /** Lines are 1-based and inclusive, as in the protocol. */

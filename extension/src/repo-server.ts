@@ -46,6 +46,8 @@ export class RepoServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private currentState: ServerState = 'stopped';
   private restartAfterCrash = false;
+  /** Why the server refused to initialize (bad settings, say): shown until the settings change. */
+  private initFailure: string | undefined;
   private readonly answerListeners = new Map<string, (text: string) => void>();
   private readonly crashPolicy: CrashPolicy;
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
@@ -83,9 +85,28 @@ export class RepoServer implements vscode.Disposable {
       await this.client.start();
     } catch (error) {
       this.setState('failed');
-      this.log.error(`The SnapKV server did not start: ${messageOf(error)}`);
-      throw new Error(`The SnapKV server did not start: ${messageOf(error)}`);
+      const reason = this.initFailure ?? messageOf(error);
+      this.log.error(`The SnapKV server did not start: ${reason}`);
+      throw new Error(`The SnapKV server did not start: ${reason}`);
     }
+  }
+
+  /** Why the server could not initialize, while that stands. */
+  get startFailure(): string | undefined {
+    return this.initFailure;
+  }
+
+  /**
+   * The settings changed while the server was down (it refused to initialize, or stopped after
+   * crashes): start a fresh one with the new settings.
+   */
+  async restartForNewSettings(): Promise<void> {
+    this.crashPolicy.reset();
+    this.initFailure = undefined;
+    const old = this.client;
+    this.client = undefined;
+    if (old !== undefined) await old.dispose(2000).catch(() => undefined);
+    await this.start();
   }
 
   /** A restart asked for by the user: past crashes are forgotten. */
@@ -179,6 +200,9 @@ export class RepoServer implements vscode.Disposable {
 
   private runningClient(): LanguageClient {
     if (this.client === undefined || !this.client.isRunning()) {
+      if (this.initFailure !== undefined) {
+        throw new Error(`The SnapKV server could not start: ${this.initFailure} It starts again when the settings change.`);
+      }
       throw new Error(this.currentState === 'failed'
         ? 'The SnapKV server is stopped after repeated crashes. Run "SnapKV: Restart Server" (details in the SnapKV Code output).'
         : 'The SnapKV server is not running yet.');
@@ -196,7 +220,14 @@ export class RepoServer implements vscode.Disposable {
       outputChannel: this.log,
       errorHandler: this.crashPolicy,
       initializationFailedHandler: (error) => {
-        this.log.error(`The SnapKV server failed to initialize: ${messageOf(error)}`);
+        // The server exits after this reply (server-main.ts); it is started again when the settings change.
+        this.initFailure = messageOf(error);
+        this.log.error(`The SnapKV server failed to initialize: ${this.initFailure}`);
+        void vscode.window.showErrorMessage(`${this.initFailure} Correct the setting: the server starts again when settings change.`, 'Open Settings', 'Show Log')
+          .then((choice) => {
+            if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'snapkvCode');
+            if (choice === 'Show Log') this.log.show();
+          });
         return false;
       },
     };

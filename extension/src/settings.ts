@@ -5,7 +5,7 @@ import type { ServerSettings, SnapKvSettings } from '../../server/src/protocol';
 export const SETTINGS_SECTION = 'snapkvCode';
 
 /** Settings whose change alters the packed repository or the model, so the prefix must be built again. */
-const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'prefixInHostMemory', 'maxContextTokens', 'include', 'exclude', 'serverUrl', 'serverModel'] as const;
+const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'prefixInHostMemory', 'maxContextTokens', 'include', 'exclude', 'includeSecrets', 'serverUrl', 'serverModel'] as const;
 
 export function readServerSettings(): ServerSettings {
   const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
@@ -16,6 +16,7 @@ export function readServerSettings(): ServerSettings {
     snapkv: readSnapKvSettings(config),
     include: config.get<string[]>('include', []),
     exclude: config.get<string[]>('exclude', []),
+    includeSecrets: config.get<string[]>('includeSecrets', []),
   };
   const modelPath = expandHome(config.get<string>('modelPath', '').trim());
   if (modelPath) settings.modelPath = modelPath;

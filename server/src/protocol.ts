@@ -28,6 +28,8 @@ export interface ServerSettings {
   include?: string[];
   /** Globs to leave out in addition to the defaults. */
   exclude?: string[];
+  /** Globs of files to pack although they hold a secret (a credential file, a private key, a token). */
+  includeSecrets?: string[];
   /** Folder for saved prefix caches (default: a per-user cache folder). */
   cacheDir?: string;
   /** Upper bound on the bytes of compact caches alive at once; further questions wait (default 2 GiB). */

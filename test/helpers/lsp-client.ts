@@ -2,6 +2,7 @@
 // stdio, spoken to with vscode-jsonrpc, recording what the server sends.
 import { ChildProcess, fork, spawn } from 'child_process';
 import * as path from 'path';
+import { pathToFileURL } from 'url';
 import {
   createMessageConnection,
   IPCMessageReader,
@@ -72,11 +73,13 @@ export class TestLspClient {
     this.connection.listen();
   }
 
-  async initialize(settings: ServerSettings, folder?: string): Promise<void> {
+  /** `folder`: the workspace folder(s) the client declares; requests may name only these. */
+  async initialize(settings: ServerSettings, folder?: string | readonly string[]): Promise<void> {
+    const folders = folder === undefined ? [] : typeof folder === 'string' ? [folder] : folder;
     await this.connection.sendRequest('initialize', {
       processId: process.pid,
       rootUri: null,
-      workspaceFolders: folder ? [{ uri: `file://${folder}`, name: path.basename(folder) }] : null,
+      workspaceFolders: folders.length > 0 ? folders.map((f) => ({ uri: pathToFileURL(f).href, name: path.basename(f) })) : null,
       capabilities: { window: { workDoneProgress: true }, workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } },
       initializationOptions: settings,
     });
@@ -94,6 +97,11 @@ export class TestLspClient {
 
   get serverStderr(): string {
     return this.stderr;
+  }
+
+  /** The server process's exit code once it has exited (null after a signal). */
+  get exitCode(): Promise<number | null> {
+    return this.exited;
   }
 
   get alive(): boolean {

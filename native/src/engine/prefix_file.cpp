@@ -6,6 +6,13 @@
 #include <memory>
 #include <vector>
 
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+#include "common/checksum64.h"
 #include "common/engine_error.h"
 #include "common/fnv_hash.h"
 #include "common/mapped_file.h"
@@ -33,6 +40,8 @@ struct PrefixFileHeader {
   std::uint64_t token_hash;
   std::uint32_t has_logits;
   std::uint32_t reserved;
+  // Over this header (with the field itself zero), the tokens, the logits and the KV rows, in file order.
+  std::uint64_t checksum;
 };
 
 std::uint64_t hash_tokens(const int* tokens, std::size_t count) {
@@ -55,6 +64,28 @@ std::size_t data_bytes(const PrefixFileHeader& header) {
 struct FileCloser {
   void operator()(std::FILE* file) const { std::fclose(file); }
 };
+
+// The cache holds the prompt's tokens, so every line of the repository: readable by its owner only.
+std::FILE* open_private(const std::string& path) {
+#if defined(_WIN32)
+  return std::fopen(path.c_str(), "wb");
+#else
+  ::unlink(path.c_str());  // a leftover file (perhaps another mode, or a link) is never written through; a folder stays and fails below
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return nullptr;
+  ::fchmod(fd, 0600);  // the umask may have taken bits away, never added them; this states the mode outright
+  std::FILE* file = ::fdopen(fd, "wb");
+  if (!file) ::close(fd);
+  return file;
+#endif
+}
+
+std::uint64_t header_checksum_part(PrefixFileHeader header, Checksum64& sum) {
+  const std::uint64_t stored = header.checksum;
+  header.checksum = 0;
+  sum.add(&header, sizeof header);
+  return stored;
+}
 
 }  // namespace
 
@@ -80,7 +111,11 @@ void save_prefix(const Model& model, const Sequence& prefix, const std::string& 
   header.has_logits = prefix.last_logits.size() == static_cast<std::size_t>(c.vocab) ? 1 : 0;
 
   const std::string temporary = path + ".partial";
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(temporary.c_str(), "wb"));
+  Checksum64 sum;
+  header_checksum_part(header, sum);
+  sum.add(prefix.tokens.data(), prefix.tokens.size() * sizeof(int));
+  if (header.has_logits) sum.add(prefix.last_logits.data(), prefix.last_logits.size() * sizeof(float));
+  std::unique_ptr<std::FILE, FileCloser> file(open_private(temporary));
   if (!file) fail(ErrorCode::Io, "cannot write '", temporary, "': ", std::strerror(errno));
   bool ok = std::fwrite(&header, sizeof header, 1, file.get()) == 1;
   ok = ok && std::fwrite(prefix.tokens.data(), sizeof(int), prefix.tokens.size(), file.get()) == prefix.tokens.size();
@@ -90,6 +125,10 @@ void save_prefix(const Model& model, const Sequence& prefix, const std::string& 
   }
   const long padding = static_cast<long>(data_offset(header)) - std::ftell(file.get());
   ok = ok && padding >= 0 && std::fseek(file.get(), padding, SEEK_CUR) == 0;
+  if (ok) {
+    const std::vector<std::uint8_t> zeros(static_cast<std::size_t>(padding), 0);
+    sum.add(zeros.data(), zeros.size());  // the gap reads back as zeros; covered, so no byte of the file goes unchecked
+  }
   const std::size_t row = static_cast<std::size_t>(length) * c.head_dim;
   std::vector<float> device_row(prefix.device ? row : 0);
   for (int l = 0; l < c.layers && ok; ++l) {
@@ -102,10 +141,14 @@ void save_prefix(const Model& model, const Sequence& prefix, const std::string& 
         } else {
           data = kind == 0 ? cache.keys(l, h) : cache.values(l, h);
         }
+        sum.add(data, row * sizeof(float));
         ok = std::fwrite(data, sizeof(float), row, file.get()) == row;
       }
     }
   }
+  // The checksum covers the rows as written, so it goes into the header last.
+  header.checksum = sum.value();
+  ok = ok && std::fseek(file.get(), 0, SEEK_SET) == 0 && std::fwrite(&header, sizeof header, 1, file.get()) == 1;
   ok = ok && std::fflush(file.get()) == 0;
   file.reset();
   if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
@@ -139,6 +182,21 @@ std::shared_ptr<Sequence> load_prefix(const Model& model, const std::string& pat
   }
   const int length = static_cast<int>(header.token_count);
   const auto* tokens = reinterpret_cast<const int*>(file.data() + sizeof header);
+  {
+    Checksum64 sum;
+    const std::uint64_t stored = header_checksum_part(header, sum);
+    sum.add(tokens, header.token_count * sizeof(std::int32_t));
+    std::size_t covered = sizeof header + header.token_count * sizeof(std::int32_t);
+    if (header.has_logits) {
+      sum.add(tokens + length, static_cast<std::size_t>(header.vocab) * sizeof(float));
+      covered += static_cast<std::size_t>(header.vocab) * sizeof(float);
+    }
+    sum.add(file.data() + covered, data_offset(header) - covered);
+    sum.add(file.data() + data_offset(header), data_bytes(header));
+    if (sum.value() != stored) {
+      fail(ErrorCode::InvalidFile, "'", path, "' is corrupt: its checksum does not match its contents");
+    }
+  }
   if (hash_tokens(tokens, header.token_count) != header.token_hash) {
     fail(ErrorCode::InvalidFile, "'", path, "' is corrupt: its tokens do not match their hash");
   }

@@ -1,8 +1,9 @@
 #pragma once
 // Saving a full prompt cache to disk and reading it back, so reopening a
 // workspace does not prefill again. The file records the format version, the
-// model's fingerprint and a hash of the tokens; a file of another model or
-// version is refused with a message saying so.
+// model's fingerprint, a hash of the tokens and a checksum of everything; a
+// file of another model or version, or one whose checksum fails, is refused
+// with a message saying so.
 #include <memory>
 #include <string>
 
@@ -12,7 +13,8 @@ namespace snapkv {
 
 class Model;
 
-constexpr std::uint32_t kPrefixFileVersion = 1;
+// 2: a checksum over header, tokens, logits and KV rows; the file is written 0600.
+constexpr std::uint32_t kPrefixFileVersion = 2;
 
 // Writes atomically: a temporary file renamed over `path` once complete.
 void save_prefix(const Model& model, const Sequence& prefix, const std::string& path);

@@ -51,6 +51,7 @@ Options:
   --max-context <n>       largest packed repository in tokens
   --include <glob>        pack files a default rule leaves out (repeatable)
   --exclude <glob>        leave more files out (repeatable)
+  --include-secret <glob> pack a file although it holds a secret (repeatable; nothing else admits one)
   --cache-dir <dir>       where prefix caches are saved
   --prefill               index: also prefill the folder and save its cache
   --force                 ignore the saved cache and prefill again
@@ -127,6 +128,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--max-context': args.settings.maxContextTokens = integer(flag, value()); break;
       case '--include': (args.settings.include ??= []).push(value()); break;
       case '--exclude': (args.settings.exclude ??= []).push(value()); break;
+      case '--include-secret': (args.settings.includeSecrets ??= []).push(value()); break;
       case '--cache-dir': args.settings.cacheDir = value(); break;
       case '--prefill': args.prefill = true; break;
       case '--force': args.force = true; break;

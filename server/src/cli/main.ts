@@ -6,7 +6,8 @@ import { demoModelPath } from '../session/demo-model';
 import { findLocalModels, howToGetAModel } from '../session/model-search';
 import { Session } from '../session/session';
 import { CliArgs, parseArgs, USAGE, UsageError } from './args';
-import { printAnswerSummary, printIndexPreview, printModels } from './output';
+import { printAnswerSummary, printAnswerText, printIndexPreview, printModels } from './output';
+import { terminalJson, visibleText } from './terminal-text';
 import { ProgressBar } from './progress-bar';
 import { runMcp } from './mcp-command';
 import { runServe } from './serve-command';
@@ -18,12 +19,12 @@ async function run(args: CliArgs, signal: AbortSignal): Promise<number> {
   }
   if (args.command === 'models') {
     const models = findLocalModels();
-    if (args.json) process.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
+    if (args.json) process.stdout.write(`${terminalJson(models)}\n`);
     else printModels(models, howToGetAModel(), demoModelPath());
     return 0;
   }
   const log = (line: string): void => {
-    if (args.verbose || line.startsWith('no model set')) process.stderr.write(`${line}\n`);
+    if (args.verbose || line.startsWith('no model set')) process.stderr.write(`${visibleText(line)}\n`);
   };
   // Keys from the environment stay out of the process list.
   args.serve.apiKey ??= process.env.SNAPKV_API_KEY || undefined;
@@ -51,10 +52,10 @@ async function run(args: CliArgs, signal: AbortSignal): Promise<number> {
     }
     const answer = await session.ask(
       { requestId: 'cli', question: args.question ?? '', maxTokens: args.maxTokens, temperature: args.temperature },
-      { signal, onDelta: (text) => (args.json ? undefined : process.stdout.write(text)) },
+      { signal, onDelta: (text) => (args.json ? undefined : printAnswerText(text)) },
     );
     const map = session.contextMap('cli');
-    if (args.json) process.stdout.write(`${JSON.stringify({ index: result, answer, contextMap: map }, null, 2)}\n`);
+    if (args.json) process.stdout.write(`${terminalJson({ index: result, answer, contextMap: map })}\n`);
     else printAnswerSummary(answer, map);
     return answer.stopReason === 'cancelled' ? 130 : 0;
   } finally {
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`snapkv-code: ${message}\n`);
+    process.stderr.write(`snapkv-code: ${visibleText(message)}\n`);
     process.exitCode = error instanceof UsageError ? 2 : 1;
   }
 }

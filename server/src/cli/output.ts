@@ -3,11 +3,17 @@
 import type { AskResult, ContextMap } from '../protocol';
 import type { FoundModel } from '../session/model-search';
 import type { PackedPrompt } from '../session/workspace-index';
+import { terminalJson, visibleName, visibleText } from './terminal-text';
 
 const write = (text: string): void => void process.stdout.write(text);
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** One piece of a streamed answer, as the terminal should show it. */
+export function printAnswerText(text: string): void {
+  write(visibleText(text));
 }
 
 export function printAnswerSummary(answer: AskResult, map: ContextMap | undefined): void {
@@ -26,7 +32,7 @@ export function printAnswerSummary(answer: AskResult, map: ContextMap | undefine
       .slice(0, 4)
       .map((r) => (r.startLine === r.endLine ? `${r.startLine}` : `${r.startLine}-${r.endLine}`))
       .join(', ');
-    write(`  ${(file.share * 100).toFixed(1).padStart(5)}%  ${file.path}:${ranges}\n`);
+    write(`  ${(file.share * 100).toFixed(1).padStart(5)}%  ${visibleName(file.path)}:${ranges}\n`);
   }
   if (map.files.length > 10) write(`  … and ${map.files.length - 10} more files\n`);
 }
@@ -35,7 +41,7 @@ export function printIndexPreview(preview: PackedPrompt, json: boolean, contextL
   const { packed } = preview;
   if (json) {
     write(
-      `${JSON.stringify(
+      `${terminalJson(
         {
           folder: packed.root,
           listing: packed.listing,
@@ -43,17 +49,15 @@ export function printIndexPreview(preview: PackedPrompt, json: boolean, contextL
           files: packed.blocks.map((b) => ({ path: b.path, tokens: b.tokens.length, bytes: b.size })),
           leftOut: packed.leftOut,
         },
-        null,
-        2,
       )}\n`,
     );
     return;
   }
   write(`Packed (${packed.listing === 'git' ? "git's file list" : 'folder walk honouring .gitignore'}), oldest first:\n`);
-  for (const block of packed.blocks) write(`  ${String(block.tokens.length).padStart(8)} tokens  ${block.path}\n`);
+  for (const block of packed.blocks) write(`  ${String(block.tokens.length).padStart(8)} tokens  ${visibleName(block.path)}\n`);
   if (packed.leftOut.length > 0) {
     write('\nLeft out:\n');
-    for (const file of packed.leftOut) write(`  ${file.reason.padEnd(16)} ${file.path}${file.detail ? ` (${file.detail})` : ''}\n`);
+    for (const file of packed.leftOut) write(`  ${file.reason.padEnd(16)} ${visibleName(file.path)}${file.detail ? ` (${visibleName(file.detail)})` : ''}\n`);
   }
   const of = contextLength ? ` of the model's ${contextLength.toLocaleString('en-US')}` : '';
   write(`\n${packed.blocks.length} files, ${packed.leftOut.length} left out, ${preview.tokens.length.toLocaleString('en-US')} tokens${of} (prompt head included)\n`);
@@ -63,7 +67,7 @@ export function printModels(models: readonly FoundModel[], howTo: string, demo: 
   if (models.length === 0) {
     write(`${howTo}\n`);
   } else {
-    for (const m of models) write(`${m.source.padEnd(10)} ${m.name}  (${mib(m.bytes)})\n    ${m.path}\n`);
+    for (const m of models) write(`${m.source.padEnd(10)} ${visibleName(m.name)}  (${mib(m.bytes)})\n    ${visibleName(m.path)}\n`);
   }
-  if (demo) write(`\nBundled demonstration model (small; for where-is and what-is questions): ${demo}\n`);
+  if (demo) write(`\nBundled demonstration model (small; for where-is and what-is questions): ${visibleName(demo)}\n`);
 }

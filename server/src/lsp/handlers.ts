@@ -1,11 +1,12 @@
 // Wires the custom requests of protocol.ts to the session.
 import { CancellationToken, Connection, DidChangeWatchedFilesNotification } from 'vscode-languageserver/node';
-import type { AnswerDelta, AskParams, CancelParams, ConfigureResult, ContextMapParams, IndexParams, ServerSettings } from '../protocol';
+import type { AnswerDelta, ConfigureResult, IndexParams } from '../protocol';
 import { Methods } from '../protocol';
 import { Session } from '../session/session';
 import { Debouncer } from '../session/debouncer';
 import { openIndexProgress } from './index-progress';
-import { answering } from './request-errors';
+import { answering, toResponseError } from './request-errors';
+import { checkRequest } from '../requests/request-schemas';
 
 export interface HandlerOptions {
   clientSupportsProgress: () => boolean;
@@ -23,6 +24,15 @@ export function abortOn(...tokens: Array<CancellationToken | undefined>): AbortC
   return controller;
 }
 
+/** A quick handler whose bad params are answered as an error, never thrown into the connection. */
+function answeringNow<T>(work: () => T): T | ReturnType<typeof toResponseError> {
+  try {
+    return work();
+  } catch (error) {
+    return toResponseError(error);
+  }
+}
+
 export function registerHandlers(connection: Connection, session: Session, options: HandlerOptions): { reindexSoon(): void; dispose(): void } {
   const { log } = options;
 
@@ -36,11 +46,13 @@ export function registerHandlers(connection: Connection, session: Session, optio
     }
   };
 
-  connection.onRequest(Methods.index, (params: IndexParams | undefined, token) => answering(() => runIndex(params ?? {}, token), log, 'indexing'));
+  // Every request's params go through its schema first: what reaches the session is typed and bounded.
+  connection.onRequest(Methods.index, (raw: unknown, token) => answering(() => runIndex(checkRequest.index(raw), token), log, 'indexing'));
 
-  connection.onRequest(Methods.ask, (params: AskParams, token) =>
+  connection.onRequest(Methods.ask, (raw: unknown, token) =>
     answering(
       async () => {
+        const params = checkRequest.ask(raw);
         const controller = abortOn(token);
         let progress: Awaited<ReturnType<typeof openIndexProgress>> | undefined;
         try {
@@ -68,13 +80,13 @@ export function registerHandlers(connection: Connection, session: Session, optio
     ),
   );
 
-  connection.onRequest(Methods.cancel, (params: CancelParams) => ({ cancelled: session.cancel(params.requestId) }));
+  connection.onRequest(Methods.cancel, (raw: unknown) => answeringNow(() => ({ cancelled: session.cancel(checkRequest.cancel(raw).requestId) })));
   connection.onRequest(Methods.status, () => session.status());
-  connection.onRequest(Methods.contextMap, (params: ContextMapParams | undefined) => session.contextMap(params?.requestId) ?? null);
-  connection.onRequest(Methods.configure, (settings: ServerSettings) =>
+  connection.onRequest(Methods.contextMap, (raw: unknown) => answeringNow(() => session.contextMap(checkRequest.contextMap(raw).requestId) ?? null));
+  connection.onRequest(Methods.configure, (raw: unknown) =>
     answering(
       async () => {
-        const { reindex } = await session.configure(settings);
+        const { reindex } = await session.configure(checkRequest.configure(raw));
         if (reindex) reindexer.trigger();
         return { reindex } satisfies ConfigureResult;
       },

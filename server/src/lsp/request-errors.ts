@@ -2,6 +2,7 @@
 // to do, and cancellation as LSP's RequestCancelled.
 import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageserver/node';
 import { AbortError } from '../engine';
+import { InvalidParamsError } from '../requests/schema';
 
 export function toResponseError(error: unknown): ResponseError<void> {
   if (error instanceof ResponseError) return error as ResponseError<void>;
@@ -9,7 +10,8 @@ export function toResponseError(error: unknown): ResponseError<void> {
     return new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
   }
   const message = error instanceof Error ? error.message : String(error);
-  const code = error instanceof Error && error.name === 'SettingsError' ? ErrorCodes.InvalidParams : LSPErrorCodes.RequestFailed;
+  const invalid = error instanceof InvalidParamsError || (error instanceof Error && error.name === 'SettingsError');
+  const code = invalid ? ErrorCodes.InvalidParams : LSPErrorCodes.RequestFailed;
   return new ResponseError(code, message);
 }
 

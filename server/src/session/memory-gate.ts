@@ -15,9 +15,13 @@ export class MemoryGate {
   private running = 0;
   private readonly waiting: Ticket[] = [];
 
-  constructor(private limit: number) {}
+  constructor(private limit: number) {
+    this.setLimit(limit);
+  }
 
   setLimit(limit: number): void {
+    // A NaN limit would make every comparison false: questions would run one at a time for ever.
+    if (!Number.isFinite(limit) || limit <= 0) throw new RangeError(`the memory limit must be a positive number of bytes, not ${limit}`);
     this.limit = limit;
     this.pump();
   }
@@ -37,6 +41,8 @@ export class MemoryGate {
   /** Resolves to a release function when `bytes` may be spent. */
   enter(bytes: number, signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
+    // One NaN would stay in the running total for good (NaN - NaN is NaN): refuse it at the gate.
+    if (!Number.isFinite(bytes) || bytes < 0) return Promise.reject(new RangeError(`a question's memory estimate must be a number of bytes, not ${bytes}`));
     return new Promise((resolve, reject) => {
       const ticket: Ticket = { bytes, reject, signal, grant: () => resolve(this.releaser(bytes)) };
       if (signal) {

@@ -25,6 +25,8 @@ export function buildPrefixHead(tokenizer: TextTokenizer, template: ChatTemplate
 /** The tokens after the repository: the rest of the first user turn, earlier turns, the question, the generation prompt. */
 export function buildSuffix(tokenizer: TextTokenizer, template: ChatTemplate, history: readonly ChatTurn[], question: string): Int32Array {
   // The repository opens the first user turn; earlier turns and this question follow it.
-  const { tail } = template.layout({ system: SYSTEM_PROMPT, history: [...history], question });
-  return Int32Array.from(tokenizer.encode(tail, { parseSpecial: true }));
+  // Only the template's own text makes control tokens: the question (with its selection and file
+  // names) and the earlier turns are the user's and the files' words, tokenized as plain text.
+  const { tail, tailLiterals } = template.layout({ system: SYSTEM_PROMPT, history: [...history], question });
+  return Int32Array.from(tokenizer.encode(tail, { parseSpecial: true, literalSpans: tailLiterals }));
 }

@@ -17,6 +17,7 @@ import { buildSuffix } from './prompt';
 import { compactBytesEstimate, QuestionPlan, runQuestion } from './question';
 import { questionText } from './question-text';
 import { ResolvedSettings, resolveSettings } from './settings';
+import { checkRequest } from '../requests/request-schemas';
 import { IndexProgress, PackedPrompt, WorkspaceIndex } from './workspace-index';
 
 export type Log = (line: string) => void;
@@ -49,6 +50,12 @@ export interface SessionOptions {
   settings?: ServerSettings;
   /** Folder indexed when a request names none. */
   defaultFolder?: string;
+  /**
+   * The folders a request may name (the workspace folders the client declared). Absent: any
+   * folder (the command line, where the user names it). A request for another folder is refused
+   * before anything is read or thrown away.
+   */
+  workspaceFolders?: () => readonly string[];
   log?: Log;
   /** Model used when the settings name none and nothing is found where Ollama and LM Studio keep models. */
   fallbackModel?: () => string | undefined;
@@ -60,6 +67,13 @@ const ANSWER_TEMPERATURE = 0;
 const REMOTE_HAS_NO_CONTEXT =
   'the repository context comes from SnapKV, which runs in the local engine; answers now come from a remote endpoint (setting serverUrl), ' +
   'which reads the whole repository and keeps no SnapKV selection: clear serverUrl to use the local engine';
+
+/** Folder paths compared as the platform does: case-insensitively on Windows. */
+function sameFolder(a: string, b: string): boolean {
+  const left = path.resolve(a);
+  const right = path.resolve(b);
+  return process.platform === 'win32' ? left.toLowerCase() === right.toLowerCase() : left === right;
+}
 
 export class Session {
   private settings: ResolvedSettings;
@@ -148,7 +162,16 @@ export class Session {
   private folderOf(folder: string | undefined): string {
     const chosen = folder ?? this.options.defaultFolder;
     if (!chosen) throw new UserError('no folder to index: open a folder in the editor, or name one');
-    return path.resolve(chosen);
+    const resolved = path.resolve(chosen);
+    const allowed = this.options.workspaceFolders?.();
+    if (allowed !== undefined && !allowed.some((declared) => sameFolder(declared, resolved))) {
+      throw new UserError(
+        allowed.length === 0
+          ? `${resolved} is not a workspace folder: the editor declared none, so no folder can be indexed`
+          : `${resolved} is not a workspace folder (those are ${allowed.join(', ')}): only a folder open in the editor can be indexed`,
+      );
+    }
+    return resolved;
   }
 
   private async indexFor(folder: string, signal?: AbortSignal): Promise<WorkspaceIndex> {
@@ -180,6 +203,7 @@ export class Session {
         maxContextTokens: this.settings.maxContextTokens,
         include: this.settings.include,
         exclude: this.settings.exclude,
+        includeSecrets: this.settings.includeSecrets,
         force: call.force ?? false,
         signal: call.signal,
         onProgress: call.onProgress,
@@ -201,12 +225,15 @@ export class Session {
       maxContextTokens: this.settings.maxContextTokens,
       include: this.settings.include,
       exclude: this.settings.exclude,
+      includeSecrets: this.settings.includeSecrets,
       signal: call.signal,
       onProgress: call.onProgress,
     });
   }
 
-  async ask(params: AskParams, call: AskCall = {}): Promise<AskResult> {
+  async ask(unchecked: AskParams, call: AskCall = {}): Promise<AskResult> {
+    // Checked here as well as at each entry point's door: nothing unchecked may reach the memory gate.
+    const params = checkRequest.ask(unchecked);
     if (this.questions.has(params.requestId)) throw new UserError(`a question with id ${params.requestId} is already running`);
     if (params.question.trim() === '') throw new UserError('the question is empty: type a question');
     const controller = new AbortController();
@@ -249,7 +276,7 @@ export class Session {
             const leftOut = snapshot.packed.leftOut.length;
             throw new UserError(
               `there are no files to read in ${folder}` +
-                (leftOut > 0 ? ` (${leftOut} left out: binaries, secrets, lock files or your exclude globs; include globs can admit them)` : ' (the folder is empty)'),
+                (leftOut > 0 ? ` (${leftOut} left out: binaries, secrets, lock files or your exclude globs; include globs, or includeSecrets for secrets, can admit them)` : ' (the folder is empty)'),
             );
           }
           const context = loaded.model.info.contextLength;
@@ -394,8 +421,8 @@ export class Session {
       next.gpuMemoryBytes !== before.gpuMemoryBytes ||
       next.prefixInHostMemory !== before.prefixInHostMemory;
     const packingChanged =
-      JSON.stringify([next.include, next.exclude, next.maxContextTokens, next.cacheDir]) !==
-      JSON.stringify([before.include, before.exclude, before.maxContextTokens, before.cacheDir]);
+      JSON.stringify([next.include, next.exclude, next.includeSecrets, next.maxContextTokens, next.cacheDir]) !==
+      JSON.stringify([before.include, before.exclude, before.includeSecrets, before.maxContextTokens, before.cacheDir]);
     const remoteChanged = JSON.stringify(next.remote) !== JSON.stringify(before.remote);
     if (remoteChanged) {
       this.remote?.dispose();

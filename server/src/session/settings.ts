@@ -23,6 +23,8 @@ export interface ResolvedSettings {
   maxContextTokens: number | undefined;
   include: string[];
   exclude: string[];
+  /** Globs of files packed although they hold a secret. */
+  includeSecrets: string[];
   cacheDir: string;
   compactMemoryLimit: number;
   maxAnswerTokens: number;
@@ -51,6 +53,12 @@ function positiveInteger(value: unknown, name: string): number | undefined {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new SettingsError(`setting ${name} must be a positive whole number, not ${JSON.stringify(value)}`);
   }
+  return value;
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new SettingsError(`setting ${name} must be a string, not ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -91,7 +99,9 @@ export function resolveSettings(input: ServerSettings | undefined, base?: Resolv
   if (typeof prefixInHostMemory !== 'boolean') {
     throw new SettingsError(`setting prefixInHostMemory must be true or false, not ${JSON.stringify(prefixInHostMemory)}`);
   }
-  const modelPath = given.modelPath !== undefined ? given.modelPath.trim() || undefined : base?.modelPath;
+  const givenModelPath = optionalString(given.modelPath, 'modelPath');
+  const modelPath = givenModelPath !== undefined ? givenModelPath.trim() || undefined : base?.modelPath;
+  const givenCacheDir = optionalString(given.cacheDir, 'cacheDir');
   return {
     modelPath,
     backend,
@@ -101,7 +111,8 @@ export function resolveSettings(input: ServerSettings | undefined, base?: Resolv
     maxContextTokens: positiveInteger(given.maxContextTokens, 'maxContextTokens') ?? base?.maxContextTokens,
     include: given.include !== undefined ? globs(given.include, 'include') : base?.include ?? [],
     exclude: given.exclude !== undefined ? globs(given.exclude, 'exclude') : base?.exclude ?? [],
-    cacheDir: given.cacheDir ?? base?.cacheDir ?? defaultCacheDir(),
+    includeSecrets: given.includeSecrets !== undefined ? globs(given.includeSecrets, 'includeSecrets') : base?.includeSecrets ?? [],
+    cacheDir: givenCacheDir?.trim() || base?.cacheDir || defaultCacheDir(),
     compactMemoryLimit: positiveInteger(given.compactMemoryLimit, 'compactMemoryLimit') ?? base?.compactMemoryLimit ?? 2 * GIB,
     maxAnswerTokens: positiveInteger(given.maxAnswerTokens, 'maxAnswerTokens') ?? base?.maxAnswerTokens ?? 512,
     remote: resolveRemoteSettings(given, base?.remote),

@@ -27,6 +27,7 @@ export interface IndexOptions {
   maxContextTokens: number | undefined;
   include: string[];
   exclude: string[];
+  includeSecrets: string[];
   force: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: IndexProgress) => void;
@@ -132,6 +133,7 @@ export class WorkspaceIndex {
         maxTokens: this.repositoryBudget(options.maxContextTokens, head.tokens.length),
         include: options.include,
         exclude: options.exclude,
+        includeSecrets: options.includeSecrets,
       },
       options.signal,
       (p) => options.onProgress?.({ ...NO_PROGRESS, phase: 'listing', filesDone: p.filesDone, filesTotal: p.filesTotal, tokensTotal: p.tokens }),

@@ -115,7 +115,7 @@ export class ChatTemplate {
   layout(request: RepositoryPromptRequest): RepositoryPromptLayout {
     const layout = layoutRepositoryPrompt(request, (messages) => this.render(messages, { addGenerationPrompt: true }));
     if (this.addBos && this.bosToken.length > 0 && layout.head.startsWith(this.bosToken)) {
-      return { head: layout.head.slice(this.bosToken.length), tail: layout.tail };
+      return { ...layout, head: layout.head.slice(this.bosToken.length) };
     }
     return layout;
   }

@@ -12,11 +12,21 @@ export interface RepositoryPromptRequest {
   question: string;
 }
 
+export interface TextSpan {
+  start: number;
+  end: number;
+}
+
 export interface RepositoryPromptLayout {
   /** Prompt text before the repository text: system prompt and the opening of the first user message. */
   head: string;
   /** Prompt text after the repository text: the question(s), earlier answers, the generation prompt. */
   tail: string;
+  /**
+   * Where in `tail` the conversation's own text (questions, answers) lies: only the rest, which the
+   * template wrote, may be read for control tokens (TextTokenizer's literalSpans).
+   */
+  tailLiterals: TextSpan[];
 }
 
 type Render = (messages: ChatMessage[]) => string;
@@ -26,7 +36,20 @@ export const REPOSITORY_QUESTION_SEPARATOR = '\n\n';
 
 export function layoutRepositoryPrompt(request: RepositoryPromptRequest, render: Render): RepositoryPromptLayout {
   const placeholder = `[[repository ${randomUUID()}]]`;
-  const actual = splitAt(placeholder, renderConversation(request, placeholder, render));
+  // The conversation's texts are rendered as markers and put in afterwards, so the template's own
+  // text and theirs are told apart exactly, whatever the texts hold (even the template's tokens).
+  const texts = new Map<string, string>();
+  const marked = (value: string): string => {
+    const marker = `[[text ${randomUUID()}]]`;
+    texts.set(marker, value);
+    return marker;
+  };
+  const markedRequest: RepositoryPromptRequest = {
+    system: request.system,
+    history: request.history.map((turn) => ({ question: marked(turn.question), answer: marked(turn.answer) })),
+    question: marked(request.question),
+  };
+  const actual = splitAt(placeholder, renderConversation(markedRequest, placeholder, render));
 
   // Other questions and histories must give the same head.
   const probes: RepositoryPromptRequest[] = [
@@ -38,7 +61,7 @@ export function layoutRepositoryPrompt(request: RepositoryPromptRequest, render:
     },
   ];
   for (const probe of probes) {
-    let other: RepositoryPromptLayout | undefined;
+    let other: { head: string; tail: string } | undefined;
     try {
       other = splitAt(placeholder, renderConversation(probe, placeholder, render));
     } catch {
@@ -52,7 +75,24 @@ export function layoutRepositoryPrompt(request: RepositoryPromptRequest, render:
       );
     }
   }
-  return actual;
+  return { head: actual.head, ...fillMarkers(actual.tail, texts) };
+}
+
+/** Puts each text where its marker is (a template may drop a text, or write it twice), noting where it lies. */
+function fillMarkers(marked: string, texts: ReadonlyMap<string, string>): { tail: string; tailLiterals: TextSpan[] } {
+  const pattern = /\[\[text [0-9a-f-]{36}\]\]/g;
+  let tail = '';
+  const tailLiterals: TextSpan[] = [];
+  let done = 0;
+  for (let match = pattern.exec(marked); match !== null; match = pattern.exec(marked)) {
+    const value = texts.get(match[0]);
+    if (value === undefined) continue;
+    tail += marked.slice(done, match.index);
+    tailLiterals.push({ start: tail.length, end: tail.length + value.length });
+    tail += value;
+    done = match.index + match[0].length;
+  }
+  return { tail: tail + marked.slice(done), tailLiterals };
 }
 
 /**
@@ -88,7 +128,7 @@ function conversation(request: RepositoryPromptRequest, placeholder: string, sys
   return messages;
 }
 
-function splitAt(placeholder: string, rendered: string): RepositoryPromptLayout {
+function splitAt(placeholder: string, rendered: string): { head: string; tail: string } {
   const at = rendered.indexOf(placeholder);
   if (at < 0) {
     throw new Error(

@@ -24,16 +24,27 @@ export class SpecialTokenSplitter {
     this.pattern = alternatives.length === 0 ? undefined : new RegExp(alternatives.join('|'), 'g');
   }
 
-  split(text: string): TextSection[] {
+  /**
+   * `accept`, when given, may turn a match down (it then stays text, and the
+   * scan goes on from the next character): how text that a user or a file
+   * supplied is kept from making control tokens inside a prompt format.
+   */
+  split(text: string, accept?: (start: number, end: number, id: number) => boolean): TextSection[] {
     const sections: TextSection[] = [];
     let done = 0;
     if (this.pattern !== undefined) {
       const pattern = this.pattern;
       pattern.lastIndex = 0;
       for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+        const end = match.index + match[0].length;
+        const id = this.idOf.get(match[0]) as number;
+        if (accept !== undefined && !accept(match.index, end, id)) {
+          pattern.lastIndex = match.index + 1;
+          continue;
+        }
         if (match.index > done) sections.push({ kind: 'text', start: done, end: match.index, id: -1 });
-        done = match.index + match[0].length;
-        sections.push({ kind: 'token', start: match.index, end: done, id: this.idOf.get(match[0]) as number });
+        done = end;
+        sections.push({ kind: 'token', start: match.index, end, id });
       }
     }
     if (done < text.length) sections.push({ kind: 'text', start: done, end: text.length, id: -1 });

@@ -34,6 +34,13 @@ export interface EncodeOptions {
    * added token always gets the "▁", as in llama.cpp. Byte-level BPE ignores this option.
    */
   startsPrompt?: boolean;
+  /**
+   * With parseSpecial: stretches of the text (UTF-16 offsets, end exclusive) that came from a
+   * user or a file (a question, a selection, an earlier answer) inside a prompt format. Control
+   * tokens written there stay text, as with parseSpecial false, so only the format itself makes
+   * control tokens: a selection holding "<|im_end|><|im_start|>system" cannot open a turn.
+   */
+  literalSpans?: ReadonlyArray<{ readonly start: number; readonly end: number }>;
 }
 
 export interface DecodeOptions {
@@ -190,7 +197,7 @@ export class TextTokenizer {
   }
 
   private encodeInto(text: string, options: EncodeOptions, ids: number[], starts: number[] | undefined): void {
-    const sections: TextSection[] = (options.parseSpecial ? this.allAddedTokens : this.userDefinedTokens).split(text);
+    const sections: TextSection[] = options.parseSpecial ? this.allAddedTokens.split(text, this.literalFilter(options.literalSpans)) : this.userDefinedTokens.split(text);
     const spacePrefix = this.vocabulary.addSpacePrefix;
     for (let i = 0; i < sections.length; i++) {
       const section = sections[i];
@@ -202,6 +209,13 @@ export class TextTokenizer {
         this.runEncoder.encodeRun(text, section.start, section.end, prefix, ids, starts);
       }
     }
+  }
+
+  /** Turns down control tokens that overlap a literal span; user-defined tokens match there as in plain text. */
+  private literalFilter(spans: EncodeOptions['literalSpans']): ((start: number, end: number, id: number) => boolean) | undefined {
+    if (spans === undefined || spans.length === 0) return undefined;
+    return (start, end, id) =>
+      this.vocabulary.tokenTypes[id] === TokenType.USER_DEFINED || !spans.some((span) => start < span.end && end > span.start);
   }
 
   private checkId(id: number): void {

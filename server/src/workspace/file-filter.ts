@@ -2,8 +2,10 @@
 // run on the listing alone; content rules run on the bytes once read.
 //
 // Precedence: `exclude` first (it always wins); then binary, which nothing
-// re-admits; then the other default rules, any of which an `include` glob
-// overrides. Only the hard size limit stands even for included files.
+// re-admits; then secrets, which only an `includeSecrets` glob re-admits (an
+// `include` glob written for lock files or generated code must not pack a
+// key by accident); then the other default rules, any of which an `include`
+// glob overrides. Only the hard size limit stands even for included files.
 import type { LeftOutFile, LeftOutReason } from '../protocol';
 import { binaryByContent, binaryByExtension } from './binary-detection';
 import { generatedByContent, generatedByName, minifiedByContent, minifiedByName } from './generated-detection';
@@ -21,6 +23,7 @@ export interface FilterRules {
   maxFileBytes: number;
   include: GlobList;
   exclude: GlobList;
+  includeSecrets: GlobList;
 }
 
 export function compileFilterRules(options: PackOptions): FilterRules {
@@ -28,21 +31,24 @@ export function compileFilterRules(options: PackOptions): FilterRules {
   if (!Number.isInteger(maxFileBytes) || maxFileBytes <= 0) {
     throw new WorkspaceError('INVALID_SETTING', `The largest file size must be a positive whole number of bytes; got ${String(maxFileBytes)}.`);
   }
-  return { maxFileBytes, include: new GlobList(options.include, 'include'), exclude: new GlobList(options.exclude, 'exclude') };
+  return {
+    maxFileBytes,
+    include: new GlobList(options.include, 'include'),
+    exclude: new GlobList(options.exclude, 'exclude'),
+    includeSecrets: new GlobList(options.includeSecrets, 'includeSecrets'),
+  };
 }
 
 type Rule<T> = { reason: LeftOutReason; test: (input: T) => string | undefined };
 
 /** Default rules on the path alone, in the order they are tried; the first that applies names the reason. */
 const PATH_RULES: readonly Rule<string>[] = [
-  { reason: 'secret', test: secretByName },
   { reason: 'lock-file', test: lockFileByName },
   { reason: 'minified', test: minifiedByName },
   { reason: 'generated', test: generatedByName },
 ];
 
 const CONTENT_RULES: readonly Rule<string>[] = [
-  { reason: 'secret', test: secretByContent },
   { reason: 'minified', test: minifiedByContent },
   { reason: 'generated', test: generatedByContent },
 ];
@@ -72,6 +78,11 @@ export function isIncluded(relPath: string, rules: FilterRules): boolean {
   return rules.include.match(relPath) !== undefined;
 }
 
+/** Whether an includeSecrets glob admits the file although it holds a secret. */
+function secretAdmitted(relPath: string, rules: FilterRules): boolean {
+  return rules.includeSecrets.match(relPath) !== undefined;
+}
+
 /** The reason to leave a file out from its path and size alone, if any. */
 export function leaveOutByPath(relPath: string, size: number, rules: FilterRules): LeftOutFile | undefined {
   const excludedBy = rules.exclude.match(relPath);
@@ -79,6 +90,10 @@ export function leaveOutByPath(relPath: string, size: number, rules: FilterRules
   const binary = binaryByExtension(relPath);
   if (binary) return { path: relPath, reason: 'binary', detail: binary };
   if (size > HARD_MAX_FILE_BYTES) return sizeRule(relPath, size, HARD_MAX_FILE_BYTES, 'any file may have');
+  if (!secretAdmitted(relPath, rules)) {
+    const secret = secretByName(relPath);
+    if (secret) return { path: relPath, reason: 'secret', detail: `${secret} (the includeSecrets setting can admit it)` };
+  }
   if (isIncluded(relPath, rules)) return undefined;
   const rule = firstRule(PATH_RULES, relPath);
   if (rule) return { path: relPath, ...rule };
@@ -99,6 +114,10 @@ export function judgeContent(relPath: string, bytes: Uint8Array, rules: FilterRu
   const binary = binaryByContent(bytes);
   if (binary) return { leftOut: { path: relPath, reason: 'binary', detail: binary } };
   const text = utf8.decode(bytes);
+  if (!secretAdmitted(relPath, rules)) {
+    const secret = secretByContent(text);
+    if (secret) return { leftOut: { path: relPath, reason: 'secret', detail: `${secret} (the includeSecrets setting can admit it)` } };
+  }
   if (!isIncluded(relPath, rules)) {
     const rule = firstRule(CONTENT_RULES, text);
     if (rule) return { leftOut: { path: relPath, ...rule } };

@@ -27,6 +27,8 @@ export interface PackOptions {
   include?: string[];
   /** Globs leaving files out (reason `excluded`); they win over `include`. */
   exclude?: string[];
+  /** Globs admitting files that hold a secret (only these do: `include` does not). */
+  includeSecrets?: string[];
   /** Default 'auto'. */
   listing?: ListingMode;
 }

@@ -1,6 +1,7 @@
 // packWorkspace: the folder's files as prompt blocks, with every file that is
 // not packed listed with its reason.
 import * as fs from 'fs';
+import * as path from 'path';
 import { AbortError } from '../engine/errors';
 import type { LeftOutFile } from '../protocol';
 import { renderBlock } from './block-format';
@@ -32,14 +33,46 @@ function checkMaxTokens(maxTokens: number | undefined): void {
 
 type FileVerdict = { text: string; size: number } | { leftOut: LeftOutFile };
 
+const insideRoot = (realRoot: string, target: string): boolean => {
+  const relative = path.relative(realRoot, target);
+  return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+};
+
+// No following a link that replaced the file after it was listed; no blocking on a FIFO that did.
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
+
+/**
+ * Reads a listed file, and only from inside the folder: the listing skips
+ * links, but a file (or a folder above it) can be swapped for a link between
+ * listing and reading, so the real path is checked and the open refuses a link.
+ */
+async function readInsideRoot(file: ListedFile, realRoot: string, signal: AbortSignal | undefined): Promise<Buffer | LeftOutFile> {
+  const real = await fs.promises.realpath(file.absolutePath);
+  if (!insideRoot(realRoot, real)) {
+    return { path: file.path, reason: 'excluded', detail: 'resolves to a location outside the folder (through a symbolic link): not read' };
+  }
+  const handle = await fs.promises.open(real, OPEN_FLAGS);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) return { path: file.path, reason: 'unreadable', detail: 'not a regular file (a FIFO, socket or device)' };
+    return await handle.readFile({ signal });
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Reads a file that passed the path rules and applies the content rules. */
-async function readAndJudge(file: ListedFile, rules: FilterRules, signal: AbortSignal | undefined): Promise<FileVerdict> {
+async function readAndJudge(file: ListedFile, realRoot: string, rules: FilterRules, signal: AbortSignal | undefined): Promise<FileVerdict> {
   let bytes: Buffer;
   try {
-    bytes = await fs.promises.readFile(file.absolutePath, { signal });
+    const read = await readInsideRoot(file, realRoot, signal);
+    if (!Buffer.isBuffer(read)) return { leftOut: read };
+    bytes = read;
   } catch (error) {
     if (isNodeAbort(error)) throw new AbortError('workspace packing was cancelled');
-    const detail = errorCode(error) === 'ENOENT' ? 'deleted while the folder was being packed' : (errorCode(error) ?? String(error));
+    const code = errorCode(error);
+    const detail =
+      code === 'ENOENT' ? 'deleted while the folder was being packed' : code === 'ELOOP' ? 'became a symbolic link while the folder was being packed' : (code ?? String(error));
     return { leftOut: { path: file.path, reason: 'unreadable', detail } };
   }
   const verdict = judgeContent(file.path, bytes, rules);
@@ -62,6 +95,7 @@ export async function packWorkspace(
   checkMaxTokens(options.maxTokens);
   const rules = compileFilterRules(options);
   const listing = await listWorkspaceFiles(root, options.listing ?? 'auto', signal);
+  const realRoot = await fs.promises.realpath(listing.root);
 
   const leftOut: LeftOutFile[] = [...listing.leftOut];
   const candidates: ListedFile[] = [];
@@ -83,7 +117,7 @@ export async function packWorkspace(
   for (const file of candidates) {
     throwIfAborted(signal);
     // Read even when the budget is full, so a file's reason is the rule that applies to it, not the budget.
-    const verdict = await readAndJudge(file, rules, signal);
+    const verdict = await readAndJudge(file, realRoot, rules, signal);
     if ('leftOut' in verdict) {
       leftOut.push(verdict.leftOut);
     } else if (budget.isFull) {
