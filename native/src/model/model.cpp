@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/engine_error.h"
 #include "common/fnv_hash.h"
 
 namespace snapkv {
@@ -9,8 +10,15 @@ namespace snapkv {
 std::shared_ptr<Model> Model::load(const std::string& path, const ModelLoadOptions& options) {
   std::shared_ptr<Model> model(new Model());
   model->file_ = std::make_unique<GgufFile>(path);
-  model->config_ = read_model_config(*model->file_);
+  model->config_ = read_model_config(*model->file_, options.rope_scaling);
   model->weights_ = bind_model_weights(*model->file_, model->config_);
+  for (float divisor : model->weights_.rope_freqs) {
+    if (!(divisor > 0)) {
+      fail(ErrorCode::InvalidFile, "'", path, "': rope_freqs.weight holds ", divisor,
+           ", and RoPE frequency divisors must be positive");
+    }
+  }
+  model->rope_ = rope_frequencies(model->config_, model->weights_.rope_freqs);
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
   model->fingerprint_ = fingerprint_file(*model->file_);
   if (options.backend == BackendKind::Cuda) model->device_ = create_cuda_backend(*model, options.device);
