@@ -2,7 +2,7 @@
 // template read from the same GGUF file.
 import * as fs from 'fs';
 import { Engine, Model } from '../engine';
-import { ChatTemplate } from '../text/chat-template';
+import { ChatTemplate, SERVER_TEMPLATE_VARIABLES } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
 
 export interface LoadedModel {
@@ -51,7 +51,7 @@ export async function loadModel(path: string, settings: BackendSettings, signal?
   try {
     const metadata = model.metadata();
     const tokenizer = TextTokenizer.fromMetadata(metadata);
-    const template = ChatTemplate.fromMetadata(metadata, tokenizer);
+    const template = ChatTemplate.fromMetadata(metadata, { tokenizer, variables: SERVER_TEMPLATE_VARIABLES });
     return { path, fileBytes: stat.size, model, tokenizer, template, parameters: parameterCount(model) };
   } catch (error) {
     model.dispose();
