@@ -1,7 +1,7 @@
 // A model ready to answer: the engine's model with the tokenizer and chat
 // template read from the same GGUF file.
 import * as fs from 'fs';
-import { Engine, Model } from '../engine';
+import { Engine, Model, RopeScalingRequest } from '../engine';
 import { ChatTemplate, SERVER_TEMPLATE_VARIABLES } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
 
@@ -32,6 +32,8 @@ export interface BackendSettings {
   backend: 'auto' | 'cuda' | 'cpu';
   gpuMemoryBytes: number;
   prefixInHostMemory: boolean;
+  /** RoPE scaling instead of the file's; empty: the file's. */
+  rope?: RopeScalingRequest;
 }
 
 export async function loadModel(path: string, settings: BackendSettings, signal?: AbortSignal): Promise<LoadedModel> {
@@ -46,6 +48,7 @@ export async function loadModel(path: string, settings: BackendSettings, signal?
     backend: settings.backend,
     gpuMemoryBytes: settings.gpuMemoryBytes,
     prefixInHostMemory: settings.prefixInHostMemory,
+    rope: settings.rope,
     signal,
   });
   try {
