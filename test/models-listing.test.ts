@@ -74,7 +74,7 @@ describe('models listing', function () {
     assert.strictEqual(coder.architecture, 'qwen2');
     assert.strictEqual(coder.runs, true, coder.whyNot);
     assert.strictEqual(coder.contextLength, 32768);
-    assert.match(coder.weightTypes, /^F32 \d+, Q8_0 \d+$/);
+    assert.match(coder.weightTypes, /^Q8_0 15, F32 11$/);
     assert.strictEqual(coder.bytes, fs.statSync(coder.path).size);
     assert.strictEqual(qwen3.architecture, 'qwen3');
     assert.strictEqual(qwen3.runs, true, qwen3.whyNot);
@@ -100,7 +100,7 @@ describe('models listing', function () {
         ),
       );
     const text = await run(['models']);
-    assert.match(text, /qwen2\.5-coder:1\.5b\s+\(qwen2, [\d.]+ MiB, context 32,768\)\n\s+weights: F32 \d+, Q8_0 \d+\n\s+runs here\n/);
+    assert.match(text, /qwen2\.5-coder:1\.5b\s+\(qwen2, [\d.]+ MiB, context 32,768\)\n\s+weights: Q8_0 15, F32 11\n\s+runs here\n/);
     assert.match(text, /odd-model:latest\s+\(llama, [\d.]+ MiB, context 4,096\)\n\s+weights: .*\n\s+does not run here: .*'blk\.0\.attn_sinks\.weight'/);
     assert.match(text, /Qwen\/Qwen3-Tiny-GGUF\/qwen3-tiny-f16\.gguf\s+\(qwen3, /);
     const stretched = await run(['models', '--rope-scaling', 'yarn', '--rope-scale', '4']);
