@@ -18,10 +18,10 @@ function writeDataless(
   dir: string,
   spec: TinyModelSpec,
   label: string,
-  edit: { metadata?: ReadonlyArray<readonly [string, GgufValue]>; dropKey?: string; strayTensor?: string } = {},
+  edit: { metadata?: ReadonlyArray<readonly [string, GgufValue]>; strayTensor?: string } = {},
 ): { file: string; tensorCount: number } {
   const model = buildTinyModel(spec, { dataless: true });
-  const metadata = model.metadata.filter(([key]) => key !== edit.dropKey).map(([key, value]) => {
+  const metadata = model.metadata.map(([key, value]) => {
     const replaced = edit.metadata?.find(([k]) => k === key);
     return [key, replaced ? replaced[1] : value] as const;
   });
