@@ -287,8 +287,8 @@ describe('GGUF loader', function () {
     for (const alignment of [64, 256]) {
       for (const version of [1, 3] as const) {
         it(`honours general.alignment ${alignment} (version ${version}) with the same logits`, async () => {
-          // A 16-byte tensor first, so every later tensor's offset depends on the alignment.
-          const odd = (m: MiniModel): MiniModel => ({ ...m, tensors: [f32Tensor(1, 'extra.odd', [4], 1), ...m.tensors] });
+          // A 16-byte tensor first (RoPE frequency divisors of 1: no change to the logits), so every later tensor's offset depends on the alignment.
+          const odd = (m: MiniModel): MiniModel => ({ ...m, tensors: [f32Tensor(1, 'rope_freqs.weight', [4], 0, 1), ...m.tensors] });
           const model = odd(setMeta(miniModel(), 'general.alignment', gguf.u32(alignment)));
           const { file, layout } = put(`align${alignment}-v${version}`, spec(model, version));
           assert.strictEqual(layout!.alignment, alignment);
@@ -534,14 +534,14 @@ describe('GGUF loader', function () {
     it('still loads when only the zero padding after the last tensor is missing', async () => {
       // The last tensor ends off the 64-byte grid, so the writer pads the file.
       const model = setMeta(miniModel(), 'general.alignment', gguf.u32(64));
-      model.tensors.push(f32Tensor(1, 'extra.odd', [4], 1));
+      model.tensors.push(f32Tensor(1, 'rope_freqs.weight', [4], 0, 1));
       const { bytes, layout } = encodeGguf(spec(model));
       const last = layout.tensors[layout.tensors.length - 1];
       const end = last.dataOffset + last.byteLength;
       assert.ok(end < layout.fileSize, 'the fixture has no trailing padding');
       const { file } = put('no-padding', bytes.subarray(0, end));
       await withModel(file, (m) => assert.strictEqual(m.info.fileBytes, end));
-      await expectLoadError(put('cut-last', bytes.subarray(0, end - 1)).file, 'INVALID_FILE', /'extra\.odd'/, /runs past the end/);
+      await expectLoadError(put('cut-last', bytes.subarray(0, end - 1)).file, 'INVALID_FILE', /'rope_freqs\.weight'/, /runs past the end/);
     });
   });
 

@@ -5,7 +5,7 @@ import type { ServerSettings, SnapKvSettings } from '../../server/src/protocol';
 export const SETTINGS_SECTION = 'snapkvCode';
 
 /** Settings whose change alters the packed repository or the model, so the prefix must be built again. */
-const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'prefixInHostMemory', 'maxContextTokens', 'include', 'exclude', 'includeSecrets', 'serverUrl', 'serverModel'] as const;
+const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'prefixInHostMemory', 'ropeScaling', 'ropeScale', 'maxContextTokens', 'include', 'exclude', 'includeSecrets', 'serverUrl', 'serverModel'] as const;
 
 export function readServerSettings(): ServerSettings {
   const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
@@ -13,6 +13,8 @@ export function readServerSettings(): ServerSettings {
     backend: config.get<'auto' | 'cuda' | 'cpu'>('backend', 'auto'),
     gpuMemoryGiB: config.get<number>('gpuMemoryGiB', 0),
     prefixInHostMemory: config.get<boolean>('prefixInHostMemory', false),
+    ropeScaling: config.get<'file' | 'none' | 'linear' | 'yarn'>('ropeScaling', 'file'),
+    ropeScale: config.get<number>('ropeScale', 4),
     snapkv: readSnapKvSettings(config),
     include: config.get<string[]>('include', []),
     exclude: config.get<string[]>('exclude', []),

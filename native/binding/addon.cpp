@@ -7,7 +7,9 @@
 #include "common/cuda_probe.h"
 #include "js_values.h"
 #include "model_handle.h"
+#include "model/model_inspection.h"
 #include "promise_worker.h"
+#include "rope_options.h"
 #include "sequence_handle.h"
 #include "stream_handle.h"
 
@@ -15,7 +17,7 @@ namespace snapkv::binding {
 
 namespace {
 
-// loadModel(path, { threads, backend: 'cpu' | 'cuda', gpuMemoryBytes, prefixInHostMemory }) -> Promise<Model>
+// loadModel(path, { threads, backend: 'cpu' | 'cuda', gpuMemoryBytes, prefixInHostMemory, ropeScaling, ropeScale }) -> Promise<Model>
 Napi::Value load_model(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadModel needs a file path");
@@ -32,10 +34,41 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
   if (!(budget >= 0)) throw Napi::RangeError::New(env, "gpuMemoryBytes must not be negative");
   load.device.memory_budget = static_cast<std::size_t>(budget);
   load.device.prefix_in_host_memory = bool_option(options, "prefixInHostMemory", false);
+  load.rope_scaling = rope_scaling_from_js(options);
   auto model = std::make_shared<std::shared_ptr<Model>>();
   return PromiseWorker::start(
       env, [path, load, model] { *model = Model::load(path, load); },
       [model](Napi::Env env) -> Napi::Value { return ModelHandle::create(env, *model); });
+}
+
+// inspectModel(path, { ropeScaling, ropeScale }) -> Promise<{ runs, errorCode?, error?, architecture, name,
+// tensorTypes, fileBytes, weightBytes, config? }>: Model::load's checks on the header alone, no weights read.
+Napi::Value inspect_model(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "inspectModel needs a file path");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  const RopeScalingRequest request = rope_scaling_from_js(options_argument(info, 1));
+  auto result = std::make_shared<ModelInspection>();
+  return PromiseWorker::start(
+      env, [path, request, result] { *result = snapkv::inspect_model(path, request); },
+      [result](Napi::Env env) -> Napi::Value {
+        const ModelInspection& r = *result;
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("runs", r.runs);
+        if (!r.runs) {
+          out.Set("errorCode", r.error_code);
+          out.Set("error", r.error);
+        }
+        out.Set("architecture", r.architecture);
+        out.Set("name", r.name);
+        Napi::Object types = Napi::Object::New(env);
+        for (const auto& [type, count] : r.tensor_types) types.Set(type, count);
+        out.Set("tensorTypes", types);
+        out.Set("fileBytes", static_cast<double>(r.file_bytes));
+        out.Set("weightBytes", static_cast<double>(r.weight_bytes));
+        if (r.configured) out.Set("config", model_config_to_js(env, r.config));
+        return out;
+      });
 }
 
 const char* simd_name() {
@@ -75,6 +108,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   data->token_stream = Napi::Persistent(TokenStreamHandle::define(env));
   exports.Set("CancelFlag", cancel_flag);
   exports.Set("loadModel", Napi::Function::New(env, load_model, "loadModel"));
+  exports.Set("inspectModel", Napi::Function::New(env, inspect_model, "inspectModel"));
   exports.Set("buildInfo", Napi::Function::New(env, build_info, "buildInfo"));
   return exports;
 }

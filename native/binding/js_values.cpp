@@ -1,5 +1,7 @@
 #include "js_values.h"
 
+#include "rope_options.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -55,6 +57,7 @@ Napi::Object model_config_to_js(Napi::Env env, const ModelConfig& c) {
   info.Set("ropeLayout", c.rope_layout == RopeLayout::AdjacentPairs ? "adjacent" : "halves");
   info.Set("qkvBias", c.qkv_bias);
   info.Set("tiedEmbeddings", c.tied_embeddings);
+  set_rope_and_attention_info(info, c);
   return info;
 }
 

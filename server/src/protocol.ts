@@ -21,6 +21,14 @@ export interface ServerSettings {
   gpuMemoryGiB?: number;
   /** Keep the repository's prompt cache in host memory and stream it to the GPU a layer at a time. */
   prefixInHostMemory?: boolean;
+  /**
+   * RoPE scaling: 'file' (default) as the model file says; 'yarn' or 'linear' stretch the file's
+   * context by ropeScale (YaRN x4 serves a 32K Qwen2.5 at 128K, as Qwen recommends); 'none' turns
+   * the file's scaling off.
+   */
+  ropeScaling?: 'file' | 'none' | 'linear' | 'yarn';
+  /** The factor for ropeScaling 'yarn' or 'linear' (default 4). */
+  ropeScale?: number;
   snapkv?: SnapKvSettings;
   /** Largest packed repository in tokens (default: the model's context minus room for a question). */
   maxContextTokens?: number;

@@ -1,14 +1,15 @@
 /**
- * Independent float64 forward pass of llama / qwen2 decoder models, written
- * from the math (not from the engine) to prove the engine's logits.
+ * Independent float64 forward pass of llama / qwen2 / qwen3 decoder models,
+ * written from the math (not from the engine) to prove the engine's logits.
  *
  *   x = token_embd[token]
  *   per layer: h = RMSNorm(x) * attn_norm
- *              q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv)      (biases: qwen2)
- *              RoPE(q), RoPE(k) at the absolute position
+ *              q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv)      (biases: qwen2; llama when the file has them)
+ *              qwen3: every head of q and k RMS-normalised on its own, times attn_q_norm / attn_k_norm
+ *              RoPE(q), RoPE(k) at the absolute position (scaled as rope.ts says; rope_freqs.weight divides frequencies)
  *              attention: causal, GQA (query head h reads kv head h / (heads / kvHeads)),
  *                         scores q.k / sqrt(headDim), softmax in float64
- *              x += Wo attn
+ *              x += Wo attn (+bo)
  *              h = RMSNorm(x) * ffn_norm;  x += Wdown (silu(Wgate h) * Wup h)
  *   logits = (output.weight, or token_embd.weight when tied) RMSNorm(x) * output_norm
  *
@@ -17,10 +18,10 @@
  * holding them all.
  */
 import { KvHeadCache64 } from './kv-cache64';
-import { Rope, RopeLayout, ropeLayoutOf } from './rope';
+import { Rope, RopeLayout, RopeScaling64, ropeLayoutOf } from './rope';
 import { addInPlace, matVec, rmsNorm, silu, softmaxInPlace } from './vector-math';
 
-export type { RopeLayout } from './rope';
+export type { RopeLayout, RopeScaling64 } from './rope';
 
 export interface ForwardConfig {
   readonly arch: string;
@@ -34,6 +35,8 @@ export interface ForwardConfig {
   readonly ropeBase: number;
   readonly rmsEps: number;
   readonly tied: boolean;
+  /** RoPE scaling (default none). */
+  readonly ropeScaling?: RopeScaling64;
 }
 
 /** Float64 values by GGUF tensor name, row-major as in the file (dims [ne0, ne1] = ne1 rows of ne0). */
@@ -56,6 +59,9 @@ interface LayerWeights {
   bq?: Float64Array;
   bk?: Float64Array;
   bv?: Float64Array;
+  bo?: Float64Array;
+  qNorm?: Float64Array;
+  kNorm?: Float64Array;
   wo: Float64Array;
   ffnNorm: Float64Array;
   gate: Float64Array;
@@ -93,7 +99,7 @@ export class ReferenceForward {
     const { hidden, heads, kvHeads, headDim, ffn, vocab } = config;
     if (heads % kvHeads !== 0) throw new Error(`heads ${heads} is not a multiple of kvHeads ${kvHeads}`);
     this.ropeLayout = options.ropeLayout ?? ropeLayoutOf(config.arch);
-    this.rope = new Rope(headDim, config.ropeBase, this.ropeLayout);
+    this.rope = new Rope(headDim, config.ropeBase, this.ropeLayout, config.ropeScaling, weights.get('rope_freqs.weight'));
 
     const tensor = (name: string, count: number): Float64Array => {
       const values = weights.get(name);
@@ -103,7 +109,10 @@ export class ReferenceForward {
     };
     const qWidth = heads * headDim;
     const kvWidth = kvHeads * headDim;
-    const withBias = config.arch === 'qwen2';
+    // qwen2 always has q/k/v biases; llama files may have any of q/k/v/o; qwen3 norms q and k per head.
+    const bias = (name: string, count: number): Float64Array | undefined =>
+      config.arch === 'qwen2' || (config.arch === 'llama' && weights.has(name)) ? tensor(name, count) : undefined;
+    const qkNorm = config.arch === 'qwen3';
     this.embedding = tensor('token_embd.weight', vocab * hidden);
     this.outputNorm = tensor('output_norm.weight', hidden);
     this.output = config.tied ? this.embedding : tensor('output.weight', vocab * hidden);
@@ -115,9 +124,12 @@ export class ReferenceForward {
         wq: tensor(`${blk}.attn_q.weight`, qWidth * hidden),
         wk: tensor(`${blk}.attn_k.weight`, kvWidth * hidden),
         wv: tensor(`${blk}.attn_v.weight`, kvWidth * hidden),
-        bq: withBias ? tensor(`${blk}.attn_q.bias`, qWidth) : undefined,
-        bk: withBias ? tensor(`${blk}.attn_k.bias`, kvWidth) : undefined,
-        bv: withBias ? tensor(`${blk}.attn_v.bias`, kvWidth) : undefined,
+        bq: bias(`${blk}.attn_q.bias`, qWidth),
+        bk: bias(`${blk}.attn_k.bias`, kvWidth),
+        bv: bias(`${blk}.attn_v.bias`, kvWidth),
+        bo: config.arch === 'llama' && weights.has(`${blk}.attn_output.bias`) ? tensor(`${blk}.attn_output.bias`, hidden) : undefined,
+        qNorm: qkNorm ? tensor(`${blk}.attn_q_norm.weight`, headDim) : undefined,
+        kNorm: qkNorm ? tensor(`${blk}.attn_k_norm.weight`, headDim) : undefined,
         wo: tensor(`${blk}.attn_output.weight`, hidden * qWidth),
         ffnNorm: tensor(`${blk}.ffn_norm.weight`, hidden),
         gate: tensor(`${blk}.ffn_gate.weight`, ffn * hidden),
@@ -222,6 +234,8 @@ export class ReferenceForward {
     if (w.bq) addInPlace(this.q, w.bq);
     if (w.bk) addInPlace(this.k, w.bk);
     if (w.bv) addInPlace(this.v, w.bv);
+    if (w.qNorm) this.normEachHead(this.q, heads, w.qNorm);
+    if (w.kNorm) this.normEachHead(this.k, kvHeads, w.kNorm);
     this.rope.apply(this.q, heads, position);
     this.rope.apply(this.k, kvHeads, position);
     this.options.onQueries?.(l, position, this.q.slice());
@@ -231,6 +245,7 @@ export class ReferenceForward {
     this.attend(caches);
 
     matVec(w.wo, hidden, qWidth, this.attention, this.projected);
+    if (w.bo) addInPlace(this.projected, w.bo);
     addInPlace(this.x, this.projected);
 
     rmsNorm(this.x, w.ffnNorm, rmsEps, this.normed);
@@ -239,6 +254,16 @@ export class ReferenceForward {
     for (let i = 0; i < ffn; i++) this.gate[i] = silu(this.gate[i]) * this.up[i];
     matVec(w.down, hidden, ffn, this.gate, this.projected);
     addInPlace(this.x, this.projected);
+  }
+
+  /** Each headDim slice of `vectors` becomes RMSNorm(slice) * weight. */
+  private normEachHead(vectors: Float64Array, heads: number, weight: Float64Array): void {
+    const { headDim, rmsEps } = this.config;
+    const head = new Float64Array(headDim);
+    for (let h = 0; h < heads; h++) {
+      rmsNorm(vectors.subarray(h * headDim, (h + 1) * headDim), weight, rmsEps, head);
+      vectors.set(head, h * headDim);
+    }
   }
 
   /** this.attention = per query head, softmax(q . k / sqrt(headDim)) weighted values of its kv head. */

@@ -19,18 +19,16 @@ void rms_norm(const float* x, const float* weight, float* out, int rows, int wid
   }
 }
 
-void apply_rope(float* x, const int* positions, int rows, int heads, int head_dim, float freq_base,
+void apply_rope(float* x, const int* positions, int rows, int heads, int head_dim, const RopeFrequencies& rope,
                 RopeLayout layout) {
   const int pairs = head_dim / 2;
-  // Frequencies in double so that large positions keep their phase accurately.
-  std::vector<double> inv_freq(static_cast<std::size_t>(pairs));
-  for (int i = 0; i < pairs; ++i) inv_freq[i] = std::pow(static_cast<double>(freq_base), -2.0 * i / head_dim);
   std::vector<float> cos_table(static_cast<std::size_t>(pairs)), sin_table(static_cast<std::size_t>(pairs));
   for (int t = 0; t < rows; ++t) {
+    // Angles in double so that large positions keep their phase accurately.
     for (int i = 0; i < pairs; ++i) {
-      const double angle = positions[t] * inv_freq[i];
-      cos_table[i] = static_cast<float>(std::cos(angle));
-      sin_table[i] = static_cast<float>(std::sin(angle));
+      const double angle = positions[t] * rope.theta[static_cast<std::size_t>(i)];
+      cos_table[i] = static_cast<float>(std::cos(angle) * rope.magnitude);
+      sin_table[i] = static_cast<float>(std::sin(angle) * rope.magnitude);
     }
     for (int h = 0; h < heads; ++h) {
       float* v = x + (static_cast<std::size_t>(t) * heads + h) * head_dim;
@@ -43,6 +41,13 @@ void apply_rope(float* x, const int* positions, int rows, int heads, int head_di
       }
     }
   }
+}
+
+void apply_rope(float* x, const int* positions, int rows, int heads, int head_dim, float freq_base,
+                RopeLayout layout) {
+  RopeFrequencies plain;
+  for (int i = 0; i < head_dim / 2; ++i) plain.theta.push_back(std::pow(static_cast<double>(freq_base), -2.0 * i / head_dim));
+  apply_rope(x, positions, rows, heads, head_dim, plain, layout);
 }
 
 void add_bias(float* x, const float* bias, int rows, int width) {

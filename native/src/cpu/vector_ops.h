@@ -2,6 +2,7 @@
 // Row-wise operations of the transformer block on f32 activations.
 #include "model/model_config.h"
 #include "model/model_weights.h"
+#include "model/rope_frequencies.h"
 
 namespace snapkv {
 
@@ -12,6 +13,9 @@ void rms_norm(const float* x, const float* weight, float* out, int rows, int wid
 
 // Rotates each head of each row in place: row t sits at absolute position
 // positions[t]. `heads` heads of head_dim values per row.
+void apply_rope(float* x, const int* positions, int rows, int heads, int head_dim, const RopeFrequencies& rope,
+                RopeLayout layout);
+// The plain rotation by position * base^(-2i/d), no scaling.
 void apply_rope(float* x, const int* positions, int rows, int heads, int head_dim, float freq_base,
                 RopeLayout layout);
 

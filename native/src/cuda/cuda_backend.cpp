@@ -136,6 +136,14 @@ std::string open_device(const Model& model, int device) {
     fail(ErrorCode::UnsupportedModel, "the CUDA kernels take head dimensions 16, 32, 64 and 128, and '",
          model.file().path(), "' has ", c.head_dim, "; use backend 'cpu'");
   }
+  // The CUDA layer pass does plain RoPE, q/k/v biases and no q/k norms; a model
+  // that needs more is refused here so that backend 'auto' falls back to the CPU.
+  if (c.qk_norm || c.partial_bias || !c.plain_rope()) {
+    fail(ErrorCode::UnsupportedModel, "the CUDA backend does not yet run '", model.file().path(), "' (",
+         c.qk_norm ? "per-head q/k norms" : c.partial_bias ? "an attention output bias or partial q/k/v biases"
+         : c.rope_freq_factors ? "RoPE frequency factors" : "RoPE scaling",
+         "); use backend 'cpu'");
+  }
   if (c.hidden % 8 != 0 || c.q_dim() % 8 != 0 || c.kv_dim() % 8 != 0 || c.ffn % 8 != 0) {
     fail(ErrorCode::UnsupportedModel, "the CUDA backend needs widths that are multiples of 8 (hidden ", c.hidden,
          ", feed-forward ", c.ffn, "); use backend 'cpu'");

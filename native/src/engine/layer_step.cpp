@@ -56,13 +56,15 @@ void run_layer(const Model& model, int l, KvCache& cache, int cache_layer, const
   matmul(w.wq, b.normed.data(), b.q.data(), tokens, pool);
   matmul(w.wk, b.normed.data(), b.k.data(), tokens, pool);
   matmul(w.wv, b.normed.data(), b.v.data(), tokens, pool);
-  if (c.qkv_bias) {
-    add_bias(b.q.data(), w.bq.data(), tokens, c.q_dim());
-    add_bias(b.k.data(), w.bk.data(), tokens, c.kv_dim());
-    add_bias(b.v.data(), w.bv.data(), tokens, c.kv_dim());
+  if (!w.bq.empty()) add_bias(b.q.data(), w.bq.data(), tokens, c.q_dim());
+  if (!w.bk.empty()) add_bias(b.k.data(), w.bk.data(), tokens, c.kv_dim());
+  if (!w.bv.empty()) add_bias(b.v.data(), w.bv.data(), tokens, c.kv_dim());
+  if (c.qk_norm) {  // qwen3: each head of q and k normalised on its own
+    rms_norm(b.q.data(), w.q_norm.data(), b.q.data(), tokens * c.heads, c.head_dim, c.rms_eps);
+    rms_norm(b.k.data(), w.k_norm.data(), b.k.data(), tokens * c.kv_heads, c.head_dim, c.rms_eps);
   }
-  apply_rope(b.q.data(), b.positions.data(), tokens, c.heads, c.head_dim, c.rope_freq_base, c.rope_layout);
-  apply_rope(b.k.data(), b.positions.data(), tokens, c.kv_heads, c.head_dim, c.rope_freq_base, c.rope_layout);
+  apply_rope(b.q.data(), b.positions.data(), tokens, c.heads, c.head_dim, model.rope(), c.rope_layout);
+  apply_rope(b.k.data(), b.positions.data(), tokens, c.kv_heads, c.head_dim, model.rope(), c.rope_layout);
   if (observer != nullptr) observer->on_queries(l, b.q.data(), tokens, b.positions.data());
   store_keys_values(c, cache, cache_layer, b.k.data(), b.v.data(), tokens, first_slot);
   AttentionSource source;
@@ -73,6 +75,7 @@ void run_layer(const Model& model, int l, KvCache& cache, int cache_layer, const
   source.own_layer = cache_layer;
   causal_attention(b.q.data(), source, first_slot, tokens, c.heads, b.attended.data(), pool);
   matmul(w.wo, b.attended.data(), b.projected.data(), tokens, pool);
+  if (!w.bo.empty()) add_bias(b.projected.data(), w.bo.data(), tokens, c.hidden);
   add_in_place(b.x.data(), b.projected.data(), static_cast<std::size_t>(tokens) * c.hidden);
 
   rms_norm(b.x.data(), w.ffn_norm.data(), b.normed.data(), tokens, c.hidden, c.rms_eps);

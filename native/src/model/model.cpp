@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/engine_error.h"
 #include "common/fnv_hash.h"
 
 namespace snapkv {
@@ -9,10 +10,28 @@ namespace snapkv {
 std::shared_ptr<Model> Model::load(const std::string& path, const ModelLoadOptions& options) {
   std::shared_ptr<Model> model(new Model());
   model->file_ = std::make_unique<GgufFile>(path);
-  model->config_ = read_model_config(*model->file_);
+  model->config_ = read_model_config(*model->file_, options.rope_scaling);
   model->weights_ = bind_model_weights(*model->file_, model->config_);
+  for (float divisor : model->weights_.rope_freqs) {
+    if (!(divisor > 0)) {
+      fail(ErrorCode::InvalidFile, "'", path, "': rope_freqs.weight holds ", divisor,
+           ", and RoPE frequency divisors must be positive");
+    }
+  }
+  model->rope_ = rope_frequencies(model->config_, model->weights_.rope_freqs);
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
   model->fingerprint_ = fingerprint_file(*model->file_);
+  if (options.rope_scaling.set) {
+    // Keys and values depend on the RoPE in use: a cache saved under one scaling
+    // must not be read back under another.
+    FnvHash hash;
+    const RopeScaling& s = model->config_.rope_scaling;
+    const int kind = static_cast<int>(s.kind);
+    hash.add(&model->fingerprint_, sizeof model->fingerprint_);
+    hash.add(&kind, sizeof kind);
+    hash.add(&s.factor, sizeof s.factor);
+    model->fingerprint_ = hash.value();
+  }
   if (options.backend == BackendKind::Cuda) model->device_ = create_cuda_backend(*model, options.device);
   return model;
 }

@@ -11,6 +11,7 @@
 #include "gguf/gguf_file.h"
 #include "model/model_config.h"
 #include "model/model_weights.h"
+#include "model/rope_frequencies.h"
 
 namespace snapkv {
 
@@ -18,6 +19,7 @@ struct ModelLoadOptions {
   int threads = 0;  // 0: one per hardware thread
   BackendKind backend = BackendKind::Cpu;
   DeviceBackendOptions device;
+  RopeScalingRequest rope_scaling;  // overrides the file's RoPE scaling when set
 };
 
 class Model {
@@ -27,6 +29,7 @@ class Model {
   const GgufFile& file() const { return *file_; }
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
+  const RopeFrequencies& rope() const { return rope_; }
   ThreadPool& pool() const { return *pool_; }
   // The device that computes for this model, or null: the CPU computes.
   DeviceBackend* device() const { return device_.get(); }
@@ -46,6 +49,7 @@ class Model {
   std::unique_ptr<GgufFile> file_;
   ModelConfig config_;
   ModelWeights weights_;
+  RopeFrequencies rope_;
   std::unique_ptr<ThreadPool> pool_;
   std::uint64_t fingerprint_ = 0;
   std::unique_ptr<DeviceBackend> device_;  // last: released before the weights it was made from

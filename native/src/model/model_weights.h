@@ -29,7 +29,8 @@ struct WeightMatrix {
 struct LayerWeights {
   std::vector<float> attn_norm;
   WeightMatrix wq, wk, wv, wo;
-  std::vector<float> bq, bk, bv;  // empty when the architecture has none
+  std::vector<float> bq, bk, bv, bo;  // each empty when the file has none
+  std::vector<float> q_norm, k_norm;   // head_dim each (qwen3), else empty
   std::vector<float> ffn_norm;
   WeightMatrix w_gate, w_up, w_down;
 };
@@ -39,9 +40,17 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
   std::vector<float> output_norm;
   WeightMatrix output;  // the token embedding itself when tied
+  std::vector<float> rope_freqs;  // head_dim / 2 frequency divisors (rope_freqs.weight), or empty
   std::size_t matrix_bytes = 0;
 };
 
-ModelWeights bind_model_weights(const GgufFile& file, ModelConfig& config);
+// How far binding goes: Check reads only the tensor directory (shapes, types,
+// every tensor bound to a use) and leaves the vectors empty: what
+// inspecting a file needs without touching its weights.
+enum class BindMode { Load, Check };
+
+// Binds every tensor of the file to its use; throws UnsupportedModel naming
+// any tensor left over, so nothing in a file is silently ignored.
+ModelWeights bind_model_weights(const GgufFile& file, ModelConfig& config, BindMode mode = BindMode::Load);
 
 }  // namespace snapkv

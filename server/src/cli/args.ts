@@ -42,6 +42,9 @@ Options:
   --backend auto|cuda|cpu
   --gpu-memory <GiB>      GPU memory the engine may use (default: what is free, less 5%)
   --prefix-in-host-memory keep the folder's prompt cache in host memory, streamed to the GPU a layer at a time
+  --rope-scaling file|none|linear|yarn
+                          RoPE scaling (default: as the model file says); yarn stretches the file's context
+  --rope-scale <n>        the factor for --rope-scaling yarn|linear (default 4: a 32K Qwen2.5 serves 128K)
   --budget <n>            SnapKV entries kept per layer and KV head (default 2048)
   --window <n>            SnapKV observation window (default 32)
   --kernel <n>            SnapKV pooling kernel, odd (default 7)
@@ -109,6 +112,21 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       }
       case '--prefix-in-host-memory': args.settings.prefixInHostMemory = true; break;
+      case '--rope-scaling': {
+        const kind = value();
+        if (kind !== 'file' && kind !== 'none' && kind !== 'linear' && kind !== 'yarn') {
+          throw new UsageError(`--rope-scaling must be file, none, linear or yarn, not "${kind}"`);
+        }
+        args.settings.ropeScaling = kind;
+        break;
+      }
+      case '--rope-scale': {
+        const text = value();
+        const scale = Number(text);
+        if (!(scale >= 1 && scale <= 1024)) throw new UsageError(`--rope-scale needs a number from 1 to 1024, not "${text}"`);
+        args.settings.ropeScale = scale;
+        break;
+      }
       case '--budget': snapkv.budget = integer(flag, value()); break;
       case '--window': snapkv.window = integer(flag, value()); break;
       case '--kernel': snapkv.kernel = integer(flag, value()); break;

@@ -3,7 +3,9 @@
 // folder, see what would be packed, or list the models found locally.
 import { AbortError } from '../engine';
 import { demoModelPath } from '../session/demo-model';
+import { describeModels } from '../session/model-facts';
 import { findLocalModels, howToGetAModel } from '../session/model-search';
+import { resolveSettings } from '../session/settings';
 import { Session } from '../session/session';
 import { CliArgs, parseArgs, USAGE, UsageError } from './args';
 import { printAnswerSummary, printAnswerText, printIndexPreview, printModels } from './output';
@@ -18,7 +20,7 @@ async function run(args: CliArgs, signal: AbortSignal): Promise<number> {
     return 0;
   }
   if (args.command === 'models') {
-    const models = findLocalModels();
+    const models = await describeModels(findLocalModels(), resolveSettings(args.settings).rope);
     if (args.json) process.stdout.write(`${terminalJson(models)}\n`);
     else printModels(models, howToGetAModel(), demoModelPath());
     return 0;

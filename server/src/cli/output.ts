@@ -1,7 +1,7 @@
 // What the command-line tool prints after the work: kept files and lines,
 // the packing report, the models found.
 import type { AskResult, ContextMap } from '../protocol';
-import type { FoundModel } from '../session/model-search';
+import type { ModelFacts } from '../session/model-facts';
 import type { PackedPrompt } from '../session/workspace-index';
 import { terminalJson, visibleName, visibleText } from './terminal-text';
 
@@ -63,11 +63,17 @@ export function printIndexPreview(preview: PackedPrompt, json: boolean, contextL
   write(`\n${packed.blocks.length} files, ${packed.leftOut.length} left out, ${preview.tokens.length.toLocaleString('en-US')} tokens${of} (prompt head included)\n`);
 }
 
-export function printModels(models: readonly FoundModel[], howTo: string, demo: string | undefined): void {
+export function printModels(models: readonly ModelFacts[], howTo: string, demo: string | undefined): void {
   if (models.length === 0) {
     write(`${howTo}\n`);
   } else {
-    for (const m of models) write(`${m.source.padEnd(10)} ${visibleName(m.name)}  (${mib(m.bytes)})\n    ${visibleName(m.path)}\n`);
+    for (const m of models) {
+      const context = m.contextLength > 0 ? `, context ${m.contextLength.toLocaleString('en-US')}` : '';
+      write(`${m.source.padEnd(10)} ${visibleName(m.name)}  (${visibleName(m.architecture || 'unknown architecture')}, ${mib(m.bytes)}${context})\n`);
+      write(`    weights: ${visibleName(m.weightTypes || 'none')}\n`);
+      write(`    ${m.runs ? 'runs here' : `does not run here: ${visibleName(m.whyNot ?? 'unknown reason')}`}\n`);
+      write(`    ${visibleName(m.path)}\n`);
+    }
   }
   if (demo) write(`\nBundled demonstration model (small; for where-is and what-is questions): ${visibleName(demo)}\n`);
 }

@@ -1,7 +1,7 @@
 // The one door to the native engine: loading models and choosing a backend.
 import { throwIfAborted } from './cancellation';
 import { EngineError, nativeCall } from './errors';
-import { nativeAddon, NativeBuildInfo, NativeModel } from './native-addon';
+import { nativeAddon, NativeBuildInfo, NativeInspection, NativeModel, RopeScalingRequest } from './native-addon';
 import { Model } from './model';
 
 export type BackendChoice = 'auto' | 'cuda' | 'cpu';
@@ -15,6 +15,8 @@ export interface LoadOptions {
   gpuMemoryBytes?: number;
   /** Keep prompt caches in host memory and stream them to the GPU a layer at a time (CUDA backend). */
   prefixInHostMemory?: boolean;
+  /** RoPE scaling instead of the file's: { ropeScaling: 'yarn', ropeScale: 4 } serves a 32K Qwen2.5 at 128K. */
+  rope?: RopeScalingRequest;
   signal?: AbortSignal;
 }
 
@@ -54,20 +56,21 @@ export const Engine = {
     throwIfAborted(options.signal);
     const plan = planBackend(backend, nativeAddon().buildInfo().cuda);
     const threads = options.threads ?? 0;
+    const rope = ropeOptions(options.rope);
     let native: NativeModel;
     let reason = plan.cpuReason;
     if (plan.first === 'cuda') {
       try {
-        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cuda', gpuMemoryBytes, prefixInHostMemory: options.prefixInHostMemory === true }));
+        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cuda', gpuMemoryBytes, prefixInHostMemory: options.prefixInHostMemory === true, ...rope }));
         reason = backend === 'auto' ? `auto: CUDA on ${native.info().deviceName ?? 'the GPU'}` : 'cuda backend requested';
       } catch (error) {
         if (!plan.fallBackToCpu || !(error instanceof EngineError) || !CPU_FALLBACK_CODES.has(error.code)) throw error;
         throwIfAborted(options.signal);
-        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu' }));
+        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu', ...rope }));
         reason = `auto: CPU, because the GPU cannot run this model (${error.message})`;
       }
     } else {
-      native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu' }));
+      native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu', ...rope }));
     }
     if (options.signal?.aborted) {
       native.dispose();
@@ -75,4 +78,19 @@ export const Engine = {
     }
     return new Model(native, reason);
   },
+
+  /**
+   * What the file is and whether it runs here (the CPU backend's rules, which
+   * every model the GPU cannot take falls back to), read from its header and
+   * tensor directory only: the same checks as load, no weights read.
+   */
+  async inspect(path: string, rope?: RopeScalingRequest): Promise<NativeInspection> {
+    return nativeCall(() => nativeAddon().inspectModel(path, ropeOptions(rope)));
+  },
 };
+
+/** Only the keys that are set, so the addon sees no undefined values. */
+function ropeOptions(rope: RopeScalingRequest | undefined): RopeScalingRequest {
+  if (rope?.ropeScaling === undefined) return {};
+  return rope.ropeScale === undefined ? { ropeScaling: rope.ropeScaling } : { ropeScaling: rope.ropeScaling, ropeScale: rope.ropeScale };
+}

@@ -6,7 +6,7 @@ export type { EngineErrorCode } from './errors';
 export type { GenerateOptions } from './generation';
 export { Model } from './model';
 export type { BackendName, ModelInfo, PrefillOptions } from './model';
-export type { MetadataValue } from './native-addon';
+export type { MetadataValue, NativeInspection as ModelInspection, RopeScalingKind, RopeScalingRequest } from './native-addon';
 export { CompactCache } from './compact-cache';
 export type { KeptHead, SnapKvOptions } from './compact-cache';
 export { KvCacheHandle } from './kv-cache';

@@ -4,7 +4,7 @@ import * as path from 'path';
 
 export type NativeLogitsMode = 'none' | 'last' | 'all';
 
-export interface NativeModelInfo {
+export interface NativeModelConfig {
   architecture: string;
   name: string;
   layers: number;
@@ -20,6 +20,28 @@ export interface NativeModelInfo {
   ropeLayout: 'adjacent' | 'halves';
   qkvBias: boolean;
   tiedEmbeddings: boolean;
+  /** The context written in the file; contextLength is what RoPE scaling stretches it to. */
+  fileContextLength: number;
+  ropeScaling: RopeScalingKind;
+  ropeScale: number;
+  /** The trained context that ropeScale stretches, when scaling is on. */
+  ropeOriginalContext?: number;
+  /** rope_freqs.weight divides the RoPE frequencies (Llama 3.1/3.2). */
+  ropeFreqFactors: boolean;
+  /** Per-head RMSNorm of q and k (qwen3). */
+  qkNorm: boolean;
+}
+
+export type RopeScalingKind = 'none' | 'linear' | 'yarn';
+
+/** RoPE scaling asked for instead of the file's (YaRN on a Qwen2.5 file that has none). */
+export interface RopeScalingRequest {
+  ropeScaling?: RopeScalingKind;
+  ropeScale?: number;
+}
+
+/** A model's shape and its file. */
+export interface NativeModelInfo extends NativeModelConfig {
   path: string;
   ggufVersion: number;
   fileBytes: number;
@@ -149,12 +171,28 @@ export interface NativeBuildInfo {
   };
 }
 
+/** What a GGUF file is and whether the engine runs it: Model::load's checks, from the header alone. */
+export interface NativeInspection {
+  runs: boolean;
+  /** Why not, when it does not run. */
+  errorCode?: string;
+  error?: string;
+  architecture: string;
+  name: string;
+  tensorTypes: Record<string, number>;
+  fileBytes: number;
+  weightBytes: number;
+  /** When the metadata could be read as a model. */
+  config?: NativeModelConfig;
+}
+
 export interface NativeAddon {
   CancelFlag: new () => NativeCancelFlag;
   loadModel(
     path: string,
-    options: { threads?: number; backend?: 'cpu' | 'cuda'; gpuMemoryBytes?: number; prefixInHostMemory?: boolean },
+    options: { threads?: number; backend?: 'cpu' | 'cuda'; gpuMemoryBytes?: number; prefixInHostMemory?: boolean } & RopeScalingRequest,
   ): Promise<NativeModel>;
+  inspectModel(path: string, options: RopeScalingRequest): Promise<NativeInspection>;
   buildInfo(): NativeBuildInfo;
 }
 

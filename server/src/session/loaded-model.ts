@@ -1,8 +1,8 @@
 // A model ready to answer: the engine's model with the tokenizer and chat
 // template read from the same GGUF file.
 import * as fs from 'fs';
-import { Engine, Model } from '../engine';
-import { ChatTemplate } from '../text/chat-template';
+import { Engine, Model, RopeScalingRequest } from '../engine';
+import { ChatTemplate, SERVER_TEMPLATE_VARIABLES } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
 
 export interface LoadedModel {
@@ -32,6 +32,8 @@ export interface BackendSettings {
   backend: 'auto' | 'cuda' | 'cpu';
   gpuMemoryBytes: number;
   prefixInHostMemory: boolean;
+  /** RoPE scaling instead of the file's; empty: the file's. */
+  rope?: RopeScalingRequest;
 }
 
 export async function loadModel(path: string, settings: BackendSettings, signal?: AbortSignal): Promise<LoadedModel> {
@@ -46,12 +48,13 @@ export async function loadModel(path: string, settings: BackendSettings, signal?
     backend: settings.backend,
     gpuMemoryBytes: settings.gpuMemoryBytes,
     prefixInHostMemory: settings.prefixInHostMemory,
+    rope: settings.rope,
     signal,
   });
   try {
     const metadata = model.metadata();
     const tokenizer = TextTokenizer.fromMetadata(metadata);
-    const template = ChatTemplate.fromMetadata(metadata, tokenizer);
+    const template = ChatTemplate.fromMetadata(metadata, { tokenizer, variables: SERVER_TEMPLATE_VARIABLES });
     return { path, fileBytes: stat.size, model, tokenizer, template, parameters: parameterCount(model) };
   } catch (error) {
     model.dispose();

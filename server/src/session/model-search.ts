@@ -111,6 +111,6 @@ export function howToGetAModel(roots: SearchRoots = defaultSearchRoots()): strin
   return (
     'No GGUF model was found. Pass one with --model <file.gguf> (setting snapkvCode.modelPath in VS Code), ' +
     `or download one with Ollama (\`ollama pull qwen2.5-coder:1.5b\`, looked for in ${roots.ollama.join(', ')}) ` +
-    `or LM Studio (looked for in ${roots.lmStudio.join(', ')}). Architectures llama and qwen2 with F32, F16, BF16 or Q8_0 weights are supported.`
+    `or LM Studio (looked for in ${roots.lmStudio.join(', ')}). Architectures llama (Llama 3.x, Mistral), qwen2 (Qwen2.5-Coder) and qwen3 run; \`snapkv-code models\` says which files run here and why not.`
   );
 }

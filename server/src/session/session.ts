@@ -419,7 +419,8 @@ export class Session {
       next.modelPath !== before.modelPath ||
       next.backend !== before.backend ||
       next.gpuMemoryBytes !== before.gpuMemoryBytes ||
-      next.prefixInHostMemory !== before.prefixInHostMemory;
+      next.prefixInHostMemory !== before.prefixInHostMemory ||
+      JSON.stringify(next.rope) !== JSON.stringify(before.rope);
     const packingChanged =
       JSON.stringify([next.include, next.exclude, next.includeSecrets, next.maxContextTokens, next.cacheDir]) !==
       JSON.stringify([before.include, before.exclude, before.includeSecrets, before.maxContextTokens, before.cacheDir]);

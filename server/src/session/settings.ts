@@ -2,6 +2,7 @@
 // once, so the rest of the server reads plain numbers.
 import * as os from 'os';
 import * as path from 'path';
+import type { RopeScalingRequest } from '../engine';
 import { ServerSettings } from '../protocol';
 import { RemoteSettings, resolveRemoteSettings } from '../remote/remote-settings';
 
@@ -18,6 +19,8 @@ export interface ResolvedSettings {
   /** 0: the engine's default (free GPU memory at load, less 5%). */
   gpuMemoryBytes: number;
   prefixInHostMemory: boolean;
+  /** Empty: the file's RoPE scaling. */
+  rope: RopeScalingRequest;
   snapkv: ResolvedSnapKv;
   /** Undefined: the model's context length minus room for the question and answer. */
   maxContextTokens: number | undefined;
@@ -70,6 +73,23 @@ function globs(value: unknown, name: string): string[] {
   return value.filter((g) => g.trim() !== '');
 }
 
+/** Default factor when RoPE scaling is asked for without one: Qwen's YaRN recommendation, 32K -> 128K. */
+export const DEFAULT_ROPE_SCALE = 4;
+
+function resolveRope(given: ServerSettings, base: RopeScalingRequest | undefined): RopeScalingRequest {
+  if (given.ropeScaling === undefined && given.ropeScale === undefined) return base ?? {};
+  const kind = given.ropeScaling ?? base?.ropeScaling ?? 'file';
+  if (kind !== 'file' && kind !== 'none' && kind !== 'linear' && kind !== 'yarn') {
+    throw new SettingsError(`setting ropeScaling must be 'file', 'none', 'linear' or 'yarn', not ${JSON.stringify(kind)}`);
+  }
+  const scale = given.ropeScale ?? base?.ropeScale ?? DEFAULT_ROPE_SCALE;
+  if (typeof scale !== 'number' || !(scale >= 1 && scale <= 1024)) {
+    throw new SettingsError(`setting ropeScale must be a number from 1 to 1024, not ${JSON.stringify(given.ropeScale)}`);
+  }
+  if (kind === 'file') return {};
+  return kind === 'none' ? { ropeScaling: 'none' } : { ropeScaling: kind, ropeScale: scale };
+}
+
 /** Checks a client's settings and fills in defaults. Throws SettingsError naming the bad setting. */
 export function resolveSettings(input: ServerSettings | undefined, base?: ResolvedSettings): ResolvedSettings {
   const given: ServerSettings = input ?? {};
@@ -101,12 +121,14 @@ export function resolveSettings(input: ServerSettings | undefined, base?: Resolv
   }
   const givenModelPath = optionalString(given.modelPath, 'modelPath');
   const modelPath = givenModelPath !== undefined ? givenModelPath.trim() || undefined : base?.modelPath;
+  const rope = resolveRope(given, base?.rope);
   const givenCacheDir = optionalString(given.cacheDir, 'cacheDir');
   return {
     modelPath,
     backend,
     gpuMemoryBytes: Math.round(gpuMemoryGiB * GIB),
     prefixInHostMemory,
+    rope,
     snapkv,
     maxContextTokens: positiveInteger(given.maxContextTokens, 'maxContextTokens') ?? base?.maxContextTokens,
     include: given.include !== undefined ? globs(given.include, 'include') : base?.include ?? [],

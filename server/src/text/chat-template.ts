@@ -12,6 +12,13 @@ export interface ChatMessage {
   content: string;
 }
 
+/**
+ * The variables the server renders every model's template with. Qwen3's template writes an
+ * empty <think></think> block into the generation prompt when enable_thinking is false, so the
+ * model answers at once instead of reasoning at length first; other templates ignore it.
+ */
+export const SERVER_TEMPLATE_VARIABLES: Readonly<Record<string, unknown>> = Object.freeze({ enable_thinking: false });
+
 export type ChatTemplateSource = 'gguf' | 'chatml-fallback';
 
 export interface ChatTemplateOptions {

@@ -1,0 +1,47 @@
+// What each model found on this machine is and whether it runs here, for the
+// `models` listing and the editor's model picker. The engine's inspect() is
+// the one owner of "runs here": it applies the load's checks to the file's
+// header and tensor directory, never reading the weights.
+import { Engine, EngineError, RopeScalingRequest } from '../engine';
+import { FoundModel } from './model-search';
+
+export interface ModelFacts extends FoundModel {
+  /** general.architecture, or '' when the file names none. */
+  architecture: string;
+  /** Tensors per weight type, most first: "Q4_K 168, Q6_K 25, F32 121". */
+  weightTypes: string;
+  /** The longest prompt it serves with the RoPE scaling asked for (0 when unknown). */
+  contextLength: number;
+  runs: boolean;
+  /** Why it does not run here, when it does not. */
+  whyNot?: string;
+}
+
+/** Tensor counts per type as one line, most frequent first. */
+export function weightTypeMix(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([type, count]) => `${type} ${count}`)
+    .join(', ');
+}
+
+export async function describeModels(models: readonly FoundModel[], rope: RopeScalingRequest = {}): Promise<ModelFacts[]> {
+  const facts: ModelFacts[] = [];
+  for (const model of models) {
+    try {
+      const inspection = await Engine.inspect(model.path, rope);
+      facts.push({
+        ...model,
+        architecture: inspection.architecture,
+        weightTypes: weightTypeMix(inspection.tensorTypes),
+        contextLength: inspection.config?.contextLength ?? 0,
+        runs: inspection.runs,
+        whyNot: inspection.runs ? undefined : inspection.error,
+      });
+    } catch (error) {
+      const reason = error instanceof EngineError || error instanceof Error ? error.message : String(error);
+      facts.push({ ...model, architecture: '', weightTypes: '', contextLength: 0, runs: false, whyNot: reason });
+    }
+  }
+  return facts;
+}
