@@ -21,7 +21,7 @@ import { useTempDir } from './helpers/temp-dir';
 import { ReferenceForward } from './reference/forward64';
 
 /** Architectures every weight type runs on; extend it as architectures are added. */
-export const WEIGHT_TYPE_ARCHS: readonly TinyArch[] = ['llama', 'qwen2'];
+export const WEIGHT_TYPE_ARCHS: readonly TinyArch[] = ['llama', 'qwen2', 'qwen3'];
 
 const VOCAB = 1024;
 const PROMPT_LENGTH = 37; // not a multiple of the chunk or the 4x4 tiles

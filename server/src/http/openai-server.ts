@@ -37,7 +37,7 @@ function wireError(error: HttpError): WireError {
 function httpErrorOf(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof Error && (error.name === 'UserError' || error.name === 'SettingsError')) return new HttpError(400, message);
+  if (error instanceof Error && (error.name === 'UserError' || error.name === 'SettingsError' || error.name === 'InvalidParamsError')) return new HttpError(400, message);
   if (error instanceof EngineError) {
     if (error.code === 'INVALID_ARGUMENT' || error.code === 'CAPACITY_EXCEEDED') return new HttpError(400, `${error.code}: ${message}`);
     if (error.code === 'OUT_OF_MEMORY' || error.code === 'BUSY') return new HttpError(503, `${error.code}: ${message}`, 'server_error');

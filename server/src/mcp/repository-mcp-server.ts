@@ -27,7 +27,7 @@ export function errorCode(error: unknown): string {
   if (error instanceof EngineError) return error.code;
   if (error instanceof AbortError) return 'CANCELLED';
   if (error instanceof Error) {
-    if (error.name === 'SettingsError') return 'INVALID_ARGUMENT';
+    if (error.name === 'SettingsError' || error.name === 'InvalidParamsError') return 'INVALID_ARGUMENT';
     if (error.name === 'UserError') return 'INVALID_REQUEST';
     if (error.name === 'ModelLoadError') return 'MODEL_NOT_LOADED';
   }

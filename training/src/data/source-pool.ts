@@ -70,6 +70,12 @@ export function loadSourcePool(options: PoolOptions = {}): SourceFile[] {
       continue;
     }
     if (!isPlainText(text)) continue;
+    // The tokenizer normalizes to NFC, so such a file's tokens would not decode to its characters
+    // and answer spans could not be mapped back (a Kelvin sign K becomes K).
+    if (text.normalize('NFC') !== text) continue;
+    // A file that opens with a blank line shares a token ("\n\n") with its header line, so the
+    // header's token span could not end at its line.
+    if (/^\r?\n/.test(text)) continue;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (seen.has(sha256)) continue;
     seen.add(sha256);
