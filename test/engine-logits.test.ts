@@ -11,7 +11,7 @@
 import * as assert from 'assert';
 import { Engine } from '../server/src/engine';
 import { fixtureMatrix, promptTokens, tinyModelName, writeTinyModel } from './fixtures/tiny-models';
-import { argmax, relativeError, rowOf } from './helpers/logits-compare';
+import { argmax, relativeError, rowOf, worstGreedyDecodeError } from './helpers/logits-compare';
 import { useTempDir } from './helpers/temp-dir';
 import { ReferenceForward } from './reference/forward64';
 
@@ -48,15 +48,8 @@ describe('engine logits against the float64 reference', function () {
         assert.ok(worst < TOLERANCE, `prefill relative error ${worst.toExponential(2)} >= ${TOLERANCE}`);
 
         // Decode: feed the reference's greedy choice, one token at a time.
-        let next = argmax(rowOf(all, PROMPT_LENGTH - 1, vocab));
-        let worstDecode = 0;
-        for (let step = 0; step < DECODE_STEPS; step++) {
-          const expected = reference.step(next);
-          const actual = await prefix.extend([next]);
-          assert.ok(actual);
-          worstDecode = Math.max(worstDecode, relativeError(actual, expected));
-          next = argmax(expected);
-        }
+        const first = argmax(rowOf(all, PROMPT_LENGTH - 1, vocab));
+        const worstDecode = await worstGreedyDecodeError(first, DECODE_STEPS, reference, (token) => prefix.extend([token]));
         console.log(`      relative error: prefill ${worst.toExponential(2)}, decode ${worstDecode.toExponential(2)}`);
         assert.ok(worstDecode < TOLERANCE, `decode relative error ${worstDecode.toExponential(2)} >= ${TOLERANCE}`);
         assert.strictEqual(prefix.length, PROMPT_LENGTH + DECODE_STEPS);

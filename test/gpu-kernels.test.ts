@@ -14,7 +14,8 @@ const TOOL = nativeBuildFile('snapkv-kernel-test');
 const GROUPS = ['basic', 'matrix', 'attention', 'snapkv', 'sampling'];
 // The block-quantized weight types the kernels decode in place (matvec, the
 // GEMM's operand conversion, the embedding lookup), each checked against the
-// tool's own reference decoder on random blocks.
+// CPU engine's decoders (held bit-exact against an independent reference by
+// weight-decoders.test.ts) on random blocks.
 const BLOCK_QUANTIZED_TYPES = ['Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
 
 function runTool(args: readonly string[]): Promise<ProgramRun> {

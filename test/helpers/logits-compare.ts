@@ -28,3 +28,25 @@ export function argmax(values: ArrayLike<number>): number {
 export function rowOf(matrix: Float32Array, row: number, width: number): Float32Array {
   return matrix.subarray(row * width, (row + 1) * width);
 }
+
+/**
+ * Decodes `steps` tokens from `first`, each step feeding the reference's greedy choice to both
+ * sides, and returns the worst relative error of the engine's logits over the steps.
+ */
+export async function worstGreedyDecodeError(
+  first: number,
+  steps: number,
+  reference: { step(token: number): ArrayLike<number> },
+  extend: (token: number) => Promise<ArrayLike<number> | null | undefined>,
+): Promise<number> {
+  let next = first;
+  let worst = 0;
+  for (let step = 0; step < steps; step++) {
+    const expected = reference.step(next);
+    const actual = await extend(next);
+    if (!actual) throw new Error(`decode step ${step} returned no logits`);
+    worst = Math.max(worst, relativeError(actual, expected));
+    next = argmax(expected);
+  }
+  return worst;
+}

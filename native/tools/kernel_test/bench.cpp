@@ -16,7 +16,7 @@
 #include "harness.h"
 #include "host_weights.h"
 #include "matvec.h"
-#include "quant_reference.h"
+#include "random_blocks.h"
 #include "rms_norm.h"
 #include "rope.h"
 #include "sampling.h"

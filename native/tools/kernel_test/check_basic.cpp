@@ -10,7 +10,7 @@
 #include "embedding.h"
 #include "harness.h"
 #include "host_weights.h"
-#include "quant_reference.h"
+#include "random_blocks.h"
 #include "rms_norm.h"
 #include "rope.h"
 #include "weight_formats.h"
@@ -61,8 +61,8 @@ void check_embedding(Context& ctx) {
   }
 }
 
-// The block-quantized types: rows decoded in place, against the kernel
-// checks' own reference decoder; exact (one rounding of the same f32 value).
+// The block-quantized types: rows decoded in place, against the CPU engine's
+// decoders; exact (one rounding of the same f32 value).
 void check_quantized_embedding(Context& ctx) {
   const int vocab = 1001;
   const int count = 29;

@@ -2,7 +2,7 @@
 // core GEMM (prefill) against a float64 loop over the same 16-bit operands,
 // plus the whole Q8_0 -> conversion -> GEMM path against the CPU's matmul;
 // for the other block-quantized types both against float64 products of the
-// kernel checks' own reference decoder (quant_reference.h).
+// CPU engine's decoded weights (random blocks from random_blocks.h).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -15,7 +15,7 @@
 #include "harness.h"
 #include "host_weights.h"
 #include "matvec.h"
-#include "quant_reference.h"
+#include "random_blocks.h"
 #include "weight_formats.h"
 
 namespace snapkv::kernel_test {

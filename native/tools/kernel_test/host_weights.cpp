@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "cpu/number_formats.h"
-#include "quant_reference.h"
+#include "random_blocks.h"
 #include "weight_formats.h"
 
 namespace snapkv::kernel_test {
@@ -25,14 +25,8 @@ WeightMatrix HostMatrix::view() const {
 
 std::vector<float> HostMatrix::to_f32() const {
   std::vector<float> out(static_cast<std::size_t>(rows) * cols);
-  if (gpu::is_block_quantized(type)) {  // the kernel checks' own reference decoder
-    const std::size_t block_elements = ggml_type_traits(static_cast<std::uint32_t>(type))->block_elements;
-    const std::size_t block_bytes = ggml_type_traits(static_cast<std::uint32_t>(type))->block_bytes;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      out[i] = reference_weight(type, bytes.data() + i / block_elements * block_bytes, static_cast<int>(i % block_elements));
-    }
-    return out;
-  }
+  // The CPU engine's decoders, which test/weight-decoders.test.ts holds bit-exact against an
+  // independent reference decoder: the kernels are checked against what the CPU backend computes.
   for (int r = 0; r < rows; ++r) convert_row_to_f32(type, bytes.data() + r * row_bytes(), out.data() + static_cast<std::size_t>(r) * cols, cols);
   return out;
 }

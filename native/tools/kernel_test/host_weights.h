@@ -21,14 +21,13 @@ struct HostMatrix {
 
   std::size_t row_bytes() const;
   WeightMatrix view() const;  // the CPU engine's view
-  // Every weight as f32, row-major: the CPU engine's conversion for F32, F16,
-  // BF16 and Q8_0, quant_reference.h's decoder for the other block types.
+  // Every weight as f32, row-major: the CPU engine's conversion, every type.
   std::vector<float> to_f32() const;
 };
 
 // Weights uniform in [-scale, scale] (never zero); Q8_0: positive f16 scales
 // around scale / 127 and int8 quants in [-127, 127] without 0; the other
-// block types: random_block (quant_reference.h).
+// block types: random_block (random_blocks.h).
 HostMatrix random_matrix(Random& random, GgmlType type, int rows, int cols, float scale);
 
 struct DeviceWeights {

@@ -1,4 +1,4 @@
-#include "quant_reference.h"
+#include "random_blocks.h"
 
 #include "common/engine_error.h"
 
@@ -6,30 +6,11 @@ namespace snapkv::kernel_test {
 
 namespace {
 
-// f32 arithmetic with one rounding each, never fused: the double product of
-// two floats is exact, and a double sum rounded to f32 is the f32 sum (53 >=
-// 2 x 24 + 2 bits makes the double rounding harmless).
-float mul(float a, float b) { return static_cast<float>(static_cast<double>(a) * static_cast<double>(b)); }
-float add(float a, float b) { return static_cast<float>(static_cast<double>(a) + static_cast<double>(b)); }
-float sub(float a, float b) { return static_cast<float>(static_cast<double>(a) - static_cast<double>(b)); }
-
-float f16_field(const std::uint8_t* block, int at) {
-  return half_bits_to_f32(static_cast<std::uint16_t>(block[at] | (block[at + 1] << 8)), DType::F16);
-}
-
-std::uint32_t u32_field(const std::uint8_t* block, int at) {
-  return block[at] | (block[at + 1] << 8) | (block[at + 2] << 16) | (static_cast<std::uint32_t>(block[at + 3]) << 24);
-}
-
 void put_f16(std::uint8_t* block, int at, float value) {
   const std::uint16_t bits = f32_to_f16(value);
   block[at] = static_cast<std::uint8_t>(bits & 0xffu);
   block[at + 1] = static_cast<std::uint8_t>(bits >> 8);
 }
-
-// The 4-bit quant of value i of a 32-value block: byte i % 16, low nibble
-// for the first 16 values.
-int legacy_nibble(const std::uint8_t* quants, int i) { return i < 16 ? quants[i] & 15 : quants[i - 16] >> 4; }
 
 // Q4_K / Q5_K: the 6-bit scale (which = 0) or min (which = 1) of sub-block j.
 int k4_field(const std::uint8_t* packed, int j, int which) {
@@ -55,55 +36,6 @@ const std::vector<GgmlType>& block_quantized_types() {
                                               GgmlType::Q5_1, GgmlType::Q2_K, GgmlType::Q3_K,
                                               GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
   return types;
-}
-
-float reference_weight(GgmlType type, const std::uint8_t* b, int i) {
-  switch (type) {
-    case GgmlType::Q4_0: return mul(static_cast<float>(legacy_nibble(b + 2, i) - 8), f16_field(b, 0));
-    case GgmlType::Q4_1:
-      return add(mul(static_cast<float>(legacy_nibble(b + 4, i)), f16_field(b, 0)), f16_field(b, 2));
-    case GgmlType::Q5_0: {
-      const int q = legacy_nibble(b + 6, i) | static_cast<int>(((u32_field(b, 2) >> i) & 1u) << 4);
-      return mul(static_cast<float>(q - 16), f16_field(b, 0));
-    }
-    case GgmlType::Q5_1: {
-      const int q = legacy_nibble(b + 8, i) | static_cast<int>(((u32_field(b, 4) >> i) & 1u) << 4);
-      return add(mul(static_cast<float>(q), f16_field(b, 0)), f16_field(b, 2));
-    }
-    case GgmlType::Q2_K: {
-      const int half = i / 128, shift = 2 * ((i % 128) / 32), l = i % 32;
-      const int q = (b[16 + 32 * half + l] >> shift) & 3;
-      const int packed = b[i / 16];
-      const float scaled = mul(f16_field(b, 80), static_cast<float>(packed & 15));
-      return sub(mul(scaled, static_cast<float>(q)), mul(f16_field(b, 82), static_cast<float>(packed >> 4)));
-    }
-    case GgmlType::Q3_K: {
-      const int half = i / 128, shift = 2 * ((i % 128) / 32), l = i % 32;
-      const int low = (b[32 + 32 * half + l] >> shift) & 3;
-      const bool high_set = ((b[l] >> (i / 32)) & 1) != 0;
-      const int q = high_set ? low : low - 4;
-      return mul(mul(f16_field(b, 108), static_cast<float>(q3k_sub_scale(b + 96, i / 16))), static_cast<float>(q));
-    }
-    case GgmlType::Q4_K:
-    case GgmlType::Q5_K: {
-      const bool five = type == GgmlType::Q5_K;
-      const int sub_block = i / 32, l = i % 32;
-      const std::uint8_t* quants = b + (five ? 48 : 16);
-      int q = (quants[32 * (i / 64) + l] >> (4 * (sub_block % 2))) & 15;
-      if (five) q += ((b[16 + l] >> sub_block) & 1) * 16;
-      const float scaled = mul(f16_field(b, 0), static_cast<float>(k4_field(b + 4, sub_block, 0)));
-      return sub(mul(scaled, static_cast<float>(q)), mul(f16_field(b, 2), static_cast<float>(k4_field(b + 4, sub_block, 1))));
-    }
-    case GgmlType::Q6_K: {
-      const int half = i / 128, quarter = (i % 128) / 32, l = i % 32;
-      const int low = (b[64 * half + 32 * (quarter % 2) + l] >> (4 * (quarter / 2))) & 15;
-      const int high = (b[128 + 32 * half + l] >> (2 * quarter)) & 3;
-      const int q = (low | (high << 4)) - 32;
-      const auto sub_scale = static_cast<std::int8_t>(b[192 + i / 16]);
-      return mul(mul(f16_field(b, 208), static_cast<float>(sub_scale)), static_cast<float>(q));
-    }
-    default: fail(ErrorCode::InvalidArgument, "reference_weight: ", ggml_type_name(type), " is not block-quantized here");
-  }
 }
 
 void random_block(Random& random, GgmlType type, float scale, std::uint8_t* b) {
