@@ -8,7 +8,8 @@ import * as path from 'path';
 import type { KeptHead } from '../server/src/engine';
 import { ExampleBuilder } from '../training/src/data/example-builder';
 import { ExampleRecord } from '../training/src/data/example-record';
-import { buildAccuracyTable, cellOf, formatAccuracyTable, snapKvGate, summarizeKept } from '../training/src/eval/accuracy-table';
+import { buildAccuracyTable, cellOf, formatAccuracyTable, recentGate, snapKvGate, summarizeKept } from '../training/src/eval/accuracy-table';
+import { nearestBudget } from '../training/src/evaluate';
 import { EvalModel, loadEvalModel } from '../training/src/eval/demo-model';
 import { spanKept } from '../training/src/eval/kept-lines';
 import { isExactMatch, Method, methodsFor } from '../training/src/eval/methods';
@@ -62,6 +63,33 @@ describe('training: evaluation arithmetic', () => {
     assert.strictEqual(gate.ok, false);
     assert.match(gate.message, /50\.0% against the full cache's 100\.0%/);
     assert.ok(isExactMatch('  src/a.ts\n', 'src/a.ts') && !isExactMatch('src/a.tsx', 'src/a.ts'));
+  });
+});
+
+describe('training: the gates of the accuracy table', () => {
+  it('SnapKV must beat the most recent tokens at every budget, strictly unless both answer everything', () => {
+    const table = buildAccuracyTable([
+      {
+        label: '1K',
+        examples: [
+          outcome('a', { 'full cache': true, 'SnapKV 128': true, 'SnapKV 256': true, 'recent 128': false, 'recent 256': true }),
+          outcome('b', { 'full cache': true, 'SnapKV 128': false, 'SnapKV 256': true, 'recent 128': false, 'recent 256': true }),
+        ],
+      },
+    ]);
+    const gate = recentGate(table, '1K');
+    assert.deepStrictEqual(gate.budgets, [128, 256]);
+    assert.strictEqual(gate.ok, true, gate.message);
+    const tied = buildAccuracyTable([{ label: '1K', examples: [outcome('c', { 'full cache': true, 'SnapKV 128': false, 'recent 128': false })] }]);
+    const failed = recentGate(tied, '1K');
+    assert.strictEqual(failed.ok, false);
+    assert.match(failed.message, /at budget 128: SnapKV 0\.0%, recent 0\.0%/);
+  });
+
+  it('gates SnapKV at the listed budget nearest an eighth of the prompt', () => {
+    assert.strictEqual(nearestBudget([64, 128, 256], 2048 / 8), 256);
+    assert.strictEqual(nearestBudget([64, 128, 256], 1024 / 8), 128);
+    assert.strictEqual(nearestBudget([64, 128], 96), 64);
   });
 });
 

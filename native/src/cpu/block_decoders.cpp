@@ -169,38 +169,17 @@ void scale_and_min(const std::uint8_t* packed, int j, int& scale, int& min) {
 // Q4_K (144 bytes): f16 d, f16 dmin, 12 bytes of scales and mins, 128 bytes of
 // nibbles. Each 64 values read 32 bytes: low nibbles are sub-block 2c, high
 // nibbles sub-block 2c + 1. x = (d * scale) * q - dmin * min.
-void decode_q4_k(const std::uint8_t* b, int count, float* out) {
-  for (int k = 0; k < count; ++k, b += 144, out += 256) {
-    const float d = half_at(b);
-    const float dmin = half_at(b + 2);
-    const std::uint8_t* packed = b + 4;
-    const std::uint8_t* qs = b + 16;
-    for (int c = 0; c < 4; ++c) {
-      int s0, m0, s1, m1;
-      scale_and_min(packed, 2 * c, s0, m0);
-      scale_and_min(packed, 2 * c + 1, s1, m1);
-      const float scale0 = d * static_cast<float>(s0), min0 = dmin * static_cast<float>(m0);
-      const float scale1 = d * static_cast<float>(s1), min1 = dmin * static_cast<float>(m1);
-      const std::uint8_t* q = qs + 32 * c;
-      float* y = out + 64 * c;
-      for (int l = 0; l < 32; ++l) {
-        y[l] = scale0 * static_cast<float>(q[l] & 0xF) - min0;
-        y[l + 32] = scale1 * static_cast<float>(q[l] >> 4) - min1;
-      }
-    }
-  }
-}
-
-// Q5_K (176 bytes): f16 d, f16 dmin, 12 bytes of scales and mins, 32 bytes of
-// fifth bits, 128 bytes of nibbles as Q4_K. The fifth bit of value l of
-// sub-block j is bit j of qh[l].
-void decode_q5_k(const std::uint8_t* b, int count, float* out) {
-  for (int k = 0; k < count; ++k, b += 176, out += 256) {
+// Q5_K (176 bytes) is Q4_K with 32 bytes of fifth bits between the scales and
+// the nibbles: the fifth bit of value l of sub-block j is bit j of qh[l].
+template <bool kFifthBit>
+void decode_q4_or_q5_k(const std::uint8_t* b, int count, float* out) {
+  constexpr int kBlockBytes = kFifthBit ? 176 : 144;
+  for (int k = 0; k < count; ++k, b += kBlockBytes, out += 256) {
     const float d = half_at(b);
     const float dmin = half_at(b + 2);
     const std::uint8_t* packed = b + 4;
     const std::uint8_t* qh = b + 16;
-    const std::uint8_t* qs = b + 48;
+    const std::uint8_t* qs = b + (kFifthBit ? 48 : 16);
     for (int c = 0; c < 4; ++c) {
       int s0, m0, s1, m1;
       scale_and_min(packed, 2 * c, s0, m0);
@@ -210,8 +189,12 @@ void decode_q5_k(const std::uint8_t* b, int count, float* out) {
       const std::uint8_t* q = qs + 32 * c;
       float* y = out + 64 * c;
       for (int l = 0; l < 32; ++l) {
-        const unsigned low = (q[l] & 0xFu) | (((qh[l] >> (2 * c)) & 1u) << 4);
-        const unsigned top = (q[l] >> 4) | (((qh[l] >> (2 * c + 1)) & 1u) << 4);
+        unsigned low = q[l] & 0xFu;
+        unsigned top = q[l] >> 4;
+        if constexpr (kFifthBit) {
+          low |= ((qh[l] >> (2 * c)) & 1u) << 4;
+          top |= ((qh[l] >> (2 * c + 1)) & 1u) << 4;
+        }
         y[l] = scale0 * static_cast<float>(low) - min0;
         y[l + 32] = scale1 * static_cast<float>(top) - min1;
       }
@@ -254,8 +237,8 @@ constexpr BlockFormat kQ5_1{32, 24, decode_q5_1};
 constexpr BlockFormat kQ8_0{32, 34, decode_q8_0};
 constexpr BlockFormat kQ2_K{256, 84, decode_q2_k};
 constexpr BlockFormat kQ3_K{256, 110, decode_q3_k};
-constexpr BlockFormat kQ4_K{256, 144, decode_q4_k};
-constexpr BlockFormat kQ5_K{256, 176, decode_q5_k};
+constexpr BlockFormat kQ4_K{256, 144, decode_q4_or_q5_k<false>};
+constexpr BlockFormat kQ5_K{256, 176, decode_q4_or_q5_k<true>};
 constexpr BlockFormat kQ6_K{256, 210, decode_q6_k};
 
 }  // namespace
