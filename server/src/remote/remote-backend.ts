@@ -139,7 +139,7 @@ export class RemoteBackend {
     const context = Math.min(settings.maxContextTokens ?? endpoint.contextLength ?? DEFAULT_REMOTE_CONTEXT_TOKENS, endpoint.contextLength ?? Infinity);
     const instructions = `${SYSTEM_PROMPT}\n\n`;
     const budget = Math.max(0, context - QUESTION_RESERVE_TOKENS - estimatingTokenizer.encodeWithOffsets(instructions).ids.length);
-    const packed = await packWorkspace(folder, estimatingTokenizer, { maxTokens: budget, include: settings.include, exclude: settings.exclude }, call.signal, (p) =>
+    const packed = await packWorkspace(folder, estimatingTokenizer, { maxTokens: budget, include: settings.include, exclude: settings.exclude, includeSecrets: settings.includeSecrets }, call.signal, (p) =>
       call.onProgress?.({ phase: 'listing', filesDone: p.filesDone, filesTotal: p.filesTotal, tokensDone: 0, tokensTotal: p.tokens, tokensPerSecond: 0, etaMs: undefined }),
     );
     this.packed = {
