@@ -322,6 +322,10 @@ describe('VS Code end to end (code-server + Chromium)', function () {
     });
 
     it('asks through the Ask About Workspace command, and stops through the Stop Answer command', async function () {
+      // A new chat first: the question's prompt then holds no earlier turns, whose length depends on
+      // when earlier answers were stopped, so the answer it gets is the same every run.
+      await workbench.runCommand('SnapKV: New Chat');
+      await waitForAsync(async () => (await chat.locator('.turn').count()) === 0, 10_000, 'the new chat');
       const turns = await chat.locator('.turn').count();
       await workbench.runCommand('SnapKV: Ask About Workspace');
       const input = workbench.page.locator('.quick-input-widget input.input');
