@@ -1,0 +1,68 @@
+// snapkv-fuzz-model: a libFuzzer target for the GGUF reader and the model
+// loader. Each input is written to a file and loaded as a model; when it loads,
+// two tokens are run through it, so that a shape the loader accepted but the
+// forward pass cannot honour shows up as an out-of-bounds access under ASan.
+// The only acceptable outcomes are a loaded model or an EngineError; any other
+// exception, a crash or a sanitizer report is a finding.
+//
+//   snapkv-fuzz-model -runs=N -seed=S native/fuzz/corpus   (native/fuzz/run-sanitizers.sh)
+//   snapkv-fuzz-model FILE...                               replays files (regressions)
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "common/engine_error.h"
+#include "engine/forward.h"
+#include "kv/kv_cache.h"
+#include "model/model.h"
+
+namespace {
+
+// Big enough for every corpus file and their mutations; bigger inputs only slow
+// the fuzzer down (every tensor is sampled for the fingerprint).
+constexpr std::size_t kMaxInput = 64 * 1024;
+
+// The loader reads a path (it maps the file), so inputs go through one
+// file per process, in memory-backed /dev/shm when there is one.
+const std::string& scratch_path() {
+  static const std::string path = [] {
+    const char* dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    return std::string(dir) + "/snapkv-fuzz-" + std::to_string(getpid()) + ".gguf";
+  }();
+  return path;
+}
+
+void write_input(const std::uint8_t* data, std::size_t size) {
+  std::FILE* out = std::fopen(scratch_path().c_str(), "wb");
+  if (!out) std::abort();
+  if (size > 0 && std::fwrite(data, 1, size, out) != size) std::abort();
+  if (std::fclose(out) != 0) std::abort();
+}
+
+void run_two_tokens(const snapkv::Model& model) {
+  const snapkv::ModelConfig& config = model.config();
+  snapkv::KvCache cache(config.layers, config.kv_heads, config.head_dim, 2);
+  const int tokens[2] = {0, config.vocab - 1};
+  snapkv::ForwardOptions options;
+  options.logits = snapkv::LogitsMode::All;
+  snapkv::run_forward(model, cache, tokens, 2, options);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size > kMaxInput) return -1;  // not added to the corpus
+  write_input(data, size);
+  snapkv::ModelLoadOptions options;
+  options.threads = 1;
+  try {
+    std::shared_ptr<snapkv::Model> model = snapkv::Model::load(scratch_path(), options);
+    run_two_tokens(*model);
+  } catch (const snapkv::EngineError&) {
+    // A refusal with a message: what a broken file should get.
+  }
+  return 0;
+}

@@ -1,0 +1,73 @@
+// The model-loader fuzzer's committed inputs (native/fuzz/): the seed corpus is
+// what its generator writes; its valid files load and run; every broken file,
+// and every input the fuzzer once crashed on (native/fuzz/regressions/, each
+// named for its finding), is refused with an EngineError that names the file.
+// native/tools/run_sanitizers.sh replays the same files under ASan and UBSan.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Engine, EngineError } from '../server/src/engine';
+import { FUZZ_CORPUS_DIR, fuzzSeedFileName, fuzzSeeds } from './fixtures/fuzz-corpus';
+
+const REGRESSIONS_DIR = path.join(FUZZ_CORPUS_DIR, '..', 'regressions');
+const LOAD = { backend: 'cpu', threads: 1 } as const;
+
+function committed(dir: string, prefix: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name.startsWith(prefix) && name.endsWith('.gguf'))
+    .sort()
+    .map((name) => path.join(dir, name));
+}
+
+async function expectRefusal(file: string): Promise<void> {
+  let model: Awaited<ReturnType<typeof Engine.load>> | undefined;
+  try {
+    model = await Engine.load(file, LOAD);
+    const prefix = await model.prefill([0, model.info.vocab - 1], { capacity: 8 });
+    prefix.dispose();
+  } catch (error) {
+    assert.ok(error instanceof EngineError, `${path.basename(file)}: ${String(error)}`);
+    assert.ok(['INVALID_FILE', 'UNSUPPORTED_MODEL'].includes(error.code), `${path.basename(file)}: ${error.code} ${error.message}`);
+    assert.ok(error.message.includes(file), `the message names the file: ${error.message}`);
+    return;
+  } finally {
+    model?.dispose();
+  }
+  assert.fail(`${path.basename(file)} loaded and ran; it should have been refused`);
+}
+
+describe('the model-loader fuzzer\'s committed inputs', function () {
+  this.timeout(120_000);
+
+  it('the seed corpus is what test/fixtures/fuzz-corpus.ts writes', () => {
+    const seeds = fuzzSeeds();
+    const names = seeds.map(fuzzSeedFileName).sort();
+    assert.deepStrictEqual(committed(FUZZ_CORPUS_DIR, ''), names.map((name) => path.join(FUZZ_CORPUS_DIR, name)));
+    for (const seed of seeds) {
+      const stored = fs.readFileSync(path.join(FUZZ_CORPUS_DIR, fuzzSeedFileName(seed)));
+      assert.ok(stored.equals(seed.bytes), `${fuzzSeedFileName(seed)} differs: run node out/test/fixtures/fuzz-corpus.js`);
+    }
+  });
+
+  it('every valid seed loads and runs', async () => {
+    const files = committed(FUZZ_CORPUS_DIR, 'valid-');
+    assert.ok(files.length >= 5, `${files.length} valid seeds`);
+    for (const file of files) {
+      const model = await Engine.load(file, LOAD);
+      try {
+        const prefix = await model.prefill([0, model.info.vocab - 1], { capacity: 8 });
+        prefix.dispose();
+      } finally {
+        model.dispose();
+      }
+    }
+  });
+
+  it('every broken seed and every regression input is refused with an EngineError naming the file', async () => {
+    const files = [...committed(FUZZ_CORPUS_DIR, 'broken-'), ...committed(REGRESSIONS_DIR, '')];
+    assert.ok(files.length >= 10, `${files.length} broken inputs`);
+    for (const file of files) await expectRefusal(file);
+  });
+});
