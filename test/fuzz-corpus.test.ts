@@ -70,4 +70,18 @@ describe('the model-loader fuzzer\'s committed inputs', function () {
     assert.ok(files.length >= 10, `${files.length} broken inputs`);
     for (const file of files) await expectRefusal(file);
   });
+
+  it('refuses, by what is wrong, the head shapes that once reached undefined behaviour', async () => {
+    const expected: ReadonlyArray<readonly [string, RegExp]> = [
+      ['broken-heads-times-head-size-overflow.gguf', /65536 attention heads of size 65536, a projection wider than 2\^31 values/],
+      ['broken-head-size-zero.gguf', /32 attention heads for an embedding length of 16: a head size of 0/],
+    ];
+    for (const [name, message] of expected) {
+      await assert.rejects(Engine.load(path.join(FUZZ_CORPUS_DIR, name), LOAD), (error: unknown) => {
+        assert.ok(error instanceof EngineError && error.code === 'INVALID_FILE', String(error));
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+  });
 });

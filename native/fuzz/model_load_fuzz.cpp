@@ -2,8 +2,10 @@
 // loader. Each input is written to a file and loaded as a model; when it loads,
 // two tokens are run through it, so that a shape the loader accepted but the
 // forward pass cannot honour shows up as an out-of-bounds access under ASan.
-// The only acceptable outcomes are a loaded model or an EngineError; any other
-// exception, a crash or a sanitizer report is a finding.
+// Each input is also inspected (what model listings show): a file that loads
+// must be one that inspection says runs. The only acceptable outcomes are a
+// loaded model or an EngineError; any other exception, a crash, a sanitizer
+// report or a disagreement with inspection is a finding.
 //
 //   snapkv-fuzz-model -runs=N -seed=S native/fuzz/corpus   (native/fuzz/run-sanitizers.sh)
 //   snapkv-fuzz-model FILE...                               replays files (regressions)
@@ -18,6 +20,7 @@
 #include "engine/forward.h"
 #include "kv/kv_cache.h"
 #include "model/model.h"
+#include "model/model_inspection.h"
 
 namespace {
 
@@ -56,10 +59,20 @@ void run_two_tokens(const snapkv::Model& model) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size > kMaxInput) return -1;  // not added to the corpus
   write_input(data, size);
+  bool inspected_runs = false;
+  try {
+    inspected_runs = snapkv::inspect_model(scratch_path(), {}).runs;
+  } catch (const snapkv::EngineError&) {
+    // Only a file that cannot be mapped (an empty one) gets here.
+  }
   snapkv::ModelLoadOptions options;
   options.threads = 1;
   try {
     std::shared_ptr<snapkv::Model> model = snapkv::Model::load(scratch_path(), options);
+    if (!inspected_runs) {
+      std::fprintf(stderr, "snapkv-fuzz-model: the file loads, but inspection says it does not run\n");
+      std::abort();
+    }
     run_two_tokens(*model);
   } catch (const snapkv::EngineError&) {
     // A refusal with a message: what a broken file should get.

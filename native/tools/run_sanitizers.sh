@@ -16,8 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-CXX_CLANG=${SNAPKV_SANITIZE_CXX:-$(command -v clang++ || command -v clang++-14 || true)}
-CC_CLANG=${SNAPKV_SANITIZE_CC:-$(command -v clang || command -v clang-14 || true)}
+CXX_CLANG=${SNAPKV_SANITIZE_CXX:-$(command -v clang++-14 || command -v clang++ || true)}
+CC_CLANG=${SNAPKV_SANITIZE_CC:-$(command -v clang-14 || command -v clang || true)}
 if [ -z "$CXX_CLANG" ] || [ -z "$CC_CLANG" ]; then
   echo "run_sanitizers: clang is missing (Debian: apt-get install clang-14 libclang-rt-14-dev)" >&2
   exit 1

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 #include "common/engine_error.h"
 #include "gguf/gguf_file.h"
@@ -162,6 +164,17 @@ ModelConfig read_model_config(const GgufFile& file, const RopeScalingRequest& re
   if (config.heads % config.kv_heads != 0) {
     fail(ErrorCode::InvalidFile, "'", file.path(), "' has ", config.heads,
          " attention heads, not a multiple of its ", config.kv_heads, " KV heads");
+  }
+  if (config.head_dim == 0) {
+    fail(ErrorCode::InvalidFile, "'", file.path(), "' has ", config.heads, " attention heads for an embedding length of ",
+         config.hidden, ": a head size of 0");
+  }
+  // Projection widths are ints throughout the engine (ModelConfig::q_dim, kv_dim):
+  // a file whose heads x head size does not fit one is refused before they are used.
+  const std::int64_t widest = std::int64_t{std::max(config.heads, config.kv_heads)} * config.head_dim;
+  if (widest > std::numeric_limits<int>::max()) {
+    fail(ErrorCode::InvalidFile, "'", file.path(), "' has ", std::max(config.heads, config.kv_heads),
+         " attention heads of size ", config.head_dim, ", a projection wider than 2^31 values");
   }
   if (config.head_dim % 2 != 0) {
     fail(ErrorCode::InvalidFile, "'", file.path(), "' has an odd head dimension ",
