@@ -1,6 +1,6 @@
 # Sanitizer and fuzzing builds, kept out of the main CMakeLists so the two
 # change independently. Both are off by default; `npm run test:native-sanitizers`
-# (native/fuzz/run-sanitizers.sh) builds them into build-sanitize/ with clang.
+# (native/tools/run_sanitizers.sh) builds them into build-sanitize/ with clang.
 #
 #   SNAPKV_SANITIZE=ON  every target under AddressSanitizer + UndefinedBehaviorSanitizer,
 #                       any UB report fatal (-fno-sanitize-recover), so a finding fails the run.

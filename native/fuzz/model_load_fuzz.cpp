@@ -7,7 +7,7 @@
 // loaded model or an EngineError; any other exception, a crash, a sanitizer
 // report or a disagreement with inspection is a finding.
 //
-//   snapkv-fuzz-model -runs=N -seed=S native/fuzz/corpus   (native/fuzz/run-sanitizers.sh)
+//   snapkv-fuzz-model -runs=N -seed=S native/fuzz/corpus   (native/tools/run_sanitizers.sh)
 //   snapkv-fuzz-model FILE...                               replays files (regressions)
 #include <unistd.h>
 
