@@ -1,4 +1,4 @@
-// The language server's custom LSP surface. Types only (plus method names):
+// The language server's custom LSP surface. Types only (plus method names and error codes):
 // the extension imports this file, so it must not pull in anything else.
 
 /** SnapKV compression settings a client may pass; each one has a server default. */
@@ -292,6 +292,67 @@ export interface ConfigureResult {
 
 /** The params of `snapkv/statusChanged` are always a full StatusResult. */
 export type StatusChangedParams = StatusResult;
+
+/**
+ * Why a request failed, in `ResponseError.data.code`: the engine's codes (native/src/common/engine_error.h
+ * names them, the addon adds BUSY, DISPOSED, FINISHED and INTERNAL) and the server's own. Written once here;
+ * clients branch on the code, never on the message.
+ */
+export const ENGINE_ERROR_CODES = [
+  'INVALID_FILE',
+  'UNSUPPORTED_MODEL',
+  'INVALID_ARGUMENT',
+  'CAPACITY_EXCEEDED',
+  'OUT_OF_MEMORY',
+  'IO_ERROR',
+  'BUSY',
+  'DISPOSED',
+  'FINISHED',
+  'BACKEND_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+export const SERVER_ERROR_CODES = [
+  /** Stopped by the client or by a newer request. */
+  'CANCELLED',
+  /** No model is set and none was found where Ollama and LM Studio keep them. */
+  'NO_MODEL',
+  /** The model path names no file, or the file's tokenizer or chat template cannot be used. */
+  'MODEL_NOT_LOADED',
+  /** A setting has a value the server cannot use. */
+  'INVALID_SETTINGS',
+  /** The request's params do not fit its schema. */
+  'INVALID_PARAMS',
+  /** The request cannot be served as asked (an empty question, an incomplete index, a folder not declared). */
+  'INVALID_REQUEST',
+  /** The index was left incomplete by an update that was cancelled or failed. */
+  'INDEX_INCOMPLETE',
+  /** Every file of the folder was left out (binaries, secrets, exclude globs), or it is empty. */
+  'NOTHING_TO_READ',
+  /** Repository, question, history and answer together exceed the model's context. */
+  'QUESTION_TOO_LONG',
+  /** The workspace folder is missing, unreadable, or git failed on it. */
+  'WORKSPACE_UNREADABLE',
+  /** The OpenAI-compatible endpoint (setting serverUrl) failed or could not be reached. */
+  'REMOTE_FAILED',
+  /** Anything else: a bug, the log says more. */
+  'UNEXPECTED',
+] as const;
+
+export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];
+export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
+export type ErrorCode = EngineErrorCode | ServerErrorCode;
+
+/** `ResponseError.data` of every failed request. */
+export interface ErrorData {
+  code: ErrorCode;
+}
+
+const ERROR_CODE_SET: ReadonlySet<string> = new Set<string>([...ENGINE_ERROR_CODES, ...SERVER_ERROR_CODES]);
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && ERROR_CODE_SET.has(value);
+}
 
 export const Methods = {
   index: 'snapkv/index',
