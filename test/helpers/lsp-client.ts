@@ -23,6 +23,8 @@ export interface ClientOptions {
   /** Run the server as another user (tests that need permissions to bite while running as root). */
   uid?: number;
   gid?: number;
+  /** How long the client takes to answer window/workDoneProgress/create (an editor busy elsewhere). */
+  progressCreateDelayMs?: number;
   /** Caps the server's address space (ulimit -v, stdio only): a real OUT_OF_MEMORY without filling the machine. */
   addressSpaceKiB?: number;
 }
@@ -69,8 +71,9 @@ export class TestLspClient {
       list.push(params.text);
       this.deltas.set(params.requestId, list);
     });
-    this.connection.onRequest('window/workDoneProgress/create', (params: { token: string | number }) => {
+    this.connection.onRequest('window/workDoneProgress/create', async (params: { token: string | number }) => {
       this.createdProgressTokens.push(params.token);
+      if (options.progressCreateDelayMs) await new Promise((resolve) => setTimeout(resolve, options.progressCreateDelayMs));
       return null;
     });
     this.connection.onRequest('client/registerCapability', () => null);
