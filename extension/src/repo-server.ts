@@ -24,6 +24,8 @@ import type {
   ContextParams,
   IndexParams,
   IndexResult,
+  ModelsParams,
+  ModelsResult,
   RepositoryContext,
   ServerSettings,
   StatusResult,
@@ -168,6 +170,11 @@ export class RepoServer implements vscode.Disposable {
 
   async status(): Promise<StatusResult> {
     return this.send<StatusResult>(Methods.status, {});
+  }
+
+  /** The GGUF models the server finds where Ollama and LM Studio keep them, and whether each runs here. */
+  async models(): Promise<ModelsResult> {
+    return this.send<ModelsResult>(Methods.models, {} satisfies ModelsParams);
   }
 
   async contextMap(params: ContextMapParams = {}): Promise<ContextMap> {

@@ -293,6 +293,34 @@ export interface ConfigureResult {
 /** The params of `snapkv/statusChanged` are always a full StatusResult. */
 export type StatusChangedParams = StatusResult;
 
+/** `snapkv/models`: the GGUF models found on this machine, for the editor's model picker. */
+export type ModelsParams = Record<string, never>;
+
+/** A GGUF model found where Ollama or LM Studio keep them, and whether it runs here. */
+export interface LocalModel {
+  path: string;
+  /** A name people recognise: "qwen2.5-coder:1.5b", or LM Studio's "publisher/repository/file.gguf". */
+  name: string;
+  source: 'ollama' | 'lm-studio';
+  bytes: number;
+  /** general.architecture, or '' when the file names none. */
+  architecture: string;
+  /** Tensors per weight type, most first: "Q4_K 168, Q6_K 25, F32 121". */
+  weightTypes: string;
+  /** The longest prompt it serves with the RoPE scaling asked for (0 when unknown). */
+  contextLength: number;
+  runs: boolean;
+  /** Why it does not run here, when it does not. */
+  whyNot?: string;
+}
+
+export interface ModelsResult {
+  /** Ollama's first, then LM Studio's, each by name; the same file once. */
+  models: LocalModel[];
+  /** What to do when none is found (where they were looked for, how to get one). */
+  advice?: string;
+}
+
 /**
  * Why a request failed, in `ResponseError.data.code`: the engine's codes (native/src/common/engine_error.h
  * names them, the addon adds BUSY, DISPOSED, FINISHED and INTERNAL) and the server's own. Written once here;
@@ -361,6 +389,8 @@ export const Methods = {
   status: 'snapkv/status',
   contextMap: 'snapkv/contextMap',
   configure: 'snapkv/configure',
+  /** The GGUF models found where Ollama and LM Studio keep them; the one place that looks for them. */
+  models: 'snapkv/models',
   /** What SnapKV keeps for a question, with the text of the kept lines; no answer. */
   context: 'snapkv/context',
   answerDelta: 'snapkv/answerDelta',

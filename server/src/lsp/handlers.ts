@@ -4,6 +4,7 @@ import type { AnswerDelta, ConfigureResult, IndexParams } from '../protocol';
 import { Methods } from '../protocol';
 import { Session } from '../session/session';
 import { Debouncer } from '../session/debouncer';
+import { listLocalModels } from '../session/model-facts';
 import { openIndexProgress, ProgressHandle } from './index-progress';
 import { answering, toResponseError } from './request-errors';
 import { checkRequest } from '../requests/request-schemas';
@@ -83,6 +84,16 @@ export function registerHandlers(connection: Connection, session: Session, optio
   connection.onRequest(Methods.cancel, (raw: unknown) => answeringNow(() => ({ cancelled: session.cancel(checkRequest.cancel(raw).requestId) })));
   connection.onRequest(Methods.status, () => session.status());
   connection.onRequest(Methods.contextMap, (raw: unknown) => answeringNow(() => session.contextMap(checkRequest.contextMap(raw).requestId) ?? null));
+  connection.onRequest(Methods.models, (raw: unknown) =>
+    answering(
+      async () => {
+        checkRequest.models(raw);
+        return listLocalModels(session.resolvedSettings.rope);
+      },
+      log,
+      'listing models',
+    ),
+  );
   connection.onRequest(Methods.configure, (raw: unknown) =>
     answering(
       async () => {
