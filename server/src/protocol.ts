@@ -1,13 +1,13 @@
 // The language server's custom LSP surface. Types only (plus method names and error codes):
 // the extension imports this file, so it must not pull in anything else.
 
-/** SnapKV compression settings a client may pass; each one has a server default. */
+/** SnapKV compression settings a client may pass; each one has a server default (DEFAULT_SNAPKV, session/settings.ts). */
 export interface SnapKvSettings {
-  /** Last prompt tokens whose attention scores the prompt (default 32). */
+  /** Last prompt tokens whose attention scores the prompt. */
   window?: number;
-  /** Prompt KV entries kept per layer and KV head, window included (default 2048). */
+  /** Prompt KV entries kept per layer and KV head, window included. */
   budget?: number;
-  /** Pooling kernel, odd (default 7). */
+  /** Pooling kernel, odd. */
   kernel?: number;
   pooling?: 'max' | 'avg';
 }
