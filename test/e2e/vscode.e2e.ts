@@ -110,9 +110,9 @@ async function waitForServerPid(server: CodeServer, previous: number | undefined
 
 /** "compact cache 48 KB" in an answer's stats line, in bytes. */
 function compactCacheBytes(stats: string): number {
-  const match = /compact cache ([\d.]+) (B|KB|MB|GB)/.exec(stats);
+  const match = /compact cache ([\d.]+) (bytes|KiB|MiB|GiB)/.exec(stats);
   assert.ok(match, `stats: ${stats}`);
-  return Number(match[1]) * 1024 ** ['B', 'KB', 'MB', 'GB'].indexOf(match[2]);
+  return Number(match[1]) * 1024 ** ['bytes', 'KiB', 'MiB', 'GiB'].indexOf(match[2]);
 }
 
 function readLogs(server: CodeServer): { ours: string; extensionHost: string } {
