@@ -184,12 +184,7 @@ export class Session {
   private async indexFor(folder: string, signal?: AbortSignal): Promise<WorkspaceIndex> {
     const loaded = await this.model(signal);
     if (this.index && this.index.folder === folder) return this.index;
-    if (this.index) {
-      await this.index.flush();
-      const release = await this.index.lock.write(signal);
-      this.index.dispose();
-      release();
-    }
+    await this.index?.close(signal);
     const store = new PrefixStore(this.settings.cacheDir, folder, this.log);
     this.index = new WorkspaceIndex(folder, loaded, store, this.log);
     return this.index;
@@ -441,12 +436,9 @@ export class Session {
     }
     if (modelChanged) await this.unloadModel();
     else if (packingChanged && this.index) {
-      await this.index.flush();
-      const release = await this.index.lock.write();
       const folder = this.index.folder;
-      this.index.dispose();
+      await this.index.close();
       this.index = undefined;
-      release();
       this.log(`packing settings changed; ${folder} will be indexed again`);
     }
     this.changed();
@@ -455,13 +447,8 @@ export class Session {
 
   private async unloadModel(): Promise<void> {
     if (this.loading) await this.loading.catch(() => undefined);
-    if (this.index) {
-      await this.index.flush();
-      const release = await this.index.lock.write();
-      this.index.dispose();
-      this.index = undefined;
-      release();
-    }
+    await this.index?.close();
+    this.index = undefined;
     this.loaded?.model.dispose();
     this.loaded = undefined;
     this.modelProblem = undefined;
