@@ -3,7 +3,7 @@
 
 const UNITS = ['KiB', 'MiB', 'GiB', 'TiB'];
 
-/** "512 bytes", "1.5 KiB", "43 MiB": one decimal below 100, none above, no trailing ".0". */
+/** "512 bytes", "1.5 KiB", "42.8 MiB", "256.1 KiB": one decimal (a size just over a limit must not read as the limit), no trailing ".0". */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`;
   let value = bytes / 1024;
@@ -12,6 +12,5 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  const shown = value < 100 ? value.toFixed(1).replace(/\.0$/, '') : String(Math.round(value));
-  return `${shown} ${UNITS[unit]}`;
+  return `${value.toFixed(1).replace(/\.0$/, '')} ${UNITS[unit]}`;
 }
