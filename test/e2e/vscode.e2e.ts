@@ -185,7 +185,7 @@ describe('VS Code end to end (code-server + Chromium)', function () {
 
     it('shows tokens and memory in the status bar; clicking it shows the status', async function () {
       const status = await workbench.snapkvStatus();
-      assert.match(status, /SnapKV [\d.]+k? tokens · [\d.]+ (B|KB|MB|GB)/);
+      assert.match(status, /SnapKV [\d.]+k? tokens · [\d.]+ (bytes|KiB|MiB|GiB)/);
       await workbench.page.locator('.statusbar-item', { hasText: /SnapKV/ }).first().click();
       const rows = workbench.page.locator('.quick-input-list .monaco-list-row');
       await rows.filter({ hasText: 'Repository prefix' }).first().waitFor({ timeout: 20_000 });
