@@ -27,10 +27,16 @@ export async function selectModel(server: RepoServer): Promise<void> {
     picker.onDidHide(() => resolve(undefined));
   });
   picker.show();
-  picker.items = [browseItem(), ...(await foundItems(server, current))];
-  picker.busy = false;
+  // The listing fills in when it arrives; Browse works at once, without waiting for it.
+  let open = true;
+  void foundItems(server, current).then((items) => {
+    if (!open) return;
+    picker.items = [browseItem(), ...items];
+    picker.busy = false;
+  });
 
   const choice = await picked;
+  open = false;
   picker.dispose();
   if (choice === undefined) return;
   const modelPath = choice.browse ? await browseForModel(current) : choice.modelPath;
