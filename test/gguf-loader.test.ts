@@ -12,6 +12,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Engine, EngineError, EngineErrorCode, Model } from '../server/src/engine';
+import { ENGINE_ERROR_CODES } from '../server/src/protocol';
 import { GgmlType } from './fixtures/ggml-types';
 import { GgufArray, GgufValue, gguf } from './fixtures/gguf-values';
 import { GgufFileSpec, GgufLayout, GgufTensorSpec, GgufVersion, encodeGguf } from './fixtures/gguf-writer';
@@ -164,10 +165,7 @@ function tensorLayout(layout: GgufLayout, name: string) {
 // ---------------------------------------------------------------- loading
 
 const LOAD = { backend: 'cpu' as const, threads: 1 };
-const CODES: readonly string[] = [
-  'INVALID_FILE', 'UNSUPPORTED_MODEL', 'INVALID_ARGUMENT', 'CAPACITY_EXCEEDED', 'OUT_OF_MEMORY', 'IO_ERROR',
-  'BUSY', 'DISPOSED', 'FINISHED', 'BACKEND_UNAVAILABLE', 'INTERNAL',
-];
+const CODES: readonly string[] = ENGINE_ERROR_CODES;
 
 async function loadError(file: string): Promise<EngineError> {
   let model: Model;

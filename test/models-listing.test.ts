@@ -11,7 +11,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { describeModels, weightTypeMix } from '../server/src/session/model-facts';
 import { defaultSearchRoots, findLocalModels } from '../server/src/session/model-search';
+import type { ModelsResult } from '../server/src/protocol';
+import { Methods } from '../server/src/protocol';
 import { writeGguf } from './fixtures/gguf-writer';
+import { TestLspClient } from './helpers/lsp-client';
 import { buildTinyModel, tinyModelSpec } from './fixtures/tiny-models';
 import { useTempDir } from './helpers/temp-dir';
 
@@ -85,6 +88,43 @@ describe('models listing', function () {
     // The RoPE scaling asked for changes the usable context shown.
     const yarn = await describeModels([found[1]], { ropeScaling: 'yarn', ropeScale: 4 });
     assert.strictEqual(yarn[0].contextLength, 131072);
+  });
+
+  it('OLLAMA_MODELS replaces the default Ollama folders, as Ollama itself reads it', () => {
+    const elsewhere = path.join(tempDir(), 'ollama-elsewhere');
+    addOllamaModel(elsewhere, 'moved', 'q4', (file) => writeHeaderOnly(file, tinyModelSpec({ arch: 'qwen2', weightType: 'Q8_0', tied: true })));
+    const roots = defaultSearchRoots({ OLLAMA_MODELS: elsewhere }, home);
+    assert.deepStrictEqual(roots.ollama, [elsewhere]);
+    const names = findLocalModels(roots).map((m) => m.name);
+    assert.deepStrictEqual(names, ['moved:q4', 'Qwen/Qwen3-Tiny-GGUF/qwen3-tiny-f16.gguf'], 'the store under ~/.ollama is not read');
+    // Set but empty: Ollama's default.
+    assert.deepStrictEqual(defaultSearchRoots({ OLLAMA_MODELS: '' }, home).ollama[0], path.join(home, '.ollama', 'models'));
+  });
+
+  it("answers snapkv/models over LSP: what the editor's Select Model lists, found by the server", async () => {
+    const client = new TestLspClient({ env: { HOME: home, OLLAMA_MODELS: '' } });
+    try {
+      await client.initialize({ backend: 'cpu' });
+      const listed = await client.connection.sendRequest<ModelsResult>(Methods.models, {});
+      assert.deepStrictEqual(listed.models.map((m) => [m.name, m.source, m.runs]), [
+        ['odd-model:latest', 'ollama', false],
+        ['qwen2.5-coder:1.5b', 'ollama', true],
+        ['Qwen/Qwen3-Tiny-GGUF/qwen3-tiny-f16.gguf', 'lm-studio', true],
+      ]);
+      assert.deepStrictEqual(listed.models, JSON.parse(JSON.stringify(await describeModels(findLocalModels(defaultSearchRoots({}, home))))));
+      assert.strictEqual(listed.advice, undefined);
+      const nobody = new TestLspClient({ env: { HOME: path.join(tempDir(), 'nobody'), OLLAMA_MODELS: '' } });
+      try {
+        await nobody.initialize({ backend: 'cpu' });
+        const none = await nobody.connection.sendRequest<ModelsResult>(Methods.models, {});
+        assert.deepStrictEqual(none.models, []);
+        assert.match(none.advice ?? '', /ollama pull/);
+      } finally {
+        await nobody.close();
+      }
+    } finally {
+      await client.close();
+    }
   });
 
   it('sorts the weight-type mix most frequent first', () => {

@@ -19,7 +19,13 @@ export interface ChatTurnRecord {
   stats?: string;
 }
 
-export type PanelAction = 'trust' | 'selectModel' | 'showLog' | 'reindex' | 'restartServer';
+/** The buttons a notice can offer; chat-panel.ts runs each as a command. */
+export const PANEL_ACTIONS = ['trust', 'selectModel', 'showLog', 'reindex', 'restartServer', 'openSettings', 'newChat'] as const;
+export type PanelAction = (typeof PANEL_ACTIONS)[number];
+
+function isPanelAction(value: unknown): value is PanelAction {
+  return (PANEL_ACTIONS as readonly unknown[]).includes(value);
+}
 
 /** What the panel shows above the chat: whether questions can be asked, and why not. */
 export interface PanelNotice {
@@ -71,9 +77,7 @@ export function parseWebviewMessage(value: unknown): FromWebview | undefined {
     case 'showContextMap':
       return isString('requestId') ? { type: 'showContextMap', requestId: message.requestId as string } : undefined;
     case 'action':
-      return message.command === 'trust' || message.command === 'selectModel' || message.command === 'showLog' || message.command === 'reindex' || message.command === 'restartServer'
-        ? { type: 'action', command: message.command }
-        : undefined;
+      return isPanelAction(message.command) ? { type: 'action', command: message.command } : undefined;
     default:
       return undefined;
   }

@@ -6,10 +6,11 @@ import { ChatHistory } from './chat-history';
 import { ChatTurnRecord, FromWebview, PanelAction, PanelNotice, parseWebviewMessage, ToWebview } from './chat-messages';
 import { ContextMapView } from './context-map-view';
 import { EditorTracker } from './editor-tracker';
+import { adviceFor, failureOf } from './failure-advice';
 import { formatBytes } from './format';
 import { openReference, workspacePath } from './references';
 import { messageOf, RepoServer } from './repo-server';
-import { IndexState, RepositoryIndex, SERVER_GAVE_UP } from './repository-index';
+import { IndexState, RepositoryIndex } from './repository-index';
 import { webviewHtml, webviewOptions } from './webview-html';
 
 export const CHAT_VIEW_ID = 'snapkvCode.chat';
@@ -93,6 +94,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     this.running = running;
     await this.history.add(turn);
     this.post({ type: 'turn', turn });
+    this.post({ type: 'notice', notice: noticeFor(this.index.state) });
     await this.setBusy(true);
     try {
       await this.index.ensureIndexed();
@@ -119,9 +121,14 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       if (cancellation.token.isCancellationRequested) {
         turn.status = 'stopped';
       } else {
+        const failure = failureOf(error);
+        const advice = adviceFor(failure);
         turn.status = 'error';
-        turn.error = messageOf(error);
+        turn.error = advice.hint ? `${messageOf(error)} ${advice.hint}` : messageOf(error);
         this.log.warn(`Question failed: ${turn.error}`);
+        // A failure with a code gets its way out (Select Model, Open Settings...) as a notice until the next question
+        // or index change; one without (no folder, an untrusted workspace) leaves the notice that already says so.
+        if (failure !== undefined && advice.action) this.post({ type: 'notice', notice: { kind: 'error', text: turn.error, action: advice.action } });
       }
     } finally {
       cancellation.dispose();
@@ -197,7 +204,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       case 'showContextMap':
         return this.contextMap.show(message.requestId);
       case 'action':
-        await vscode.commands.executeCommand(ACTION_COMMANDS[message.command]);
+        await vscode.commands.executeCommand(...ACTION_COMMANDS[message.command]);
         return;
     }
   }
@@ -231,12 +238,15 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 }
 
-const ACTION_COMMANDS: Record<PanelAction, string> = {
-  trust: 'workbench.trust.manage',
-  restartServer: 'snapkvCode.restartServer',
-  selectModel: 'snapkvCode.selectModel',
-  showLog: 'snapkvCode.showLog',
-  reindex: 'snapkvCode.reindex',
+/** Each panel action as a command and its arguments. */
+const ACTION_COMMANDS: Record<PanelAction, [string, ...unknown[]]> = {
+  trust: ['workbench.trust.manage'],
+  restartServer: ['snapkvCode.restartServer'],
+  selectModel: ['snapkvCode.selectModel'],
+  showLog: ['snapkvCode.showLog'],
+  reindex: ['snapkvCode.reindex'],
+  openSettings: ['workbench.action.openSettings', 'snapkvCode'],
+  newChat: ['snapkvCode.newChat'],
 };
 
 function noticeFor(state: IndexState): PanelNotice | null {
@@ -259,14 +269,10 @@ function noticeFor(state: IndexState): PanelNotice | null {
     }
     case 'indexed':
       return null;
-    case 'failed':
-      return {
-        kind: 'error',
-        text: state.message,
-        action: state.message.startsWith(SERVER_GAVE_UP)
-          ? { label: 'Restart Server', command: 'restartServer' }
-          : /model|gguf/i.test(state.message) ? { label: 'Select Model', command: 'selectModel' } : { label: 'Show Log', command: 'showLog' },
-      };
+    case 'failed': {
+      const advice = adviceFor(state.failure);
+      return { kind: 'error', text: advice.hint ? `${state.message} ${advice.hint}` : state.message, action: advice.action };
+    }
   }
 }
 

@@ -49,7 +49,7 @@ export function registerCommands(targets: CommandTargets): vscode.Disposable[] {
       await panel.ask(explainQuestion(selection), selection);
     }),
     command('snapkvCode.reindex', () => index.reindex(true, vscode.ProgressLocation.Notification)),
-    command('snapkvCode.selectModel', () => selectModel()),
+    command('snapkvCode.selectModel', () => selectModel(server)),
     command('snapkvCode.showContextMap', () => contextMap.show()),
     command('snapkvCode.stop', () => panel.stop()),
     command('snapkvCode.newChat', () => panel.newChat()),

@@ -1,16 +1,6 @@
 // Numbers as people read them in a status bar.
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
-}
+export { formatBytes } from '../../server/src/format-bytes';
 
 export function formatTokens(tokens: number): string {
   if (tokens < 1000) return `${tokens}`;

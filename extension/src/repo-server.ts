@@ -24,11 +24,14 @@ import type {
   ContextParams,
   IndexParams,
   IndexResult,
+  ModelsParams,
+  ModelsResult,
   RepositoryContext,
   ServerSettings,
   StatusResult,
 } from '../../server/src/protocol';
 import { CrashPolicy, ServerCrash } from './crash-policy';
+import { failureOf, ServerFailure } from './failure-advice';
 import { readServerSettings } from './settings';
 
 export type ServerState = 'stopped' | 'starting' | 'running' | 'failed';
@@ -169,6 +172,11 @@ export class RepoServer implements vscode.Disposable {
     return this.send<StatusResult>(Methods.status, {});
   }
 
+  /** The GGUF models the server finds where Ollama and LM Studio keep them, and whether each runs here. */
+  async models(): Promise<ModelsResult> {
+    return this.send<ModelsResult>(Methods.models, {} satisfies ModelsParams);
+  }
+
   async contextMap(params: ContextMapParams = {}): Promise<ContextMap> {
     return this.send<ContextMap>(Methods.contextMap, params);
   }
@@ -194,7 +202,7 @@ export class RepoServer implements vscode.Disposable {
       return await client.sendRequest<R>(method, params, token);
     } catch (error) {
       if (error instanceof vscode.CancellationError) throw error;
-      throw new Error(messageOf(error));
+      throw new ServerFailure(messageOf(error), failureOf(error));
     }
   }
 
@@ -203,9 +211,10 @@ export class RepoServer implements vscode.Disposable {
       if (this.initFailure !== undefined) {
         throw new Error(`The SnapKV server could not start: ${this.initFailure} It starts again when the settings change.`);
       }
-      throw new Error(this.currentState === 'failed'
-        ? 'The SnapKV server is stopped after repeated crashes. Run "SnapKV: Restart Server" (details in the SnapKV Code output).'
-        : 'The SnapKV server is not running yet.');
+      if (this.currentState === 'failed') {
+        throw new ServerFailure('The SnapKV server is stopped after repeated crashes. Run "SnapKV: Restart Server" (details in the SnapKV Code output).', 'SERVER_STOPPED');
+      }
+      throw new Error('The SnapKV server is not running yet.');
     }
     return this.client;
   }

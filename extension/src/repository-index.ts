@@ -2,6 +2,7 @@
 // a crash restart, a settings change that alters the prefix, or the Reindex command.
 import * as vscode from 'vscode';
 import type { IndexResult } from '../../server/src/protocol';
+import { Failure, failureOf, ServerFailure } from './failure-advice';
 import { messageOf, RepoServer } from './repo-server';
 import { indexOnStartup } from './settings';
 
@@ -12,7 +13,7 @@ export type IndexState =
   | { kind: 'starting' }
   | { kind: 'indexing'; percentage?: number; message?: string }
   | { kind: 'indexed'; result: IndexResult }
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; message: string; failure: Failure | undefined };
 
 /** Shown once the server crashed too often to be restarted automatically. */
 export const SERVER_GAVE_UP = 'The SnapKV server stopped after repeated crashes and was not restarted.';
@@ -43,7 +44,7 @@ export class RepositoryIndex implements vscode.Disposable {
       server.onDidChangeState((state) => {
         if (state !== 'failed' || this.current.kind === 'untrusted' || this.current.kind === 'no-folder') return;
         this.cancelRunning?.cancel();
-        this.setState({ kind: 'failed', message: SERVER_GAVE_UP });
+        this.setState({ kind: 'failed', message: SERVER_GAVE_UP, failure: 'SERVER_STOPPED' });
       }),
     );
   }
@@ -132,17 +133,19 @@ export class RepositoryIndex implements vscode.Disposable {
       this.setState({ kind: 'indexed', result });
       return result;
     } catch (error) {
-      if (this.server.state === 'failed') throw new Error(SERVER_GAVE_UP);
-      const message = token.isCancellationRequested ? 'Indexing was cancelled.' : messageOf(error);
+      if (this.server.state === 'failed') throw new ServerFailure(SERVER_GAVE_UP, 'SERVER_STOPPED');
+      const cancelled = token.isCancellationRequested;
+      const message = cancelled ? 'Indexing was cancelled.' : messageOf(error);
+      const failure = cancelled ? 'CANCELLED' : failureOf(error);
       this.log.error(`Indexing failed: ${message}`);
-      this.setState({ kind: 'failed', message });
-      throw new Error(message);
+      this.setState({ kind: 'failed', message, failure });
+      throw new ServerFailure(message, failure);
     }
   }
 
   private assertAllowed(): void {
     if (this.folder === undefined) throw new Error('Open a folder to ask about it.');
-    if (this.server.state === 'failed') throw new Error(`${SERVER_GAVE_UP} Run "SnapKV: Restart Server" to start it again.`);
+    if (this.server.state === 'failed') throw new ServerFailure(`${SERVER_GAVE_UP} Run "SnapKV: Restart Server" to start it again.`, 'SERVER_STOPPED');
     if (!vscode.workspace.isTrusted) {
       throw new Error('This workspace is not trusted, so SnapKV has not read it. Trust the workspace to index it.');
     }

@@ -1,8 +1,10 @@
-// Select Model: a GGUF file from disk, or one of the models Ollama and LM Studio already downloaded.
+// Select Model: a GGUF file from disk, or one of the models Ollama and LM Studio already downloaded, as the
+// server finds and describes them (snapkv/models): the server is the one place that looks for models.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { formatBytes } from './format';
-import { findLocalModels } from './model-discovery';
+import type { LocalModel, ModelsResult } from '../../server/src/protocol';
+import { formatBytes, formatTokens } from './format';
+import { messageOf, RepoServer } from './repo-server';
 import { readServerSettings, saveModelPath } from './settings';
 
 interface ModelPick extends vscode.QuickPickItem {
@@ -10,47 +12,68 @@ interface ModelPick extends vscode.QuickPickItem {
   browse?: boolean;
 }
 
-export async function selectModel(): Promise<void> {
+const SOURCE_NAMES: Record<LocalModel['source'], string> = { ollama: 'Ollama', 'lm-studio': 'LM Studio' };
+
+export async function selectModel(server: RepoServer): Promise<void> {
   const current = readServerSettings().modelPath;
   const picker = vscode.window.createQuickPick<ModelPick>();
   picker.title = 'SnapKV: Select Model';
-  picker.placeholder = 'A GGUF model (Llama or Qwen2 architecture)';
+  picker.placeholder = 'A GGUF model (Llama, Qwen2 or Qwen3 architecture)';
   picker.busy = true;
   picker.items = [browseItem()];
-  // Listen before the scan: the user may pick "Browse" while models are still being looked for.
+  // Listen before the listing: the user may pick "Browse" while models are still being looked for.
   const picked = new Promise<ModelPick | undefined>((resolve) => {
     picker.onDidAccept(() => resolve(picker.selectedItems[0]));
     picker.onDidHide(() => resolve(undefined));
   });
   picker.show();
-  const models = await findLocalModels();
-  const items: ModelPick[] = [browseItem()];
-  for (const source of ['Ollama', 'LM Studio'] as const) {
-    const fromSource = models.filter((model) => model.source === source);
-    if (fromSource.length === 0) continue;
-    items.push({ label: source, kind: vscode.QuickPickItemKind.Separator });
-    for (const model of fromSource) {
-      items.push({
-        label: model.name,
-        description: `${formatBytes(model.bytes)}${model.path === current ? ' · current' : ''}`,
-        detail: model.path,
-        modelPath: model.path,
-      });
-    }
-  }
-  if (models.length === 0) {
-    items.push({ label: 'No Ollama or LM Studio models found', kind: vscode.QuickPickItemKind.Separator });
-  }
-  picker.items = items;
-  picker.busy = false;
+  // The listing fills in when it arrives; Browse works at once, without waiting for it.
+  let open = true;
+  void foundItems(server, current).then((items) => {
+    if (!open) return;
+    picker.items = [browseItem(), ...items];
+    picker.busy = false;
+  });
 
   const choice = await picked;
+  open = false;
   picker.dispose();
   if (choice === undefined) return;
   const modelPath = choice.browse ? await browseForModel(current) : choice.modelPath;
   if (modelPath === undefined) return;
   await saveModelPath(modelPath);
   vscode.window.setStatusBarMessage(`SnapKV model: ${path.basename(modelPath)}`, 4000);
+}
+
+async function foundItems(server: RepoServer, current: string | undefined): Promise<ModelPick[]> {
+  if (server.state !== 'running') return [{ label: 'Models found on this machine are listed once the SnapKV server runs', kind: vscode.QuickPickItemKind.Separator }];
+  let found: ModelsResult;
+  try {
+    found = await server.models();
+  } catch (error) {
+    return [{ label: `Models could not be listed: ${messageOf(error)}`, kind: vscode.QuickPickItemKind.Separator }];
+  }
+  if (found.models.length === 0) return [{ label: 'No Ollama or LM Studio models found', kind: vscode.QuickPickItemKind.Separator }];
+  const items: ModelPick[] = [];
+  for (const source of ['ollama', 'lm-studio'] as const) {
+    const fromSource = found.models.filter((model) => model.source === source);
+    if (fromSource.length === 0) continue;
+    items.push({ label: SOURCE_NAMES[source], kind: vscode.QuickPickItemKind.Separator });
+    for (const model of fromSource) items.push(modelItem(model, current));
+  }
+  return items;
+}
+
+function modelItem(model: LocalModel, current: string | undefined): ModelPick {
+  const facts = [formatBytes(model.bytes), model.architecture, model.weightTypes.split(',')[0], model.contextLength > 0 ? `${formatTokens(model.contextLength)} context` : '']
+    .filter((fact) => fact !== '')
+    .join(' · ');
+  return {
+    label: model.runs ? model.name : `$(warning) ${model.name}`,
+    description: `${facts}${model.path === current ? ' · current' : ''}`,
+    detail: model.runs ? model.path : `Does not run here: ${model.whyNot ?? 'unknown reason'}`,
+    modelPath: model.path,
+  };
 }
 
 function browseItem(): ModelPick {

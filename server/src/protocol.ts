@@ -1,13 +1,13 @@
-// The language server's custom LSP surface. Types only (plus method names):
+// The language server's custom LSP surface. Types only (plus method names and error codes):
 // the extension imports this file, so it must not pull in anything else.
 
-/** SnapKV compression settings a client may pass; each one has a server default. */
+/** SnapKV compression settings a client may pass; each one has a server default (DEFAULT_SNAPKV, session/settings.ts). */
 export interface SnapKvSettings {
-  /** Last prompt tokens whose attention scores the prompt (default 32). */
+  /** Last prompt tokens whose attention scores the prompt. */
   window?: number;
-  /** Prompt KV entries kept per layer and KV head, window included (default 2048). */
+  /** Prompt KV entries kept per layer and KV head, window included. */
   budget?: number;
-  /** Pooling kernel, odd (default 7). */
+  /** Pooling kernel, odd. */
   kernel?: number;
   pooling?: 'max' | 'avg';
 }
@@ -293,6 +293,95 @@ export interface ConfigureResult {
 /** The params of `snapkv/statusChanged` are always a full StatusResult. */
 export type StatusChangedParams = StatusResult;
 
+/** `snapkv/models`: the GGUF models found on this machine, for the editor's model picker. */
+export type ModelsParams = Record<string, never>;
+
+/** A GGUF model found where Ollama or LM Studio keep them, and whether it runs here. */
+export interface LocalModel {
+  path: string;
+  /** A name people recognise: "qwen2.5-coder:1.5b", or LM Studio's "publisher/repository/file.gguf". */
+  name: string;
+  source: 'ollama' | 'lm-studio';
+  bytes: number;
+  /** general.architecture, or '' when the file names none. */
+  architecture: string;
+  /** Tensors per weight type, most first: "Q4_K 168, Q6_K 25, F32 121". */
+  weightTypes: string;
+  /** The longest prompt it serves with the RoPE scaling asked for (0 when unknown). */
+  contextLength: number;
+  runs: boolean;
+  /** Why it does not run here, when it does not. */
+  whyNot?: string;
+}
+
+export interface ModelsResult {
+  /** Ollama's first, then LM Studio's, each by name; the same file once. */
+  models: LocalModel[];
+  /** What to do when none is found (where they were looked for, how to get one). */
+  advice?: string;
+}
+
+/**
+ * Why a request failed, in `ResponseError.data.code`: the engine's codes (native/src/common/engine_error.h
+ * names them, the addon adds BUSY, DISPOSED, FINISHED and INTERNAL) and the server's own. Written once here;
+ * clients branch on the code, never on the message.
+ */
+export const ENGINE_ERROR_CODES = [
+  'INVALID_FILE',
+  'UNSUPPORTED_MODEL',
+  'INVALID_ARGUMENT',
+  'CAPACITY_EXCEEDED',
+  'OUT_OF_MEMORY',
+  'IO_ERROR',
+  'BUSY',
+  'DISPOSED',
+  'FINISHED',
+  'BACKEND_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+export const SERVER_ERROR_CODES = [
+  /** Stopped by the client or by a newer request. */
+  'CANCELLED',
+  /** No model is set and none was found where Ollama and LM Studio keep them. */
+  'NO_MODEL',
+  /** The model path names no file, or the file's tokenizer or chat template cannot be used. */
+  'MODEL_NOT_LOADED',
+  /** A setting has a value the server cannot use. */
+  'INVALID_SETTINGS',
+  /** The request's params do not fit its schema. */
+  'INVALID_PARAMS',
+  /** The request cannot be served as asked (an empty question, an incomplete index, a folder not declared). */
+  'INVALID_REQUEST',
+  /** The index was left incomplete by an update that was cancelled or failed. */
+  'INDEX_INCOMPLETE',
+  /** Every file of the folder was left out (binaries, secrets, exclude globs), or it is empty. */
+  'NOTHING_TO_READ',
+  /** Repository, question, history and answer together exceed the model's context. */
+  'QUESTION_TOO_LONG',
+  /** The workspace folder is missing, unreadable, or git failed on it. */
+  'WORKSPACE_UNREADABLE',
+  /** The OpenAI-compatible endpoint (setting serverUrl) failed or could not be reached. */
+  'REMOTE_FAILED',
+  /** Anything else: a bug, the log says more. */
+  'UNEXPECTED',
+] as const;
+
+export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];
+export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
+export type ErrorCode = EngineErrorCode | ServerErrorCode;
+
+/** `ResponseError.data` of every failed request. */
+export interface ErrorData {
+  code: ErrorCode;
+}
+
+const ERROR_CODE_SET: ReadonlySet<string> = new Set<string>([...ENGINE_ERROR_CODES, ...SERVER_ERROR_CODES]);
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && ERROR_CODE_SET.has(value);
+}
+
 export const Methods = {
   index: 'snapkv/index',
   ask: 'snapkv/ask',
@@ -300,6 +389,8 @@ export const Methods = {
   status: 'snapkv/status',
   contextMap: 'snapkv/contextMap',
   configure: 'snapkv/configure',
+  /** The GGUF models found where Ollama and LM Studio keep them; the one place that looks for them. */
+  models: 'snapkv/models',
   /** What SnapKV keeps for a question, with the text of the kept lines; no answer. */
   context: 'snapkv/context',
   answerDelta: 'snapkv/answerDelta',

@@ -16,6 +16,7 @@ const EXIT_AFTER_FAILED_INIT_MS = 300;
 const connection = createConnection(ProposedFeatures.all);
 const log = (line: string): void => connection.console.log(line);
 let session: Session | undefined;
+let handlers: { dispose(): void } | undefined;
 let clientSupportsProgress = false;
 let watchFiles = false;
 /** The folders the client declared: the only ones a request may name. */
@@ -66,7 +67,7 @@ connection.onInitialize((params): InitializeResult | ResponseError<InitializeErr
   } catch (error) {
     return failInitialize(error);
   }
-  registerHandlers(connection, session, { clientSupportsProgress: () => clientSupportsProgress, log });
+  handlers = registerHandlers(connection, session, { clientSupportsProgress: () => clientSupportsProgress, log });
   registerContextHandler(connection, session, log);
   return {
     capabilities: followsFolders ? { workspace: { workspaceFolders: { supported: true, changeNotifications: true } } } : {},
@@ -99,6 +100,7 @@ connection.onInitialized(() => {
 });
 
 connection.onShutdown(async () => {
+  handlers?.dispose();
   await session?.dispose();
 });
 

@@ -110,9 +110,9 @@ async function waitForServerPid(server: CodeServer, previous: number | undefined
 
 /** "compact cache 48 KB" in an answer's stats line, in bytes. */
 function compactCacheBytes(stats: string): number {
-  const match = /compact cache ([\d.]+) (B|KB|MB|GB)/.exec(stats);
+  const match = /compact cache ([\d.]+) (bytes|KiB|MiB|GiB)/.exec(stats);
   assert.ok(match, `stats: ${stats}`);
-  return Number(match[1]) * 1024 ** ['B', 'KB', 'MB', 'GB'].indexOf(match[2]);
+  return Number(match[1]) * 1024 ** ['bytes', 'KiB', 'MiB', 'GiB'].indexOf(match[2]);
 }
 
 function readLogs(server: CodeServer): { ours: string; extensionHost: string } {
@@ -185,7 +185,7 @@ describe('VS Code end to end (code-server + Chromium)', function () {
 
     it('shows tokens and memory in the status bar; clicking it shows the status', async function () {
       const status = await workbench.snapkvStatus();
-      assert.match(status, /SnapKV [\d.]+k? tokens · [\d.]+ (B|KB|MB|GB)/);
+      assert.match(status, /SnapKV [\d.]+k? tokens · [\d.]+ (bytes|KiB|MiB|GiB)/);
       await workbench.page.locator('.statusbar-item', { hasText: /SnapKV/ }).first().click();
       const rows = workbench.page.locator('.quick-input-list .monaco-list-row');
       await rows.filter({ hasText: 'Repository prefix' }).first().waitFor({ timeout: 20_000 });

@@ -23,6 +23,10 @@ export interface ClientOptions {
   /** Run the server as another user (tests that need permissions to bite while running as root). */
   uid?: number;
   gid?: number;
+  /** How long the client takes to answer window/workDoneProgress/create (an editor busy elsewhere). */
+  progressCreateDelayMs?: number;
+  /** Caps the server's address space (ulimit -v, stdio only): a real OUT_OF_MEMORY without filling the machine. */
+  addressSpaceKiB?: number;
 }
 
 export interface ProgressEvent {
@@ -47,7 +51,9 @@ export class TestLspClient {
       this.child = fork(SERVER, ['--node-ipc'], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], env, ...ids });
       this.connection = createMessageConnection(new IPCMessageReader(this.child), new IPCMessageWriter(this.child));
     } else {
-      this.child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env, ...ids });
+      this.child = options.addressSpaceKiB === undefined
+        ? spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env, ...ids })
+        : spawn('/bin/sh', ['-c', `ulimit -v ${Math.floor(options.addressSpaceKiB)} && exec "$0" "$1" --stdio`, process.execPath, SERVER], { stdio: ['pipe', 'pipe', 'pipe'], env, ...ids });
       const { stdout, stdin } = this.child;
       if (!stdout || !stdin) throw new Error('the server has no stdio');
       this.connection = createMessageConnection(new StreamMessageReader(stdout), new StreamMessageWriter(stdin));
@@ -65,8 +71,9 @@ export class TestLspClient {
       list.push(params.text);
       this.deltas.set(params.requestId, list);
     });
-    this.connection.onRequest('window/workDoneProgress/create', (params: { token: string | number }) => {
+    this.connection.onRequest('window/workDoneProgress/create', async (params: { token: string | number }) => {
       this.createdProgressTokens.push(params.token);
+      if (options.progressCreateDelayMs) await new Promise((resolve) => setTimeout(resolve, options.progressCreateDelayMs));
       return null;
     });
     this.connection.onRequest('client/registerCapability', () => null);

@@ -1,6 +1,7 @@
 // Command-line arguments of `snapkv-code`, parsed by hand: a handful of
 // options does not justify a dependency.
 import type { ServerSettings } from '../protocol';
+import { DEFAULT_SNAPKV } from '../session/settings';
 
 export interface CliArgs {
   command: 'ask' | 'index' | 'models' | 'mcp' | 'serve' | 'help';
@@ -45,10 +46,10 @@ Options:
   --rope-scaling file|none|linear|yarn
                           RoPE scaling (default: as the model file says); yarn stretches the file's context
   --rope-scale <n>        the factor for --rope-scaling yarn|linear (default 4: a 32K Qwen2.5 serves 128K)
-  --budget <n>            SnapKV entries kept per layer and KV head (default 2048)
-  --window <n>            SnapKV observation window (default 32)
-  --kernel <n>            SnapKV pooling kernel, odd (default 7)
-  --pooling max|avg
+  --budget <n>            SnapKV entries kept per layer and KV head (default ${DEFAULT_SNAPKV.budget})
+  --window <n>            SnapKV observation window (default ${DEFAULT_SNAPKV.window})
+  --kernel <n>            SnapKV pooling kernel, odd (default ${DEFAULT_SNAPKV.kernel})
+  --pooling max|avg       (default ${DEFAULT_SNAPKV.pooling})
   --max-tokens <n>        longest answer (default 512)
   --temperature <t>       0 (default) is greedy
   --max-context <n>       largest packed repository in tokens

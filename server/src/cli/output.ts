@@ -1,15 +1,12 @@
 // What the command-line tool prints after the work: kept files and lines,
 // the packing report, the models found.
+import { formatBytes } from '../format-bytes';
 import type { AskResult, ContextMap } from '../protocol';
 import type { ModelFacts } from '../session/model-facts';
 import type { PackedPrompt } from '../session/workspace-index';
 import { terminalJson, visibleName, visibleText } from './terminal-text';
 
 const write = (text: string): void => void process.stdout.write(text);
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
 
 /** One piece of a streamed answer, as the terminal should show it. */
 export function printAnswerText(text: string): void {
@@ -23,7 +20,7 @@ export function printAnswerSummary(answer: AskResult, map: ContextMap | undefine
   const t = answer.timings;
   write(
     `\n${answer.tokens} tokens · compression ${(t.compressMs / 1000).toFixed(2)} s · first token ${(t.firstTokenMs / 1000).toFixed(2)} s · ` +
-      `${t.decodeMsPerToken.toFixed(1)} ms/token · compact cache ${mib(answer.compactBytes)}\n`,
+      `${t.decodeMsPerToken.toFixed(1)} ms/token · compact cache ${formatBytes(answer.compactBytes)}\n`,
   );
   if (!map || map.files.length === 0) return;
   write('\nKept context (share of the kept cache):\n');
@@ -69,7 +66,7 @@ export function printModels(models: readonly ModelFacts[], howTo: string, demo: 
   } else {
     for (const m of models) {
       const context = m.contextLength > 0 ? `, context ${m.contextLength.toLocaleString('en-US')}` : '';
-      write(`${m.source.padEnd(10)} ${visibleName(m.name)}  (${visibleName(m.architecture || 'unknown architecture')}, ${mib(m.bytes)}${context})\n`);
+      write(`${m.source.padEnd(10)} ${visibleName(m.name)}  (${visibleName(m.architecture || 'unknown architecture')}, ${formatBytes(m.bytes)}${context})\n`);
       write(`    weights: ${visibleName(m.weightTypes || 'none')}\n`);
       write(`    ${m.runs ? 'runs here' : `does not run here: ${visibleName(m.whyNot ?? 'unknown reason')}`}\n`);
       write(`    ${visibleName(m.path)}\n`);

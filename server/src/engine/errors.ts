@@ -1,18 +1,10 @@
 // Errors of the engine as callers see them: a code to branch on and a message
 // that says what to do.
 
-export type EngineErrorCode =
-  | 'INVALID_FILE'
-  | 'UNSUPPORTED_MODEL'
-  | 'INVALID_ARGUMENT'
-  | 'CAPACITY_EXCEEDED'
-  | 'OUT_OF_MEMORY'
-  | 'IO_ERROR'
-  | 'BUSY'
-  | 'DISPOSED'
-  | 'FINISHED'
-  | 'BACKEND_UNAVAILABLE'
-  | 'INTERNAL';
+import { ENGINE_ERROR_CODES, EngineErrorCode } from '../protocol';
+
+// The codes are listed once, in the protocol, where clients branch on them too.
+export type { EngineErrorCode };
 
 export class EngineError extends Error {
   override name = 'EngineError';
@@ -41,7 +33,8 @@ function hasCode(error: unknown): error is Error & { code: string } {
 export function translateNativeError(error: unknown): Error {
   if (!hasCode(error)) return error instanceof Error ? error : new Error(String(error));
   if (error.code === 'CANCELLED') return new AbortError();
-  return new EngineError(error.code as EngineErrorCode, error.message);
+  const known = (ENGINE_ERROR_CODES as readonly string[]).includes(error.code);
+  return new EngineError(known ? (error.code as EngineErrorCode) : 'INTERNAL', known ? error.message : `${error.code}: ${error.message}`);
 }
 
 /** Starts a native call and awaits it, translating what it throws or rejects with. */

@@ -4,7 +4,8 @@ import type { AnswerDelta, ConfigureResult, IndexParams } from '../protocol';
 import { Methods } from '../protocol';
 import { Session } from '../session/session';
 import { Debouncer } from '../session/debouncer';
-import { openIndexProgress } from './index-progress';
+import { listLocalModels } from '../session/model-facts';
+import { openIndexProgress, ProgressHandle } from './index-progress';
 import { answering, toResponseError } from './request-errors';
 import { checkRequest } from '../requests/request-schemas';
 
@@ -33,7 +34,9 @@ function answeringNow<T>(work: () => T): T | ReturnType<typeof toResponseError> 
   }
 }
 
-export function registerHandlers(connection: Connection, session: Session, options: HandlerOptions): { reindexSoon(): void; dispose(): void } {
+const SILENT_PROGRESS: ProgressHandle = { report: () => undefined, done: () => undefined };
+
+export function registerHandlers(connection: Connection, session: Session, options: HandlerOptions): { dispose(): void } {
   const { log } = options;
 
   const runIndex = async (params: IndexParams, token?: CancellationToken) => {
@@ -54,25 +57,23 @@ export function registerHandlers(connection: Connection, session: Session, optio
       async () => {
         const params = checkRequest.ask(raw);
         const controller = abortOn(token);
-        let progress: Awaited<ReturnType<typeof openIndexProgress>> | undefined;
+        // Opened on the first report (most questions find the index ready), and once: reports that arrive while it
+        // opens wait for it, in order, and it closes after the last of them.
+        let progress: Promise<ProgressHandle> | undefined;
         try {
           return await session.ask(params, {
             signal: controller.signal,
             onDelta: (text) => void connection.sendNotification(Methods.answerDelta, { requestId: params.requestId, text } satisfies AnswerDelta),
             onIndexProgress: (p) => {
-              if (!progress) {
-                // Opened lazily: most questions find the index ready.
-                void openIndexProgress(connection, options.clientSupportsProgress(), undefined, 'Indexing workspace before answering').then((handle) => {
-                  progress = handle;
-                  handle.report(p);
-                });
-                return;
-              }
-              progress.report(p);
+              progress ??= openIndexProgress(connection, options.clientSupportsProgress(), undefined, 'Indexing workspace before answering').catch((error: unknown) => {
+                log(`no progress shown for indexing before answering: ${error instanceof Error ? error.message : String(error)}`);
+                return SILENT_PROGRESS;
+              });
+              void progress.then((handle) => handle.report(p));
             },
           });
         } finally {
-          progress?.done();
+          if (progress) (await progress).done();
         }
       },
       log,
@@ -83,6 +84,16 @@ export function registerHandlers(connection: Connection, session: Session, optio
   connection.onRequest(Methods.cancel, (raw: unknown) => answeringNow(() => ({ cancelled: session.cancel(checkRequest.cancel(raw).requestId) })));
   connection.onRequest(Methods.status, () => session.status());
   connection.onRequest(Methods.contextMap, (raw: unknown) => answeringNow(() => session.contextMap(checkRequest.contextMap(raw).requestId) ?? null));
+  connection.onRequest(Methods.models, (raw: unknown) =>
+    answering(
+      async () => {
+        checkRequest.models(raw);
+        return listLocalModels(session.resolvedSettings.rope);
+      },
+      log,
+      'listing models',
+    ),
+  );
   connection.onRequest(Methods.configure, (raw: unknown) =>
     answering(
       async () => {
@@ -110,8 +121,6 @@ export function registerHandlers(connection: Connection, session: Session, optio
   });
   connection.onNotification(DidChangeWatchedFilesNotification.type, () => reindexer.trigger());
 
-  return {
-    reindexSoon: () => reindexer.trigger(),
-    dispose: () => reindexer.cancel(),
-  };
+  // A debounced update must not start on a session that shutdown disposed.
+  return { dispose: () => reindexer.cancel() };
 }

@@ -1,22 +1,25 @@
 // Failures as the client sees them: a ResponseError whose message says what
-// to do, and cancellation as LSP's RequestCancelled.
+// to do and whose data carries the protocol's code to branch on; cancellation
+// is LSP's RequestCancelled.
 import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageserver/node';
-import { AbortError } from '../engine';
-import { InvalidParamsError } from '../requests/schema';
+import { failureCode } from '../failure-code';
+import type { ErrorCode, ErrorData } from '../protocol';
 
-export function toResponseError(error: unknown): ResponseError<void> {
-  if (error instanceof ResponseError) return error as ResponseError<void>;
-  if (error instanceof AbortError || (error instanceof Error && error.name === 'AbortError')) {
-    return new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  const invalid = error instanceof InvalidParamsError || (error instanceof Error && error.name === 'SettingsError');
-  const code = invalid ? ErrorCodes.InvalidParams : LSPErrorCodes.RequestFailed;
-  return new ResponseError(code, message);
+function lspCode(code: ErrorCode): number {
+  if (code === 'CANCELLED') return LSPErrorCodes.RequestCancelled;
+  if (code === 'INVALID_PARAMS' || code === 'INVALID_SETTINGS') return ErrorCodes.InvalidParams;
+  return LSPErrorCodes.RequestFailed;
+}
+
+export function toResponseError(error: unknown): ResponseError<ErrorData> {
+  if (error instanceof ResponseError) return error as ResponseError<ErrorData>;
+  const code = failureCode(error);
+  const message = code === 'CANCELLED' ? 'cancelled' : error instanceof Error ? error.message : String(error);
+  return new ResponseError<ErrorData>(lspCode(code), message, { code });
 }
 
 /** Runs a handler and turns what it throws into a ResponseError, so one failure never stops the server. */
-export async function answering<T>(work: () => Promise<T>, log: (line: string) => void, what: string): Promise<T | ResponseError<void>> {
+export async function answering<T>(work: () => Promise<T>, log: (line: string) => void, what: string): Promise<T | ResponseError<ErrorData>> {
   try {
     return await work();
   } catch (error) {

@@ -2,7 +2,7 @@
 // limits that keep one request from freezing or poisoning the server: a 10 MB
 // question would block the event loop while it is tokenized and then prefill
 // for minutes, a mistyped number would turn the memory estimate into NaN.
-import type { AskParams, CancelParams, ContextMapParams, IndexParams, ServerSettings } from '../protocol';
+import type { AskParams, CancelParams, ContextMapParams, IndexParams, ModelsParams, ServerSettings } from '../protocol';
 import { boolean, Check, either, finite, integer, InvalidParamsError, list, object, oneOf, optional, params, text } from './schema';
 
 /** The question itself: longer is a document, not a question. */
@@ -110,6 +110,7 @@ const indexParams: Check<IndexParams> = params({
 
 const cancelParams: Check<CancelParams> = object({ requestId });
 const contextMapParams: Check<ContextMapParams> = params({ requestId: optional(requestId) });
+const modelsParams: Check<ModelsParams> = params({}) as Check<ModelsParams>;
 
 /** Each checker takes the raw params and returns them typed, or throws InvalidParamsError naming the parameter. */
 export const checkRequest = {
@@ -118,6 +119,7 @@ export const checkRequest = {
   cancel: (value: unknown): CancelParams => cancelParams(value, 'cancel'),
   contextMap: (value: unknown): ContextMapParams => contextMapParams(value, 'contextMap'),
   configure: (value: unknown): ServerSettings => serverSettings(value, 'settings'),
+  models: (value: unknown): ModelsParams => modelsParams(value, 'models'),
   /** initializationOptions; the same shape as configure. */
   initialization: (value: unknown): ServerSettings => serverSettings(value, 'initializationOptions'),
 };

@@ -3,19 +3,11 @@
 // the one owner of "runs here": it applies the load's checks to the file's
 // header and tensor directory, never reading the weights.
 import { Engine, EngineError, RopeScalingRequest } from '../engine';
-import { FoundModel } from './model-search';
+import type { LocalModel, ModelsResult } from '../protocol';
+import { FoundModel, findLocalModels, howToGetAModel } from './model-search';
 
-export interface ModelFacts extends FoundModel {
-  /** general.architecture, or '' when the file names none. */
-  architecture: string;
-  /** Tensors per weight type, most first: "Q4_K 168, Q6_K 25, F32 121". */
-  weightTypes: string;
-  /** The longest prompt it serves with the RoPE scaling asked for (0 when unknown). */
-  contextLength: number;
-  runs: boolean;
-  /** Why it does not run here, when it does not. */
-  whyNot?: string;
-}
+/** The wire type of `snapkv/models`, which is what `snapkv-code models` prints too. */
+export type ModelFacts = LocalModel;
 
 /** Tensor counts per type as one line, most frequent first. */
 export function weightTypeMix(counts: Readonly<Record<string, number>>): string {
@@ -44,4 +36,10 @@ export async function describeModels(models: readonly FoundModel[], rope: RopeSc
     }
   }
   return facts;
+}
+
+/** Every model found where Ollama and LM Studio keep them, described; with advice when there is none. */
+export async function listLocalModels(rope: RopeScalingRequest = {}): Promise<ModelsResult> {
+  const found = findLocalModels();
+  return { models: await describeModels(found, rope), advice: found.length === 0 ? howToGetAModel() : undefined };
 }

@@ -3,7 +3,7 @@
 // command-line tool both drive it.
 import * as path from 'path';
 import { AbortError, EngineError } from '../engine';
-import type { AskParams, AskResult, ContextMap, ContextParams, IndexResult, RepositoryContext, ServerSettings, StatusResult } from '../protocol';
+import type { AskParams, AskResult, ContextMap, ContextParams, IndexResult, RepositoryContext, ServerErrorCode, ServerSettings, StatusResult } from '../protocol';
 import type { PackedBlock } from '../workspace/pack-types';
 import { RemoteBackend } from '../remote/remote-backend';
 import { DEFAULT_EXCERPT_LIMITS, keptExcerpts } from './kept-context';
@@ -25,6 +25,13 @@ export type Log = (line: string) => void;
 /** An error meant for the user: its message says what to do. */
 export class UserError extends Error {
   override name = 'UserError';
+  constructor(
+    message: string,
+    /** What the client may do about it (protocol.ts). */
+    readonly code: ServerErrorCode = 'INVALID_REQUEST',
+  ) {
+    super(message);
+  }
 }
 
 export interface IndexCall {
@@ -125,7 +132,7 @@ export class Session {
       this.log(`no model set and none found locally; using the bundled demonstration model ${fallback}: ${DEMO_MODEL_NOTE}`);
       return fallback;
     }
-    throw new UserError(howToGetAModel());
+    throw new UserError(howToGetAModel(), 'NO_MODEL');
   }
 
   /** Loads the model once; concurrent callers share the load. */
@@ -177,12 +184,7 @@ export class Session {
   private async indexFor(folder: string, signal?: AbortSignal): Promise<WorkspaceIndex> {
     const loaded = await this.model(signal);
     if (this.index && this.index.folder === folder) return this.index;
-    if (this.index) {
-      await this.index.flush();
-      const release = await this.index.lock.write(signal);
-      this.index.dispose();
-      release();
-    }
+    await this.index?.close(signal);
     const store = new PrefixStore(this.settings.cacheDir, folder, this.log);
     this.index = new WorkspaceIndex(folder, loaded, store, this.log);
     return this.index;
@@ -271,12 +273,13 @@ export class Session {
         };
         try {
           const snapshot = index.current;
-          if (!snapshot) throw new UserError(`the index of ${folder} is not complete (an update was cancelled or failed): reindex the workspace`);
+          if (!snapshot) throw new UserError(`the index of ${folder} is not complete (an update was cancelled or failed): reindex the workspace`, 'INDEX_INCOMPLETE');
           if (snapshot.packed.blocks.length === 0) {
             const leftOut = snapshot.packed.leftOut.length;
             throw new UserError(
               `there are no files to read in ${folder}` +
                 (leftOut > 0 ? ` (${leftOut} left out: binaries, secrets, lock files or your exclude globs; include globs, or includeSecrets for secrets, can admit them)` : ' (the folder is empty)'),
+              'NOTHING_TO_READ',
             );
           }
           const context = loaded.model.info.contextLength;
@@ -286,6 +289,7 @@ export class Session {
               `the question does not fit: the repository takes ${snapshot.prefix.length} tokens, the question ${suffix.length} ` +
                 `and the answer up to ${maxTokens}, together ${needed}, over the model's context of ${context} tokens. ` +
                 'Shorten the question or the chat history, or leave files out (setting maxContextTokens or exclude globs).',
+              'QUESTION_TOO_LONG',
             );
           }
           const { result, map } = await runQuestion(loaded, {
@@ -432,12 +436,9 @@ export class Session {
     }
     if (modelChanged) await this.unloadModel();
     else if (packingChanged && this.index) {
-      await this.index.flush();
-      const release = await this.index.lock.write();
       const folder = this.index.folder;
-      this.index.dispose();
+      await this.index.close();
       this.index = undefined;
-      release();
       this.log(`packing settings changed; ${folder} will be indexed again`);
     }
     this.changed();
@@ -446,13 +447,8 @@ export class Session {
 
   private async unloadModel(): Promise<void> {
     if (this.loading) await this.loading.catch(() => undefined);
-    if (this.index) {
-      await this.index.flush();
-      const release = await this.index.lock.write();
-      this.index.dispose();
-      this.index = undefined;
-      release();
-    }
+    await this.index?.close();
+    this.index = undefined;
     this.loaded?.model.dispose();
     this.loaded = undefined;
     this.modelProblem = undefined;

@@ -35,6 +35,10 @@ export interface ResolvedSettings {
   remote: RemoteSettings | undefined;
 }
 
+/**
+ * SnapKV's defaults (DESIGN.md section 3), written once: the CLI's help reads them; package.json's setting
+ * defaults and the engine's own (snapkv_params.h) are held to them by test/snapkv-defaults.test.ts.
+ */
 export const DEFAULT_SNAPKV: ResolvedSnapKv = { window: 32, budget: 2048, kernel: 7, pooling: 'max' };
 const GIB = 1024 ** 3;
 

@@ -267,6 +267,20 @@ export class WorkspaceIndex {
     }
   }
 
+  /**
+   * Writes a pending save, waits until no question reads the prefix, then frees it: how the session lets go
+   * of an index (another folder, new packing settings, another model, shutdown).
+   */
+  async close(signal?: AbortSignal): Promise<void> {
+    await this.flush();
+    const release = await this.lock.write(signal);
+    try {
+      this.dispose();
+    } finally {
+      release();
+    }
+  }
+
   dispose(): void {
     this.saver.cancel();
     this.prefix?.dispose();

@@ -14,6 +14,7 @@ import type { PackOptions } from './pack-types';
 import { secretByContent, secretByName } from './secret-detection';
 import { GlobList } from './user-globs';
 import { WorkspaceError } from './workspace-errors';
+import { formatBytes } from '../format-bytes';
 
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024;
 /** Even an included file larger than this is left out: one such file would take the whole context. */
@@ -59,12 +60,6 @@ function firstRule<T>(rules: readonly Rule<T>[], input: T): { reason: LeftOutRea
     if (detail !== undefined) return { reason: rule.reason, detail };
   }
   return undefined;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1).replace(/\.0$/, '')} KiB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MiB`;
 }
 
 function sizeRule(relPath: string, size: number, limit: number, settingName: string): LeftOutFile {
