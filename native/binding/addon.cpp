@@ -10,7 +10,8 @@
 #include "model/model_inspection.h"
 #include "promise_worker.h"
 #include "rope_options.h"
-#include "sequence_handle.h"
+#include "compact_cache_handle.h"
+#include "prefix_cache_handle.h"
 #include "stream_handle.h"
 
 namespace snapkv::binding {
@@ -104,7 +105,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   Napi::Function cancel_flag = CancelFlag::define(env);
   data->cancel_flag = Napi::Persistent(cancel_flag);
   data->model = Napi::Persistent(ModelHandle::define(env));
-  data->sequence = Napi::Persistent(SequenceHandle::define(env));
+  data->prefix_cache = Napi::Persistent(PrefixCacheHandle::define(env));
+  data->compact_cache = Napi::Persistent(CompactCacheHandle::define(env));
   data->token_stream = Napi::Persistent(TokenStreamHandle::define(env));
   exports.Set("CancelFlag", cancel_flag);
   exports.Set("loadModel", Napi::Function::New(env, load_model, "loadModel"));
