@@ -272,7 +272,7 @@ std::vector<float> CudaBackend::forward(KvStore& kv, const int* tokens, int coun
   const ModelConfig& c = model_.config();
   validate_tokens(model_, tokens, count);
   if (options.base != nullptr || options.observer != nullptr) {
-    fail(ErrorCode::InvalidArgument, "the CUDA backend runs questions through query(), not through a shared base");
+    fail(ErrorCode::InvalidArgument, "the CUDA backend runs questions as compression passes, not through a shared base");
   }
   DeviceKvStore& store = device_store(kv);
   if (count > store.capacity() - store.length()) {

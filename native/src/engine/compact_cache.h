@@ -28,6 +28,8 @@ struct CompressOptions {
 };
 
 // The entries every cache head keeps: the whole prompt when it fits the budget.
-int kept_per_head(int prompt_length, const SnapKvParams& params);
+inline int kept_per_head(int prompt_length, const SnapKvParams& params) {
+  return prompt_length < params.budget ? prompt_length : params.budget;
+}
 
 }  // namespace snapkv
