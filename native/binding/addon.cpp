@@ -26,11 +26,7 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
   Napi::Object options = options_argument(info, 1);
   ModelLoadOptions load;
   load.threads = static_cast<int>(number_option(options, "threads", 0));
-  const std::string backend = string_option(options, "backend", "cpu");
-  if (backend != "cpu" && backend != "cuda") {
-    throw Napi::TypeError::New(env, "backend must be 'cpu' or 'cuda' (the TypeScript wrapper resolves 'auto')");
-  }
-  load.backend = backend == "cuda" ? BackendKind::Cuda : BackendKind::Cpu;
+  load.backend = string_option(options, "backend", "cpu");  // "auto" is resolved by the TypeScript wrapper
   const double budget = number_option(options, "gpuMemoryBytes", 0);
   if (!(budget >= 0)) throw Napi::RangeError::New(env, "gpuMemoryBytes must not be negative");
   load.device.memory_budget = static_cast<std::size_t>(budget);

@@ -163,7 +163,7 @@ int run(const Arguments& args) {
   const auto load_start = Clock::now();
   ModelLoadOptions load;
   load.threads = args.threads;
-  load.backend = args.backend == "cuda" ? BackendKind::Cuda : BackendKind::Cpu;
+  load.backend = args.backend;
   load.device.memory_budget = static_cast<std::size_t>(std::max(args.gpu_memory_mib, 0)) << 20;
   std::shared_ptr<Model> model = Model::load(args.model_path, load);
   const double load_ms = milliseconds_since(load_start);

@@ -20,8 +20,6 @@ namespace snapkv {
 class Model;
 struct CompressOptions;
 
-enum class BackendKind { Cpu, Cuda };
-
 struct BackendOptions {
   // Bytes of device memory the engine may use for weights, caches and
   // working buffers; 0: what the device has free at load, less a reserve
@@ -115,10 +113,11 @@ class Backend {
   virtual std::optional<OneShotPlan> plan_one_shot(long long length, const CompressOptions& options) = 0;
 };
 
-// The backend `kind` for `model` (backends.cpp: one line per backend).
-// Throws BackendUnavailable when this build or machine lacks it, and
+// The backend called `name` ("cpu", "cuda") for `model`; backends.cpp lists
+// them, one line each. Throws InvalidArgument for a name it does not list,
+// BackendUnavailable when this build or machine lacks the backend, and
 // OutOfMemory when the weights do not fit a device's budget.
-std::unique_ptr<Backend> create_backend(BackendKind kind, const Model& model, const BackendOptions& options);
+std::unique_ptr<Backend> create_backend(const std::string& name, const Model& model, const BackendOptions& options);
 
 // Each backend's factory, defined in its folder.
 std::unique_ptr<Backend> create_cpu_backend(const Model& model);

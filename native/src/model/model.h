@@ -17,7 +17,7 @@ namespace snapkv {
 
 struct ModelLoadOptions {
   int threads = 0;  // 0: one per hardware thread
-  BackendKind backend = BackendKind::Cpu;
+  std::string backend = "cpu";  // a name create_backend knows
   BackendOptions device;
   RopeScalingRequest rope_scaling;  // overrides the file's RoPE scaling when set
 };
