@@ -34,82 +34,50 @@ std::vector<float> CpuBackend::forward(KvStore& kv, const int* tokens, int count
 }
 
 std::vector<float> CpuBackend::compress(const CompressionPass& pass) {
-  // A question is short: it runs through all layers a chunk at a time (and
-  // reports progress per chunk) beside the prefix it reads. A one-shot prompt
-  // may be far longer than its full cache could hold, so it runs layer by
-  // layer with one layer's keys and values at a time.
-  return pass.base != nullptr ? compress_question(pass) : compress_layer_by_layer(pass);
-}
-
-std::vector<float> CpuBackend::compress_question(const CompressionPass& pass) {
   const ModelConfig& c = model_.config();
   const CompressOptions& options = pass.options;
-  const KvCache& full = cpu_cache(*pass.base);
+  const KvCache* base = pass.base != nullptr ? &cpu_cache(*pass.base) : nullptr;
   const int count = static_cast<int>(pass.tokens.size());
-  const int window = options.snapkv.window;
   const bool keep_all = pass.prompt_length < options.snapkv.budget;
-
-  KvCache question(c.layers, c.kv_heads, c.head_dim, count);
-  question.reset(0, pass.base_length);
-  WindowQueries window_queries(c.layers, c.heads, c.head_dim, pass.prompt_length - window, window);
-  ForwardOptions forward;
-  forward.logits = LogitsMode::Last;
-  forward.chunk_tokens = options.chunk_tokens;
-  forward.cancel = options.cancel;
-  forward.on_progress = options.on_progress;
-  forward.base = &full;
-  forward.base_length = pass.base_length;
-  forward.observer = keep_all ? nullptr : &window_queries;
-  std::vector<float> logits = run_forward(model_, question, pass.tokens.data(), count, forward);
-
-  KvCache& compact = cpu_cache(pass.compact);
-  for (int l = 0; l < c.layers; ++l) {
-    throw_if_cancelled(options.cancel);
-    PromptKeys keys{&full, pass.base_length, l, &question, count, l};
-    pass.kept[l] = select_positions(keys, window_queries.layer(l), options.snapkv, c, model_.pool());
-    gather_kept(keys, pass.kept[l], compact, l, c);
-  }
-  return logits;
-}
-
-std::vector<float> CpuBackend::compress_layer_by_layer(const CompressionPass& pass) {
-  const ModelConfig& c = model_.config();
-  const CompressOptions& options = pass.options;
-  const int length = pass.prompt_length;
-  const bool keep_all = length < options.snapkv.budget;
   const int window = options.snapkv.window;
-  const int chunk = std::max(1, std::min(options.chunk_tokens, length));
+  const int chunk = std::max(1, std::min(options.chunk_tokens, count));
 
-  // The hidden states of the whole prompt travel from layer to layer.
-  std::vector<float> hidden(static_cast<std::size_t>(length) * c.hidden);
-  embed_tokens(model_.weights().token_embedding, pass.tokens.data(), length, hidden.data());
-
-  KvCache layer_cache(1, c.kv_heads, c.head_dim, length);  // one layer's full KV, reused by every layer
+  // Layer by layer: the rows' hidden states travel from layer to layer and
+  // only one layer's keys and values of the rows exist at a time, so a
+  // one-shot prompt far longer than its full cache would be still fits.
+  std::vector<float> hidden(static_cast<std::size_t>(count) * c.hidden);
+  embed_tokens(model_.weights().token_embedding, pass.tokens.data(), count, hidden.data());
+  KvCache layer_cache(1, c.kv_heads, c.head_dim, count);
   KvCache& compact = cpu_cache(pass.compact);
-  WindowQueries window_queries(c.layers, c.heads, c.head_dim, length - window, window);
+  WindowQueries window_queries(c.layers, c.heads, c.head_dim, pass.prompt_length - window, window);
   ChunkBuffers buffers(c, chunk);
   const std::size_t row_bytes = sizeof(float) * c.hidden;
+  // Progress: a question (a few rows beside a long prefix) per chunk of each
+  // layer, one-shot (the whole prompt) per layer.
+  const auto report = [&](long long done) {
+    if (options.on_progress) options.on_progress(static_cast<int>(done / c.layers), count);
+  };
 
   for (int l = 0; l < c.layers; ++l) {
-    for (int start = 0; start < length; start += chunk) {
+    for (int start = 0; start < count; start += chunk) {
       throw_if_cancelled(options.cancel);
-      const int n = std::min(chunk, length - start);
+      const int n = std::min(chunk, count - start);
       float* rows = hidden.data() + static_cast<std::size_t>(start) * c.hidden;
       std::memcpy(buffers.x.data(), rows, row_bytes * n);
-      for (int t = 0; t < n; ++t) buffers.positions[t] = start + t;
-      run_layer(model_, l, layer_cache, 0, nullptr, 0, buffers, n, start, keep_all ? nullptr : &window_queries);
+      for (int t = 0; t < n; ++t) buffers.positions[t] = pass.base_length + start + t;
+      run_layer(model_, l, layer_cache, 0, base, pass.base_length, buffers, n, start,
+                keep_all ? nullptr : &window_queries);
       std::memcpy(rows, buffers.x.data(), row_bytes * n);
+      if (base != nullptr) report(static_cast<long long>(count) * l + start + n);
     }
-    PromptKeys keys{nullptr, 0, 0, &layer_cache, length, 0};
+    const PromptKeys keys{base, pass.base_length, l, &layer_cache, count, 0};
     pass.kept[l] = select_positions(keys, window_queries.layer(l), options.snapkv, c, model_.pool());
     gather_kept(keys, pass.kept[l], compact, l, c);
-    if (options.on_progress) {
-      options.on_progress(static_cast<int>(static_cast<long long>(length) * (l + 1) / c.layers), length);
-    }
+    if (base == nullptr) report(static_cast<long long>(count) * (l + 1));
   }
 
   std::vector<float> logits(static_cast<std::size_t>(c.vocab));
-  compute_logits(model_, hidden.data() + static_cast<std::size_t>(length - 1) * c.hidden, buffers.normed.data(), 1,
+  compute_logits(model_, hidden.data() + static_cast<std::size_t>(count - 1) * c.hidden, buffers.normed.data(), 1,
                  logits.data());
   return logits;
 }

@@ -19,9 +19,6 @@ class CpuBackend : public Backend {
   std::optional<OneShotPlan> plan_one_shot(long long, const CompressOptions&) override { return std::nullopt; }
 
  private:
-  std::vector<float> compress_question(const CompressionPass& pass);
-  std::vector<float> compress_layer_by_layer(const CompressionPass& pass);
-
   const Model& model_;
 };
 

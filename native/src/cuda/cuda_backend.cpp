@@ -271,9 +271,6 @@ std::vector<float> CudaBackend::last_logits(const float* hidden, int count) {
 std::vector<float> CudaBackend::forward(KvStore& kv, const int* tokens, int count, const ForwardOptions& options) {
   const ModelConfig& c = model_.config();
   validate_tokens(model_, tokens, count);
-  if (options.base != nullptr || options.observer != nullptr) {
-    fail(ErrorCode::InvalidArgument, "the CUDA backend runs questions as compression passes, not through a shared base");
-  }
   DeviceKvStore& store = device_store(kv);
   if (count > store.capacity() - store.length()) {
     fail(ErrorCode::CapacityExceeded, "the KV cache holds ", store.length(), " of ", store.capacity(),

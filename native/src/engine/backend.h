@@ -97,8 +97,7 @@ class Backend {
   // host memory when `host_allowed` (a prompt prefix), else fails with OutOfMemory.
   virtual std::unique_ptr<KvStore> create_kv(int cache_heads, int capacity, bool host_allowed) = 0;
 
-  // Runs `count` valid tokens through the model onto `kv` (forward.h's
-  // contract; `options.base` and `observer` are for the CPU's own passes).
+  // Runs `count` valid tokens through the model onto `kv` (forward.h's contract).
   virtual std::vector<float> forward(KvStore& kv, const int* tokens, int count, const ForwardOptions& options) = 0;
   // Runs a compression pass; returns the logits of its last token.
   virtual std::vector<float> compress(const CompressionPass& pass) = 0;
