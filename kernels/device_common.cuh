@@ -8,7 +8,6 @@
 
 #include <cstdint>
 
-#include "common/engine_error.h"
 #include "cuda_check.h"
 #include "gpu_types.h"
 

@@ -35,7 +35,7 @@ __global__ void __launch_bounds__(kThreads) rope_kernel(RopeJob job) {
     OutT* out_row = out + static_cast<std::size_t>(t) * job.out_row_stride;
     for (int k = threadIdx.x; k < job.heads * pairs; k += blockDim.x) {
       const int h = k / pairs, i = k % pairs;
-      const bool adjacent = job.layout == RopeLayout::AdjacentPairs;
+      const bool adjacent = job.adjacent_pairs;
       const int a = adjacent ? 2 * i : i;
       const int b = adjacent ? 2 * i + 1 : i + pairs;
       const float* v = in_row + static_cast<std::size_t>(h) * job.head_dim;

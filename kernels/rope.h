@@ -8,7 +8,6 @@
 #include <cstddef>
 
 #include "gpu_types.h"
-#include "model/model_config.h"
 
 namespace snapkv::gpu {
 
@@ -21,7 +20,7 @@ struct RopeJob {
   int heads = 0;
   int head_dim = 0;               // even, at most 512
   float freq_base = 10000.0f;
-  RopeLayout layout = RopeLayout::AdjacentPairs;
+  bool adjacent_pairs = true;     // GGUF llama files rotate adjacent pairs; qwen2/qwen3 files rotate halves
   bool rotate = true;
   DType out_type = DType::F32;
   void* out = nullptr;            // element (t, h, i) at out + t * out_row_stride + h * out_head_stride + i

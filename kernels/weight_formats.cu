@@ -1,6 +1,5 @@
 #include "weight_formats.h"
 
-#include "engine/device_weight_layout.h"
 #include "quant_blocks.cuh"
 #include "weight_formats.cuh"
 
@@ -118,8 +117,18 @@ bool is_block_quantized(GgmlType type) {
 }
 
 void check_device_matrix(const DeviceMatrix& w, const char* who) {
-  // The type, the sizes and whole blocks per row: the layout's own checks.
-  device_matrix_layout(w.type, w.rows, w.cols, who);
+  // The engine refuses types the GPU does not read when it uploads the weights
+  // (engine/device_weight_layout.h); here the launch's own arguments are checked.
+  const bool plain = w.type == GgmlType::F32 || w.type == GgmlType::F16 || w.type == GgmlType::BF16 ||
+                     w.type == GgmlType::Q8_0;
+  if (!plain && !is_block_quantized(w.type)) {
+    fail(ErrorCode::InvalidArgument, who, ": the kernels do not read ", ggml_type_name(w.type), " weights");
+  }
+  const std::size_t block = ggml_type_traits(static_cast<std::uint32_t>(w.type))->block_elements;
+  if (w.rows <= 0 || w.cols <= 0 || static_cast<std::size_t>(w.cols) % block != 0) {
+    fail(ErrorCode::InvalidArgument, who, ": ", ggml_type_name(w.type), " matrix of ", w.rows, " x ", w.cols,
+         " (columns must be a positive multiple of its block of ", block, ")");
+  }
   if (w.data == nullptr) fail(ErrorCode::InvalidArgument, who, ": matrix without data");
   if (w.type == GgmlType::Q8_0) {
     if (w.scales == nullptr) fail(ErrorCode::InvalidArgument, who, ": Q8_0 matrix without its scales (repack_q8_0 first)");

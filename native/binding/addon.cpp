@@ -10,7 +10,8 @@
 #include "model/model_inspection.h"
 #include "promise_worker.h"
 #include "rope_options.h"
-#include "sequence_handle.h"
+#include "compact_cache_handle.h"
+#include "prefix_cache_handle.h"
 #include "stream_handle.h"
 
 namespace snapkv::binding {
@@ -25,11 +26,7 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
   Napi::Object options = options_argument(info, 1);
   ModelLoadOptions load;
   load.threads = static_cast<int>(number_option(options, "threads", 0));
-  const std::string backend = string_option(options, "backend", "cpu");
-  if (backend != "cpu" && backend != "cuda") {
-    throw Napi::TypeError::New(env, "backend must be 'cpu' or 'cuda' (the TypeScript wrapper resolves 'auto')");
-  }
-  load.backend = backend == "cuda" ? BackendKind::Cuda : BackendKind::Cpu;
+  load.backend = string_option(options, "backend", "cpu");  // "auto" is resolved by the TypeScript wrapper
   const double budget = number_option(options, "gpuMemoryBytes", 0);
   if (!(budget >= 0)) throw Napi::RangeError::New(env, "gpuMemoryBytes must not be negative");
   load.device.memory_budget = static_cast<std::size_t>(budget);
@@ -104,7 +101,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   Napi::Function cancel_flag = CancelFlag::define(env);
   data->cancel_flag = Napi::Persistent(cancel_flag);
   data->model = Napi::Persistent(ModelHandle::define(env));
-  data->sequence = Napi::Persistent(SequenceHandle::define(env));
+  data->prefix_cache = Napi::Persistent(PrefixCacheHandle::define(env));
+  data->compact_cache = Napi::Persistent(CompactCacheHandle::define(env));
   data->token_stream = Napi::Persistent(TokenStreamHandle::define(env));
   exports.Set("CancelFlag", cancel_flag);
   exports.Set("loadModel", Napi::Function::New(env, load_model, "loadModel"));

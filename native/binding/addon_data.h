@@ -8,7 +8,8 @@ namespace snapkv::binding {
 struct AddonData {
   Napi::FunctionReference cancel_flag;
   Napi::FunctionReference model;
-  Napi::FunctionReference sequence;
+  Napi::FunctionReference prefix_cache;
+  Napi::FunctionReference compact_cache;
   Napi::FunctionReference token_stream;
 };
 

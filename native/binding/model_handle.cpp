@@ -5,13 +5,13 @@
 #include "addon_data.h"
 #include "cancel_flag.h"
 #include "compress_options.h"
-#include "engine/device_backend.h"
-#include "engine/one_shot.h"
+#include "engine/compression.h"
 #include "engine/prefix_file.h"
 #include "js_values.h"
 #include "progress_channel.h"
 #include "promise_worker.h"
-#include "sequence_handle.h"
+#include "compact_cache_handle.h"
+#include "prefix_cache_handle.h"
 #include "common/free_memory.h"
 
 namespace snapkv::binding {
@@ -20,7 +20,7 @@ Napi::Function ModelHandle::define(Napi::Env env) {
   return DefineClass(env, "Model",
                      {InstanceMethod<&ModelHandle::info>("info"),
                       InstanceMethod<&ModelHandle::metadata>("metadata"),
-                      InstanceMethod<&ModelHandle::create_sequence>("createSequence"),
+                      InstanceMethod<&ModelHandle::create_prefix>("createPrefix"),
                       InstanceMethod<&ModelHandle::load_prefix>("loadPrefix"),
                       InstanceMethod<&ModelHandle::compress_one_shot>("compressOneShot"),
                       InstanceMethod<&ModelHandle::plan_one_shot>("planOneShot"),
@@ -57,12 +57,12 @@ Napi::Value ModelHandle::info(const Napi::CallbackInfo& info) {
   result.Set("fileBytes", static_cast<double>(m->file().file_size()));
   result.Set("weightBytes", static_cast<double>(m->weights().matrix_bytes));
   result.Set("threads", m->pool().size());
-  result.Set("backend", backend_name(m->backend()));
-  if (const DeviceBackend* device = m->device()) {
-    result.Set("deviceName", device->device_name());
-    result.Set("deviceWeightBytes", static_cast<double>(device->weight_bytes()));
-    result.Set("deviceMemoryBudget", static_cast<double>(device->memory_budget()));
-    result.Set("deviceMemoryInUse", static_cast<double>(device->memory_in_use()));
+  result.Set("backend", m->backend().name());
+  if (const std::optional<DeviceMemoryReport> device = m->backend().device_memory()) {
+    result.Set("deviceName", device->device_name);
+    result.Set("deviceWeightBytes", static_cast<double>(device->weight_bytes));
+    result.Set("deviceMemoryBudget", static_cast<double>(device->budget));
+    result.Set("deviceMemoryInUse", static_cast<double>(device->in_use));
   }
   std::map<std::string, int> type_counts;
   for (const GgufTensor& tensor : m->file().tensors()) ++type_counts[ggml_type_name(tensor.type)];
@@ -84,7 +84,8 @@ Napi::Value ModelHandle::metadata(const Napi::CallbackInfo& info) {
   return all;
 }
 
-Napi::Value ModelHandle::create_sequence(const Napi::CallbackInfo& info) {
+// createPrefix({ capacity }) -> PrefixCache (empty)
+Napi::Value ModelHandle::create_prefix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::shared_ptr<Model> m = model(env);
   Napi::Object options = options_argument(info, 0);
@@ -92,28 +93,28 @@ Napi::Value ModelHandle::create_sequence(const Napi::CallbackInfo& info) {
   if (capacity < 1 || capacity > (1 << 30) || capacity != static_cast<int>(capacity)) {
     throw Napi::RangeError::New(env, "capacity must be a positive integer number of tokens");
   }
-  const std::string heads = string_option(options, "cacheHeads", "kv");
-  if (heads != "kv" && heads != "query") {
-    throw Napi::RangeError::New(env, "cacheHeads must be 'kv' or 'query'");
+  PrefixCache prefix;
+  CaughtError caught;
+  if (!capture_errors(caught, [&] { prefix = make_prefix_cache(*m, static_cast<int>(capacity)); })) {
+    throw_js(env, caught);
   }
-  const int cache_heads = heads == "kv" ? m->config().kv_heads : m->config().heads;
-  return SequenceHandle::create(env, m, cache_heads, static_cast<int>(capacity));
+  return PrefixCacheHandle::wrap(env, m, std::move(prefix));
 }
 
-// loadPrefix(path, { extraCapacity }) -> Promise<Sequence>
+// loadPrefix(path, { extraCapacity }) -> Promise<PrefixCache>
 Napi::Value ModelHandle::load_prefix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::shared_ptr<Model> m = model(env);
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadPrefix needs a file path");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   const int extra = static_cast<int>(number_option(options_argument(info, 1), "extraCapacity", 4096));
-  auto sequence = std::make_shared<std::shared_ptr<Sequence>>();
+  auto prefix = std::make_shared<PrefixCache>();
   return PromiseWorker::start(
-      env, [m, path, extra, sequence] { *sequence = snapkv::load_prefix(*m, path, extra); },
-      [m, sequence](Napi::Env env) -> Napi::Value { return SequenceHandle::wrap(env, m, *sequence, nullptr, 0); });
+      env, [m, path, extra, prefix] { *prefix = snapkv::load_prefix(*m, path, extra); },
+      [m, prefix](Napi::Env env) -> Napi::Value { return PrefixCacheHandle::wrap(env, m, std::move(*prefix)); });
 }
 
-// compressOneShot(tokens, options, cancelFlag?, onProgress?) -> Promise<Sequence> (compressed)
+// compressOneShot(tokens, options, cancelFlag?, onProgress?) -> Promise<CompactCache>
 // planOneShot(length, options) -> { bytesNeeded, bytesAvailable, longestPrompt, parts } | null (CPU backend)
 Napi::Value ModelHandle::plan_one_shot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -122,13 +123,13 @@ Napi::Value ModelHandle::plan_one_shot(const Napi::CallbackInfo& info) {
   const double length = info[0].As<Napi::Number>().DoubleValue();
   if (!(length >= 1 && length <= 2147483647.0)) throw Napi::RangeError::New(env, "the prompt length must be from 1 to 2^31 - 1");
   CompressOptions options = compress_options_from_js(options_argument(info, 1));
-  DeviceBackend* device = m->device();
-  if (device == nullptr) return env.Null();
-  OneShotPlan plan;
+  std::optional<OneShotPlan> found;
   CaughtError caught;
-  if (!capture_errors(caught, [&] { plan = device->plan_one_shot(static_cast<long long>(length), options); })) {
+  if (!capture_errors(caught, [&] { found = m->backend().plan_one_shot(static_cast<long long>(length), options); })) {
     throw_js(env, caught);
   }
+  if (!found) return env.Null();
+  const OneShotPlan& plan = *found;
   Napi::Object parts = Napi::Object::New(env);
   parts.Set("hiddenStates", static_cast<double>(plan.memory.hidden));
   parts.Set("layerKeysValues", static_cast<double>(plan.memory.layer_kv));
@@ -158,10 +159,7 @@ Napi::Value ModelHandle::compress_one_shot(const Napi::CallbackInfo& info) {
         options.on_progress = [progress](int done, int total) { progress->report(done, total); };
         *result = snapkv::compress_one_shot(*m, *prompt, options);
       },
-      [m, result](Napi::Env env) -> Napi::Value {
-        auto kept = std::make_shared<const std::vector<std::vector<KeptHead>>>(std::move(result->kept));
-        return SequenceHandle::wrap(env, m, result->sequence, kept, result->prompt_length);
-      });
+      [m, result](Napi::Env env) -> Napi::Value { return CompactCacheHandle::wrap(env, m, std::move(*result)); });
 }
 
 Napi::Value ModelHandle::dispose(const Napi::CallbackInfo& info) {

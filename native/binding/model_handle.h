@@ -20,7 +20,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
  private:
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value metadata(const Napi::CallbackInfo& info);
-  Napi::Value create_sequence(const Napi::CallbackInfo& info);
+  Napi::Value create_prefix(const Napi::CallbackInfo& info);
   Napi::Value load_prefix(const Napi::CallbackInfo& info);
   Napi::Value compress_one_shot(const Napi::CallbackInfo& info);
   Napi::Value plan_one_shot(const Napi::CallbackInfo& info);

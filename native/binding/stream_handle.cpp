@@ -5,16 +5,16 @@
 #include "addon_data.h"
 #include "cancel_flag.h"
 #include "promise_worker.h"
-#include "sequence_handle.h"
+#include "cache_handle.h"
 
 namespace snapkv::binding {
 
 namespace {
 
 struct StreamInit {
-  std::shared_ptr<SequenceSlot> slot;
+  std::shared_ptr<CacheSlot> slot;
   GenerationOptions options;
-  std::shared_ptr<SequenceLease> lease;
+  std::shared_ptr<CacheLease> lease;
 };
 
 // Clears the stepping flag when a step's worker is done with the state.
@@ -32,15 +32,15 @@ Napi::Function TokenStreamHandle::define(Napi::Env env) {
                       InstanceAccessor<&TokenStreamHandle::produced>("produced")});
 }
 
-Napi::Object TokenStreamHandle::create(Napi::Env env, std::shared_ptr<SequenceSlot> slot,
-                                       const GenerationOptions& options, std::shared_ptr<SequenceLease> lease) {
+Napi::Object TokenStreamHandle::create(Napi::Env env, std::shared_ptr<CacheSlot> slot,
+                                       const GenerationOptions& options, std::shared_ptr<CacheLease> lease) {
   StreamInit init{std::move(slot), options, std::move(lease)};
   return addon_data(env).token_stream.New({Napi::External<StreamInit>::New(env, &init)});
 }
 
 TokenStreamHandle::TokenStreamHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TokenStreamHandle>(info) {
   if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw Napi::TypeError::New(info.Env(), "token streams are made by sequence.generate(), not by new");
+    throw Napi::TypeError::New(info.Env(), "token streams are made by cache.generate(), not by new");
   }
   StreamInit& init = *info[0].As<Napi::External<StreamInit>>().Data();
   auto state = std::make_shared<State>();

@@ -9,23 +9,23 @@
 
 namespace snapkv::binding {
 
-struct SequenceSlot;
-class SequenceLease;
+struct CacheSlot;
+class CacheLease;
 
 class TokenStreamHandle : public Napi::ObjectWrap<TokenStreamHandle> {
  public:
   static Napi::Function define(Napi::Env env);
-  static Napi::Object create(Napi::Env env, std::shared_ptr<SequenceSlot> slot, const GenerationOptions& options,
-                             std::shared_ptr<SequenceLease> lease);
+  static Napi::Object create(Napi::Env env, std::shared_ptr<CacheSlot> slot, const GenerationOptions& options,
+                             std::shared_ptr<CacheLease> lease);
   explicit TokenStreamHandle(const Napi::CallbackInfo& info);
 
  private:
   // Shared with the workers: the stream, the lease on its sequence, and a
   // guard against two steps at once.
   struct State {
-    std::shared_ptr<SequenceSlot> slot;
+    std::shared_ptr<CacheSlot> slot;
     std::unique_ptr<TokenStream> stream;
-    std::shared_ptr<SequenceLease> lease;
+    std::shared_ptr<CacheLease> lease;
     std::atomic<bool> stepping{false};
   };
 

@@ -21,7 +21,7 @@
 #include "common/cuda_probe.h"
 #include "common/engine_error.h"
 #include "engine/forward.h"
-#include "engine/sequence.h"
+#include "engine/prefix_cache.h"
 #include "engine/token_stream.h"
 #include "model/model.h"
 
@@ -163,7 +163,7 @@ int run(const Arguments& args) {
   const auto load_start = Clock::now();
   ModelLoadOptions load;
   load.threads = args.threads;
-  load.backend = args.backend == "cuda" ? BackendKind::Cuda : BackendKind::Cpu;
+  load.backend = args.backend;
   load.device.memory_budget = static_cast<std::size_t>(std::max(args.gpu_memory_mib, 0)) << 20;
   std::shared_ptr<Model> model = Model::load(args.model_path, load);
   const double load_ms = milliseconds_since(load_start);
@@ -177,12 +177,12 @@ int run(const Arguments& args) {
   }
   if (tokens.empty()) usage("no tokens: give --tokens or --random-tokens");
 
-  auto sequence = make_sequence(*model, c.kv_heads, static_cast<int>(tokens.size()) + args.generate + 1, true);
+  PrefixCache prefix = make_prefix_cache(*model, static_cast<int>(tokens.size()) + args.generate + 1);
   ForwardOptions forward;
   forward.chunk_tokens = args.chunk;
   forward.logits = args.logits == "all" ? LogitsMode::All : LogitsMode::Last;
   const auto prefill_start = Clock::now();
-  std::vector<float> logits = extend_sequence(*model, *sequence, tokens.data(), static_cast<int>(tokens.size()), forward);
+  std::vector<float> logits = extend_prefix(*model, prefix, tokens.data(), static_cast<int>(tokens.size()), forward);
   const double prefill_ms = milliseconds_since(prefill_start);
 
   std::vector<int> generated;
@@ -190,7 +190,7 @@ int run(const Arguments& args) {
   if (args.generate > 0) {
     GenerationOptions generation;
     generation.max_tokens = args.generate;
-    TokenStream stream(model, sequence, generation);
+    TokenStream stream(model, prefix.sequence, generation);
     const auto decode_start = Clock::now();
     while (auto token = stream.next(nullptr)) generated.push_back(*token);
     stream.finish(nullptr);
@@ -204,10 +204,10 @@ int run(const Arguments& args) {
       << ",\"layers\":" << c.layers << ",\"hidden\":" << c.hidden << ",\"heads\":" << c.heads
       << ",\"kvHeads\":" << c.kv_heads << ",\"headDim\":" << c.head_dim << ",\"vocab\":" << c.vocab
       << ",\"weightBytes\":" << model->weights().matrix_bytes << "}";
-  out << ",\"backend\":\"" << backend_name(model->backend()) << "\"";
-  if (const DeviceBackend* device = model->device()) {
-    out << ",\"device\":{\"name\":" << json_string(device->device_name()) << ",\"weightBytes\":" << device->weight_bytes()
-        << ",\"memoryBudget\":" << device->memory_budget() << ",\"memoryInUse\":" << device->memory_in_use() << "}";
+  out << ",\"backend\":\"" << model->backend().name() << "\"";
+  if (const std::optional<DeviceMemoryReport> device = model->backend().device_memory()) {
+    out << ",\"device\":{\"name\":" << json_string(device->device_name) << ",\"weightBytes\":" << device->weight_bytes
+        << ",\"memoryBudget\":" << device->budget << ",\"memoryInUse\":" << device->in_use << "}";
   }
   out << ",\"threads\":" << model->pool().size()
       << ",\"cuda\":{\"compiled\":" << (cuda.compiled ? "true" : "false") << ",\"usable\":" << (cuda.usable ? "true" : "false")

@@ -11,7 +11,7 @@
 #include "cuda_check.h"
 #include "embedding.h"
 #include "engine/kv_placement.h"
-#include "engine/sequence.h"
+#include "engine/compact_cache.h"
 #include "flash_attention.h"
 #include "snapkv_scores.h"
 #include "model/model.h"
@@ -120,8 +120,8 @@ Stream::~Stream() {
 
 void Stream::synchronize(const char* what) const { gpu::check_cuda(cudaStreamSynchronize(stream_), what); }
 
-DeviceKvStore& device_store(const Sequence& sequence) {
-  auto* store = dynamic_cast<DeviceKvStore*>(sequence.device.get());
+DeviceKvStore& device_store(const KvStore& kv) {
+  auto* store = dynamic_cast<DeviceKvStore*>(const_cast<KvStore*>(&kv));
   if (store == nullptr) fail(ErrorCode::InvalidArgument, "this cache does not belong to the CUDA backend");
   return *store;
 }
@@ -157,7 +157,7 @@ std::string open_device(const Model& model, int device) {
 
 // The budget the options ask for, or the default; refuses weights that cannot fit it.
 std::shared_ptr<MemoryBudget> open_budget(const Model& model, const std::string& device_name,
-                                          const DeviceBackendOptions& options) {
+                                          const BackendOptions& options) {
   std::size_t free_bytes = 0, total_bytes = 0;
   gpu::check_cuda(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
   const std::size_t budget = options.memory_budget > 0 ? std::min(options.memory_budget, free_bytes)
@@ -174,7 +174,7 @@ std::shared_ptr<MemoryBudget> open_budget(const Model& model, const std::string&
 
 }  // namespace
 
-CudaBackend::CudaBackend(const Model& model, const DeviceBackendOptions& options)
+CudaBackend::CudaBackend(const Model& model, const BackendOptions& options)
     : model_(model),
       options_(options),
       device_name_(open_device(model, device_)),
@@ -201,7 +201,7 @@ std::size_t CudaBackend::working_bytes(int capacity) const {
          static_cast<std::size_t>(c.vocab) * sizeof(float);
 }
 
-std::unique_ptr<DeviceKv> CudaBackend::create_kv(int cache_heads, int capacity, bool host_allowed) {
+std::unique_ptr<KvStore> CudaBackend::create_kv(int cache_heads, int capacity, bool host_allowed) {
   const ModelConfig& c = model_.config();
   const std::size_t bytes = DeviceKvStore::bytes_for(c.layers, cache_heads, c.head_dim, capacity);
   const KvPlacement placement = host_allowed && options_.prefix_in_host_memory
@@ -268,28 +268,23 @@ std::vector<float> CudaBackend::last_logits(const float* hidden, int count) {
   return logits;
 }
 
-std::vector<float> CudaBackend::forward(Sequence& sequence, const int* tokens, int count,
-                                        const ForwardOptions& options) {
+std::vector<float> CudaBackend::forward(KvStore& kv, const int* tokens, int count, const ForwardOptions& options) {
   const ModelConfig& c = model_.config();
   validate_tokens(model_, tokens, count);
-  if (options.base != nullptr || options.observer != nullptr) {
-    fail(ErrorCode::InvalidArgument, "the CUDA backend runs questions through query(), not through a shared base");
-  }
-  KvCache& cache = sequence.cache;
-  DeviceKvStore& store = device_store(sequence);
-  if (count > cache.capacity() - cache.length()) {
-    fail(ErrorCode::CapacityExceeded, "the KV cache holds ", cache.length(), " of ", cache.capacity(),
+  DeviceKvStore& store = device_store(kv);
+  if (count > store.capacity() - store.length()) {
+    fail(ErrorCode::CapacityExceeded, "the KV cache holds ", store.length(), " of ", store.capacity(),
          " tokens and cannot take ", count, " more; create it with a larger capacity");
   }
   std::lock_guard<std::mutex> lock(mutex_);
   gpu::check_cuda(cudaSetDevice(device_), "cudaSetDevice");
-  Rows rows = embed_rows(tokens, count, cache.next_position());
+  Rows rows = embed_rows(tokens, count, store.next_position());
 
   LayerPass pass;
   pass.rows.hidden = rows.hidden;
   pass.rows.positions = rows.positions;
   pass.rows.count = count;
-  pass.rows.first_slot = cache.length();
+  pass.rows.first_slot = store.length();
   pass.own = &store;
   pass.cancel = options.cancel;
   if (options.on_progress) {
@@ -311,15 +306,17 @@ std::vector<float> CudaBackend::forward(Sequence& sequence, const int* tokens, i
   } else {
     stream_.synchronize("running the model");
   }
-  cache.append(count);
+  store.reset(store.length() + count, store.next_position() + count);
   return logits;
 }
 
-CompactCache CudaBackend::compress(const std::vector<int>& tokens, const Sequence* prefix, int base_length,
-                                   int prompt_length, const CompressOptions& options) {
+std::vector<float> CudaBackend::compress(const CompressionPass& compression) {
   const ModelConfig& c = model_.config();
+  const std::vector<int>& tokens = compression.tokens;
+  const CompressOptions& options = compression.options;
   const int count = static_cast<int>(tokens.size());
-  CompactCache compact = make_compact_cache(model_, options, prompt_length);
+  const int prompt_length = compression.prompt_length;
+  const int base_length = compression.base_length;
   std::lock_guard<std::mutex> lock(mutex_);
   gpu::check_cuda(cudaSetDevice(device_), "cudaSetDevice");
   cudaStream_t stream = stream_.get();
@@ -328,7 +325,7 @@ CompactCache CudaBackend::compress(const std::vector<int>& tokens, const Sequenc
   // each layer is compressed before the next one runs.
   DeviceKvStore layer_kv(budget_, KvPlacement::Device, 1, c.kv_heads, c.head_dim, count,
                          "one layer of the prompt's keys and values");
-  SnapKvCompressor compressor(c, options.snapkv, prompt_length, device_store(*compact.sequence), budget_);
+  SnapKvCompressor compressor(c, options.snapkv, prompt_length, device_store(compression.compact), budget_);
   Rows rows = embed_rows(tokens.data(), count, base_length);
 
   LayerPass pass;
@@ -342,13 +339,13 @@ CompactCache CudaBackend::compress(const std::vector<int>& tokens, const Sequenc
   }
   pass.own = &layer_kv;
   pass.own_has_every_layer = false;
-  if (prefix != nullptr) {
-    pass.base = &device_store(*prefix);
+  if (compression.base != nullptr) {
+    pass.base = &device_store(*compression.base);
     pass.base_length = base_length;
   }
   pass.cancel = options.cancel;
   pass.after_layer = [&](int layer, const gpu::KvView& keys) {
-    compressor.compress_layer(layer, keys, compact.kept[static_cast<std::size_t>(layer)], stream);
+    compressor.compress_layer(layer, keys, compression.kept[static_cast<std::size_t>(layer)], stream);
   };
   if (options.on_progress) {
     // A question reports its own tokens; one-shot reports the prompt, layer by layer.
@@ -357,22 +354,7 @@ CompactCache CudaBackend::compress(const std::vector<int>& tokens, const Sequenc
     };
   }
   run_pass(pass);
-  compact.sequence->last_logits = last_logits(pass.rows.hidden, count);
-  compact.sequence->cache.reset(compressor.kept_per_head(), prompt_length);
-  return compact;
-}
-
-CompactCache CudaBackend::query(const Sequence& prefix, const std::vector<int>& suffix, const CompressOptions& options) {
-  const int prefix_length = prefix.cache.length();
-  const int window = options.snapkv.window;
-  const int length = prefix_length + static_cast<int>(suffix.size());
-  const bool keep_all = length < options.snapkv.budget;
-  // As on the CPU (prefix_query.cpp): window queries that fall in the prefix
-  // are computed again by running those prefix tokens once more.
-  const int rerun = keep_all ? 0 : std::max(0, window - static_cast<int>(suffix.size()));
-  std::vector<int> tokens(prefix.tokens.end() - rerun, prefix.tokens.end());
-  tokens.insert(tokens.end(), suffix.begin(), suffix.end());
-  return compress(tokens, &prefix, prefix_length - rerun, length, options);
+  return last_logits(pass.rows.hidden, count);
 }
 
 OneShotSizes CudaBackend::one_shot_sizes(const SnapKvParams& params) const {
@@ -390,9 +372,14 @@ std::size_t CudaBackend::reusable_bytes() const {
          small_positions_.bytes();
 }
 
-OneShotPlan CudaBackend::plan_one_shot(long long length, const CompressOptions& options) {
+std::optional<DeviceMemoryReport> CudaBackend::device_memory() const {
+  return DeviceMemoryReport{device_name_, weights_->bytes(), budget_->budget(), budget_->in_use()};
+}
+
+std::optional<OneShotPlan> CudaBackend::plan_one_shot(long long length, const CompressOptions& options) {
   validate_snapkv_params(options.snapkv, model_.config());
   OneShotPlan plan;
+  plan.device_name = device_name_;
   const OneShotSizes sizes = one_shot_sizes(options.snapkv);
   // The plan counts the reusable buffers in full, so what they hold now is free for it.
   plan.available = budget_->available() + reusable_bytes();
@@ -402,22 +389,8 @@ OneShotPlan CudaBackend::plan_one_shot(long long length, const CompressOptions& 
   return plan;
 }
 
-CompactCache CudaBackend::one_shot(const std::vector<int>& prompt, const CompressOptions& options) {
-  const OneShotPlan plan = plan_one_shot(static_cast<long long>(prompt.size()), options);
-  if (!plan.fits()) {
-    const OneShotMemory& m = plan.memory;
-    fail(ErrorCode::OutOfMemory, "one-shot compression of ", prompt.size(), " tokens needs ",
-         format_bytes(m.total()), " of GPU memory beside the weights (hidden states ", format_bytes(m.hidden),
-         ", one layer's keys and values ", format_bytes(m.layer_kv), ", SnapKV selection ", format_bytes(m.selection),
-         ", the compact cache ", format_bytes(m.compact), ", working buffers ", format_bytes(m.working), ") and ",
-         format_bytes(plan.available), " of ", device_name_, " is free for it; the longest prompt that fits is ",
-         plan.longest, " tokens: shorten the prompt, lower the budget, or free GPU memory");
-  }
-  return compress(prompt, nullptr, 0, static_cast<int>(prompt.size()), options);
-}
-
-void CudaBackend::read_kv(const Sequence& sequence, int layer, int kind, int head, int length, float* out) {
-  const DeviceKvStore& store = device_store(sequence);
+void CudaBackend::read_kv(const KvStore& kv, int layer, int kind, int head, int length, float* out) {
+  const DeviceKvStore& store = device_store(kv);
   const std::uint16_t* source = store.block(layer, kind) + static_cast<std::size_t>(head) * store.head_stride();
   const std::size_t count = static_cast<std::size_t>(length) * store.head_dim();
   std::vector<std::uint16_t> bits;
@@ -432,8 +405,8 @@ void CudaBackend::read_kv(const Sequence& sequence, int layer, int kind, int hea
   for (std::size_t i = 0; i < count; ++i) out[i] = bf16_to_f32(source[i]);
 }
 
-void CudaBackend::write_kv(Sequence& sequence, int layer, int kind, int head, int length, const float* values) {
-  DeviceKvStore& store = device_store(sequence);
+void CudaBackend::write_kv(KvStore& kv, int layer, int kind, int head, int length, const float* values) {
+  DeviceKvStore& store = device_store(kv);
   std::uint16_t* target = store.block(layer, kind) + static_cast<std::size_t>(head) * store.head_stride();
   const std::size_t count = static_cast<std::size_t>(length) * store.head_dim();
   if (store.placement() == KvPlacement::PinnedHost) {
@@ -452,7 +425,7 @@ void CudaBackend::write_kv(Sequence& sequence, int layer, int kind, int head, in
 
 namespace snapkv {
 
-std::unique_ptr<DeviceBackend> create_cuda_backend(const Model& model, const DeviceBackendOptions& options) {
+std::unique_ptr<Backend> create_cuda_backend(const Model& model, const BackendOptions& options) {
   const CudaProbe probe = probe_cuda();
   if (!probe.usable) {
     fail(ErrorCode::BackendUnavailable, "the CUDA backend cannot be used: ", probe.message,

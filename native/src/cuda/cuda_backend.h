@@ -1,8 +1,8 @@
 #pragma once
 // The CUDA backend: the model's weights on the device, sequences in device
-// (or pinned host) memory, and the engine's operations as passes of the
-// layers over the device (cuda_backend.cpp), with SnapKV compression run
-// right after each layer (snapkv_compressor.cpp).
+// (or pinned host) memory, and the engine's passes over the layers on the
+// device (cuda_backend.cpp), with SnapKV compression run right after each
+// layer (snapkv_compressor.cpp).
 #include <cuda_runtime_api.h>
 
 #include <functional>
@@ -12,7 +12,7 @@
 #include "cuda/device_kv.h"
 #include "cuda/device_weights.h"
 #include "cuda/layer_runner.h"
-#include "engine/device_backend.h"
+#include "engine/backend.h"
 
 namespace snapkv::cuda {
 
@@ -45,24 +45,19 @@ struct LayerPass {
   std::function<void(int layer, const gpu::KvView& keys)> after_layer;
 };
 
-class CudaBackend : public DeviceBackend {
+class CudaBackend : public Backend {
  public:
-  CudaBackend(const Model& model, const DeviceBackendOptions& options);
+  CudaBackend(const Model& model, const BackendOptions& options);
   ~CudaBackend() override;
 
-  BackendKind kind() const override { return BackendKind::Cuda; }
-  std::string device_name() const override { return device_name_; }
-  std::size_t weight_bytes() const override { return weights_->bytes(); }
-  std::size_t memory_budget() const override { return budget_->budget(); }
-  std::size_t memory_in_use() const override { return budget_->in_use(); }
-
-  std::unique_ptr<DeviceKv> create_kv(int cache_heads, int capacity, bool host_allowed) override;
-  std::vector<float> forward(Sequence& sequence, const int* tokens, int count, const ForwardOptions& options) override;
-  CompactCache query(const Sequence& prefix, const std::vector<int>& suffix, const CompressOptions& options) override;
-  CompactCache one_shot(const std::vector<int>& prompt, const CompressOptions& options) override;
-  OneShotPlan plan_one_shot(long long length, const CompressOptions& options) override;
-  void read_kv(const Sequence& sequence, int layer, int kind, int head, int length, float* out) override;
-  void write_kv(Sequence& sequence, int layer, int kind, int head, int length, const float* values) override;
+  const char* name() const override { return "cuda"; }
+  std::unique_ptr<KvStore> create_kv(int cache_heads, int capacity, bool host_allowed) override;
+  std::vector<float> forward(KvStore& kv, const int* tokens, int count, const ForwardOptions& options) override;
+  std::vector<float> compress(const CompressionPass& pass) override;
+  void read_kv(const KvStore& kv, int layer, int kind, int head, int length, float* out) override;
+  void write_kv(KvStore& kv, int layer, int kind, int head, int length, const float* values) override;
+  std::optional<DeviceMemoryReport> device_memory() const override;
+  std::optional<OneShotPlan> plan_one_shot(long long length, const CompressOptions& options) override;
 
   // Rows processed per layer step: bounds the working memory of a pass.
   static constexpr int kChunkRows = 2048;
@@ -79,15 +74,13 @@ class CudaBackend : public DeviceBackend {
   Rows embed_rows(const int* tokens, int count, int first_position);
   void check_cancel(const std::atomic<bool>* cancel);
   std::vector<float> last_logits(const float* hidden, int count);
-  CompactCache compress(const std::vector<int>& tokens, const Sequence* prefix, int base_length, int prompt_length,
-                        const CompressOptions& options);
   std::size_t working_bytes(int capacity) const;
   OneShotSizes one_shot_sizes(const SnapKvParams& params) const;
   // Bytes of the reusable buffers (row buffers, logits, the runner's scratch) now held.
   std::size_t reusable_bytes() const;
 
   const Model& model_;
-  DeviceBackendOptions options_;
+  BackendOptions options_;
   int device_ = 0;
   std::string device_name_;
   std::shared_ptr<MemoryBudget> budget_;
@@ -99,6 +92,6 @@ class CudaBackend : public DeviceBackend {
   std::mutex mutex_;
 };
 
-DeviceKvStore& device_store(const Sequence& sequence);
+DeviceKvStore& device_store(const KvStore& kv);
 
 }  // namespace snapkv::cuda

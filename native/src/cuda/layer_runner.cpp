@@ -88,7 +88,7 @@ gpu::RopeJob LayerRunner::rope_job(const float* in, int heads, const float* bias
   job.heads = heads;
   job.head_dim = config_.head_dim;
   job.freq_base = config_.rope_freq_base;
-  job.layout = config_.rope_layout;
+  job.adjacent_pairs = config_.rope_layout == RopeLayout::AdjacentPairs;
   return job;
 }
 

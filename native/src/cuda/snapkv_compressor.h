@@ -23,7 +23,6 @@ class SnapKvCompressor {
   bool keeps_everything() const { return keep_all_; }
   // Where a pass leaves the window's queries (window rows of heads x head_dim, bf16).
   std::uint16_t* window_queries() const { return window_queries_.as<std::uint16_t>(); }
-  int kept_per_head() const { return kept_; }
 
   // `keys`: the layer's whole prompt (prompt_length keys) on the device.
   void compress_layer(int layer, const gpu::KvView& keys, std::vector<KeptHead>& kept, cudaStream_t stream);

@@ -1,6 +1,9 @@
 #pragma once
-// The result of compressing a prompt with SnapKV: a small cache that
-// generation continues from, and what it kept.
+// The result of compressing a prompt with SnapKV: a small cache private to
+// one question, that generation continues from, and what it kept. It is
+// never extended by hand, truncated, asked another question or saved.
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -24,16 +27,9 @@ struct CompressOptions {
   std::function<void(int done, int total)> on_progress;
 };
 
-// An empty compact cache sized for `kept_per_head` entries plus the reserve.
-CompactCache make_compact_cache(const Model& model, const CompressOptions& options, int prompt_length);
-
-// Copies one layer's kept keys and values into the compact cache, in the
-// order of each head's positions. Cache head ch of a cache with one head per
-// query head reads KV head ch * kv_heads / heads.
-void gather_kept(const PromptKeys& keys, const std::vector<KeptHead>& kept, KvCache& compact, int layer,
-                 const ModelConfig& config);
-
 // The entries every cache head keeps: the whole prompt when it fits the budget.
-int kept_per_head(int prompt_length, const SnapKvParams& params);
+inline int kept_per_head(int prompt_length, const SnapKvParams& params) {
+  return prompt_length < params.budget ? prompt_length : params.budget;
+}
 
 }  // namespace snapkv

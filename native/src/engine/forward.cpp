@@ -64,7 +64,7 @@ std::vector<float> run_forward(const Model& model, KvCache& cache, const int* to
       embed_tokens(model.weights().token_embedding, tokens + done, n, buffers.x.data());
       for (int l = 0; l < c.layers; ++l) {
         throw_if_cancelled(options.cancel);
-        run_layer(model, l, cache, l, options.base, options.base_length, buffers, n, first_slot, options.observer);
+        run_layer(model, l, cache, l, nullptr, 0, buffers, n, first_slot, nullptr);
       }
       cache.append(n);
       if (options.logits == LogitsMode::All) {

@@ -26,11 +26,6 @@ struct ForwardOptions {
   int chunk_tokens = 256;  // tokens per batched step: bounds the scratch memory
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(int done, int total)> on_progress;
-  QueryObserver* observer = nullptr;
-  // A read-only cache whose first base_length slots precede `cache`'s slots
-  // (a shared prefix that a question is appended to without copying it).
-  const KvCache* base = nullptr;
-  int base_length = 0;
 };
 
 // Runs `count` tokens, which must be valid ids, through the model, appending to

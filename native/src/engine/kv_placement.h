@@ -3,9 +3,11 @@
 #include <cstddef>
 
 #include "common/memory_budget.h"
-#include "engine/device_backend.h"
 
 namespace snapkv {
+
+// Where a device backend's store keeps its keys and values.
+enum class KvPlacement { Device, PinnedHost };
 
 // On the device when `kv_bytes` fit and `working_bytes` (what a question
 // needs beside them) stay free; otherwise in pinned host memory when that is

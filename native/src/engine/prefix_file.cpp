@@ -16,7 +16,6 @@
 #include "common/engine_error.h"
 #include "common/fnv_hash.h"
 #include "common/mapped_file.h"
-#include "engine/device_backend.h"
 #include "model/model.h"
 
 namespace snapkv {
@@ -89,14 +88,10 @@ std::uint64_t header_checksum_part(PrefixFileHeader header, Checksum64& sum) {
 
 }  // namespace
 
-void save_prefix(const Model& model, const Sequence& prefix, const std::string& path) {
+void save_prefix(const Model& model, const PrefixCache& cache, const std::string& path) {
   const ModelConfig& c = model.config();
-  const KvCache& cache = prefix.cache;
-  const int length = cache.length();
-  if (cache.heads() != c.kv_heads || cache.next_position() != length ||
-      prefix.tokens.size() != static_cast<std::size_t>(length)) {
-    fail(ErrorCode::InvalidArgument, "only a full prompt cache can be saved");
-  }
+  const Sequence& prefix = *cache.sequence;
+  const int length = prefix.kv->length();
   PrefixFileHeader header{};
   std::memcpy(header.magic, kMagic, sizeof kMagic);
   header.version = kPrefixFileVersion;
@@ -130,19 +125,13 @@ void save_prefix(const Model& model, const Sequence& prefix, const std::string& 
     sum.add(zeros.data(), zeros.size());  // the gap reads back as zeros; covered, so no byte of the file goes unchecked
   }
   const std::size_t row = static_cast<std::size_t>(length) * c.head_dim;
-  std::vector<float> device_row(prefix.device ? row : 0);
+  std::vector<float> data(row);
   for (int l = 0; l < c.layers && ok; ++l) {
     for (int kind = 0; kind < 2 && ok; ++kind) {
       for (int h = 0; h < c.kv_heads && ok; ++h) {
-        const float* data = nullptr;
-        if (prefix.device) {
-          model.device()->read_kv(prefix, l, kind, h, length, device_row.data());
-          data = device_row.data();
-        } else {
-          data = kind == 0 ? cache.keys(l, h) : cache.values(l, h);
-        }
-        sum.add(data, row * sizeof(float));
-        ok = std::fwrite(data, sizeof(float), row, file.get()) == row;
+        model.backend().read_kv(*prefix.kv, l, kind, h, length, data.data());
+        sum.add(data.data(), row * sizeof(float));
+        ok = std::fwrite(data.data(), sizeof(float), row, file.get()) == row;
       }
     }
   }
@@ -158,7 +147,7 @@ void save_prefix(const Model& model, const Sequence& prefix, const std::string& 
   }
 }
 
-std::shared_ptr<Sequence> load_prefix(const Model& model, const std::string& path, int extra_capacity) {
+PrefixCache load_prefix(const Model& model, const std::string& path, int extra_capacity) {
   const ModelConfig& c = model.config();
   MappedFile file(path);
   PrefixFileHeader header{};
@@ -205,7 +194,8 @@ std::shared_ptr<Sequence> load_prefix(const Model& model, const std::string& pat
   }
   if (extra_capacity < 0) fail(ErrorCode::InvalidArgument, "extra capacity must not be negative");
 
-  auto sequence = make_sequence(model, c.kv_heads, std::max(1, length + extra_capacity), true);
+  PrefixCache prefix = make_prefix_cache(model, std::max(1, length + extra_capacity));
+  Sequence* sequence = prefix.sequence.get();
   sequence->tokens.assign(tokens, tokens + length);
   if (header.has_logits) {
     const auto* logits = reinterpret_cast<const float*>(tokens + length);
@@ -215,18 +205,11 @@ std::shared_ptr<Sequence> load_prefix(const Model& model, const std::string& pat
   const std::size_t row = static_cast<std::size_t>(length) * c.head_dim;
   for (int l = 0; l < c.layers; ++l) {
     for (int kind = 0; kind < 2; ++kind) {
-      for (int h = 0; h < c.kv_heads; ++h, data += row) {
-        if (sequence->device) {
-          model.device()->write_kv(*sequence, l, kind, h, length, data);
-          continue;
-        }
-        float* target = kind == 0 ? sequence->cache.keys(l, h) : sequence->cache.values(l, h);
-        std::memcpy(target, data, row * sizeof(float));
-      }
+      for (int h = 0; h < c.kv_heads; ++h, data += row) model.backend().write_kv(*sequence->kv, l, kind, h, length, data);
     }
   }
-  sequence->cache.reset(length, length);
-  return sequence;
+  sequence->kv->reset(length, length);
+  return prefix;
 }
 
 }  // namespace snapkv

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/sequence.h"
+#include "engine/prefix_cache.h"
 
 namespace snapkv {
 
@@ -17,10 +17,10 @@ class Model;
 constexpr std::uint32_t kPrefixFileVersion = 2;
 
 // Writes atomically: a temporary file renamed over `path` once complete.
-void save_prefix(const Model& model, const Sequence& prefix, const std::string& path);
+void save_prefix(const Model& model, const PrefixCache& prefix, const std::string& path);
 
-// Reads a saved cache (memory-mapped) into a new sequence with room for
+// Reads a saved cache (memory-mapped) into a new prefix cache with room for
 // `extra_capacity` more tokens.
-std::shared_ptr<Sequence> load_prefix(const Model& model, const std::string& path, int extra_capacity);
+PrefixCache load_prefix(const Model& model, const std::string& path, int extra_capacity);
 
 }  // namespace snapkv

@@ -48,7 +48,7 @@ std::optional<int> TokenStream::next(const std::atomic<bool>* cancel) {
 
 void TokenStream::finish(const std::atomic<bool>* cancel) {
   finished_ = true;
-  if (pending_ && sequence_->cache.length() == sequence_->cache.capacity()) {
+  if (pending_ && sequence_->kv->length() == sequence_->kv->capacity()) {
     // No room for the last token: its logits cannot be known, so nothing may
     // continue from the stale ones.
     pending_.reset();

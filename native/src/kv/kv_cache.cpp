@@ -4,11 +4,11 @@
 
 namespace snapkv {
 
-KvCache::KvCache(int layers, int heads, int head_dim, int capacity, Storage storage)
+KvCache::KvCache(int layers, int heads, int head_dim, int capacity)
     : layers_(layers), heads_(heads), head_dim_(head_dim), capacity_(capacity) {
   if (capacity <= 0) fail(ErrorCode::InvalidArgument, "a KV cache needs a positive capacity, got ", capacity);
   // Pages are committed as the cache fills: a large capacity costs nothing up front.
-  if (storage == Storage::Host) storage_ = PageBuffer(capacity_bytes());
+  storage_ = PageBuffer(capacity_bytes());
 }
 
 std::size_t KvCache::element_count() const {
@@ -20,7 +20,6 @@ std::size_t KvCache::used_bytes() const {
 }
 
 float* KvCache::block(int layer, int head, int which) {
-  if (!has_storage()) fail(ErrorCode::InvalidArgument, "this cache's keys and values are in device memory");
   const std::size_t per_head = static_cast<std::size_t>(capacity_) * head_dim_;
   return static_cast<float*>(storage_.data()) + ((static_cast<std::size_t>(layer) * 2 + which) * heads_ + head) * per_head;
 }

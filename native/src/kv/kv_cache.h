@@ -15,10 +15,7 @@ namespace snapkv {
 
 class KvCache {
  public:
-  // Without storage the cache only tracks length and position: the keys and
-  // values live in a device backend's memory (Sequence::device).
-  enum class Storage { Host, None };
-  KvCache(int layers, int heads, int head_dim, int capacity, Storage storage = Storage::Host);
+  KvCache(int layers, int heads, int head_dim, int capacity);
 
   int layers() const { return layers_; }
   int heads() const { return heads_; }
@@ -43,7 +40,6 @@ class KvCache {
     next_position_ = next_position;
   }
 
-  bool has_storage() const { return storage_.data() != nullptr; }
   std::size_t capacity_bytes() const { return element_count() * sizeof(float); }
   std::size_t used_bytes() const;
 

@@ -32,7 +32,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelLoadOptio
     hash.add(&s.factor, sizeof s.factor);
     model->fingerprint_ = hash.value();
   }
-  if (options.backend == BackendKind::Cuda) model->device_ = create_cuda_backend(*model, options.device);
+  model->backend_ = create_backend(options.backend, *model, options.device);
   return model;
 }
 
@@ -47,8 +47,6 @@ std::uint64_t Model::fingerprint_file(const GgufFile& file) {
   hash.add(&size, sizeof size);
   return hash.value();
 }
-
-const char* backend_name(BackendKind kind) { return kind == BackendKind::Cuda ? "cuda" : "cpu"; }
 
 std::size_t Model::kv_bytes_per_token(int cache_heads) const {
   return static_cast<std::size_t>(config_.layers) * 2 * cache_heads * config_.head_dim * sizeof(float);

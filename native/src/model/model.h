@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cpu/thread_pool.h"
-#include "engine/device_backend.h"
+#include "engine/backend.h"
 #include "gguf/gguf_file.h"
 #include "model/model_config.h"
 #include "model/model_weights.h"
@@ -17,8 +17,8 @@ namespace snapkv {
 
 struct ModelLoadOptions {
   int threads = 0;  // 0: one per hardware thread
-  BackendKind backend = BackendKind::Cpu;
-  DeviceBackendOptions device;
+  std::string backend = "cpu";  // a name create_backend knows
+  BackendOptions device;
   RopeScalingRequest rope_scaling;  // overrides the file's RoPE scaling when set
 };
 
@@ -31,9 +31,8 @@ class Model {
   const ModelWeights& weights() const { return weights_; }
   const RopeFrequencies& rope() const { return rope_; }
   ThreadPool& pool() const { return *pool_; }
-  // The device that computes for this model, or null: the CPU computes.
-  DeviceBackend* device() const { return device_.get(); }
-  BackendKind backend() const { return device_ ? device_->kind() : BackendKind::Cpu; }
+  // What computes for this model and holds its caches' keys and values.
+  Backend& backend() const { return *backend_; }
 
   // Identifies the model's file: its header and metadata, and a sample of every
   // tensor's bytes. Saved caches record it, so a cache is never read back
@@ -52,7 +51,7 @@ class Model {
   RopeFrequencies rope_;
   std::unique_ptr<ThreadPool> pool_;
   std::uint64_t fingerprint_ = 0;
-  std::unique_ptr<DeviceBackend> device_;  // last: released before the weights it was made from
+  std::unique_ptr<Backend> backend_;  // last: released before the weights it was made from
 };
 
 }  // namespace snapkv

@@ -5,7 +5,7 @@
 namespace snapkv {
 
 WindowQueries::WindowQueries(int layers, int heads, int head_dim, int first_position, int window)
-    : row_(heads * head_dim), first_position_(first_position), window_(window), seen_(layers, 0) {
+    : row_(heads * head_dim), first_position_(first_position), window_(window) {
   queries_.assign(layers, std::vector<float>(static_cast<std::size_t>(window) * row_));
 }
 
@@ -15,15 +15,7 @@ void WindowQueries::on_queries(int layer, const float* q, int tokens, const int*
     if (index < 0 || index >= window_) continue;
     std::memcpy(queries_[layer].data() + static_cast<std::size_t>(index) * row_, q + static_cast<std::size_t>(t) * row_,
                 sizeof(float) * row_);
-    ++seen_[layer];
   }
-}
-
-bool WindowQueries::complete() const {
-  for (int count : seen_) {
-    if (count < window_) return false;
-  }
-  return true;
 }
 
 }  // namespace snapkv

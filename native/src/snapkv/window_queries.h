@@ -17,13 +17,10 @@ class WindowQueries : public QueryObserver {
   // window rows of heads x head_dim for one layer, in position order.
   const float* layer(int layer) const { return queries_[layer].data(); }
   int window() const { return window_; }
-  // True once every layer has seen every window position.
-  bool complete() const;
 
  private:
   int row_, first_position_, window_;
   std::vector<std::vector<float>> queries_;
-  std::vector<int> seen_;
 };
 
 }  // namespace snapkv

@@ -288,7 +288,7 @@ void run_benchmarks(Context& ctx) {
     const DeviceBuffer d_positions = upload_vector(positions);
     gpu::RopeJob job;
     job.in = x.as<float>(), job.in_row_stride = static_cast<std::size_t>(kHeads) * kDim, job.positions = d_positions.as<int>();
-    job.rows = rows, job.heads = kHeads, job.head_dim = kDim, job.freq_base = 1e6f, job.layout = RopeLayout::Halves;
+    job.rows = rows, job.heads = kHeads, job.head_dim = kDim, job.freq_base = 1e6f, job.adjacent_pairs = false;
     job.out_type = DType::BF16, job.out = out.get(), job.out_row_stride = job.in_row_stride, job.out_head_stride = kDim;
     ms = median_ms(ctx, [&] { gpu::rope(job, ctx.stream); });
     line("rope f32->bf16 (q)", dims({rows, kHeads, kDim}), ms, 6.0 * rows * kHeads * kDim / ms / 1e6, "GB/s", copy_gbs);

@@ -12,6 +12,7 @@
 #include "host_weights.h"
 #include "random_blocks.h"
 #include "rms_norm.h"
+#include "model/model_config.h"
 #include "rope.h"
 #include "weight_formats.h"
 
@@ -215,7 +216,7 @@ void check_rope(Context& ctx) {
       job.in_row_stride = width;
       job.bias = c.bias ? d_bias.as<float>() : nullptr;
       job.positions = d_positions.as<int>();
-      job.rows = rows, job.heads = c.heads, job.head_dim = c.head_dim, job.freq_base = c.base, job.layout = c.layout;
+      job.rows = rows, job.heads = c.heads, job.head_dim = c.head_dim, job.freq_base = c.base, job.adjacent_pairs = c.layout == RopeLayout::AdjacentPairs;
       job.out_type = DType::F32, job.out = d_x.get(), job.out_row_stride = width, job.out_head_stride = c.head_dim;
       gpu::rope(job, ctx.stream);
       ctx.sync();
@@ -241,7 +242,7 @@ void check_rope(Context& ctx) {
       job.in_row_stride = stride;
       job.bias = c.bias ? d_bias.as<float>() : nullptr;
       job.positions = d_positions.as<int>();
-      job.rows = rows, job.heads = c.heads, job.head_dim = c.head_dim, job.freq_base = c.base, job.layout = c.layout;
+      job.rows = rows, job.heads = c.heads, job.head_dim = c.head_dim, job.freq_base = c.base, job.adjacent_pairs = c.layout == RopeLayout::AdjacentPairs;
       job.rotate = rotate;
       job.out_type = cache_type;
       job.out = cache.as<std::uint16_t>() + static_cast<std::size_t>(first_slot) * c.head_dim;

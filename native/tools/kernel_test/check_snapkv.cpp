@@ -1,5 +1,5 @@
 // SnapKV on the device against the CPU engine's selection (snapkv/selection,
-// engine/compact_cache): the scoring pass, pooling, top-k, keep-all, gather,
+// cpu_backend/kept_gather): the scoring pass, pooling, top-k, keep-all, gather,
 // and the whole selection.
 //
 // How selections are compared. Pooling, top-k, keep-all and gather get the
@@ -22,8 +22,9 @@
 
 #include "cpu/simd.h"
 #include "cpu/thread_pool.h"
-#include "engine/compact_cache.h"
+#include "cpu_backend/kept_gather.h"
 #include "harness.h"
+#include "kv/kv_cache.h"
 #include "model/model_config.h"
 #include "snapkv/selection.h"
 #include "snapkv_scores.h"

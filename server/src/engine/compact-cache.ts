@@ -2,7 +2,7 @@
 // which prompt positions it kept.
 import { nativeSync } from './errors';
 import { KvCacheHandle } from './kv-cache';
-import { NativeSequence } from './native-addon';
+import { NativeCompactCache } from './native-addon';
 
 /** SnapKV's parameters (DESIGN.md section 3). */
 export interface SnapKvOptions {
@@ -25,19 +25,19 @@ export interface KeptHead {
   scores: Float32Array;
 }
 
-export class CompactCache extends KvCacheHandle {
+export class CompactCache extends KvCacheHandle<NativeCompactCache> {
   /** @internal use PrefixCache.query or Model.compressOneShot */
-  constructor(native: NativeSequence, vocab: number) {
+  constructor(native: NativeCompactCache, vocab: number) {
     super(native, vocab);
   }
 
   /** Length of the prompt (prefix and question) this cache was compressed from. */
   get promptLength(): number {
-    return nativeSync(() => this.native.stats().promptLength);
+    return nativeSync(() => this.native.promptLength());
   }
 
   /** For every layer, for every cache head: the positions kept and their scores. */
   kept(): KeptHead[][] {
-    return nativeSync(() => this.native.kept()) ?? [];
+    return nativeSync(() => this.native.kept());
   }
 }

@@ -2,7 +2,7 @@
 // within a token's forward pass.
 import { linkCancellation, throwIfAborted } from './cancellation';
 import { nativeCall, nativeSync } from './errors';
-import { NativeSequence } from './native-addon';
+import { NativeKvCache } from './native-addon';
 
 export interface GenerateOptions {
   /** Most tokens to produce (default 256). */
@@ -20,7 +20,7 @@ export interface GenerateOptions {
   signal?: AbortSignal;
 }
 
-export async function* generateTokens(sequence: NativeSequence, options: GenerateOptions): AsyncGenerator<number, void, undefined> {
+export async function* generateTokens(sequence: NativeKvCache, options: GenerateOptions): AsyncGenerator<number, void, undefined> {
   throwIfAborted(options.signal);
   const stream = nativeSync(() =>
     sequence.generate({

@@ -1,7 +1,7 @@
 // What every cache handle offers: generation, logits, statistics, dispose.
 import { nativeSync } from './errors';
 import { generateTokens, GenerateOptions } from './generation';
-import { NativeSequence } from './native-addon';
+import { NativeKvCache } from './native-addon';
 
 export interface CacheStats {
   tokens: number;
@@ -23,11 +23,11 @@ export interface CacheStats {
   forwardedTokens: number;
 }
 
-export abstract class KvCacheHandle {
+export abstract class KvCacheHandle<Native extends NativeKvCache = NativeKvCache> {
   /** @internal */
   protected constructor(
     /** @internal */
-    readonly native: NativeSequence,
+    readonly native: Native,
     protected readonly vocab: number,
   ) {}
 

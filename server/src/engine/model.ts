@@ -49,20 +49,20 @@ export class Model {
     if (capacity < ids.length) {
       throw new EngineError('INVALID_ARGUMENT', `capacity ${capacity} is smaller than the prompt of ${ids.length} tokens`);
     }
-    const sequence = nativeSync(() => this.native.createSequence({ capacity }));
+    const native = nativeSync(() => this.native.createPrefix({ capacity }));
     const cancellation = linkCancellation(options.signal);
     try {
       const logits = await nativeCall(() =>
-        sequence.forward(
+        native.extend(
           ids,
           { logits: options.logits ?? 'last', chunkTokens: options.chunkTokens },
           cancellation.flag,
           progressReporter(options.onProgress),
         ),
       );
-      return new PrefixCache(sequence, this.info.vocab, logits);
+      return new PrefixCache(native, this.info.vocab, logits);
     } catch (error) {
-      sequence.dispose();
+      native.dispose();
       throw error;
     } finally {
       cancellation.release();

@@ -64,10 +64,8 @@ export interface NativeCancelFlag {
   readonly cancelled: boolean;
 }
 
-export interface NativeSequenceStats {
+export interface NativeCacheStats {
   tokens: number;
-  compressed: boolean;
-  promptLength: number;
   nextPosition: number;
   capacity: number;
   cacheHeads: number;
@@ -111,41 +109,49 @@ export interface NativeKeptHead {
   scores: Float32Array;
 }
 
-export interface NativeSequence {
-  query(
-    suffix: Int32Array,
-    options: NativeCompressOptions,
-    cancel?: NativeCancelFlag,
-    onProgress?: (done: number, total: number) => void,
-  ): Promise<NativeSequence>;
-  truncate(length: number): void;
-  save(path: string): Promise<void>;
-  tokens(): Int32Array;
-  kept(): NativeKeptHead[][] | null;
-  forward(
+/** What the addon's PrefixCache and CompactCache both offer. */
+export interface NativeKvCache {
+  generate(options: NativeGenerationOptions): NativeTokenStream;
+  lastLogits(): Float32Array | null;
+  stats(): NativeCacheStats;
+  dispose(): void;
+}
+
+export interface NativePrefixCache extends NativeKvCache {
+  extend(
     tokens: Int32Array,
     options: { logits?: NativeLogitsMode; chunkTokens?: number },
     cancel?: NativeCancelFlag,
     onProgress?: (done: number, total: number) => void,
   ): Promise<Float32Array | null>;
-  generate(options: NativeGenerationOptions): NativeTokenStream;
-  lastLogits(): Float32Array | null;
-  stats(): NativeSequenceStats;
-  dispose(): void;
+  query(
+    suffix: Int32Array,
+    options: NativeCompressOptions,
+    cancel?: NativeCancelFlag,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<NativeCompactCache>;
+  truncate(length: number): void;
+  save(path: string): Promise<void>;
+  tokens(): Int32Array;
+}
+
+export interface NativeCompactCache extends NativeKvCache {
+  kept(): NativeKeptHead[][];
+  promptLength(): number;
 }
 
 export interface NativeModel {
   info(): NativeModelInfo;
   metadata(): Record<string, MetadataValue>;
   metadata(key: string): MetadataValue | undefined;
-  createSequence(options: { capacity?: number; cacheHeads?: 'kv' | 'query' }): NativeSequence;
-  loadPrefix(path: string, options: { extraCapacity?: number }): Promise<NativeSequence>;
+  createPrefix(options: { capacity?: number }): NativePrefixCache;
+  loadPrefix(path: string, options: { extraCapacity?: number }): Promise<NativePrefixCache>;
   compressOneShot(
     tokens: Int32Array,
     options: NativeCompressOptions,
     cancel?: NativeCancelFlag,
     onProgress?: (done: number, total: number) => void,
-  ): Promise<NativeSequence>;
+  ): Promise<NativeCompactCache>;
   planOneShot(length: number, options: NativeCompressOptions): NativeOneShotPlan | null;
   dispose(): void;
   readonly disposed: boolean;

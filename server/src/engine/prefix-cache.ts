@@ -5,7 +5,7 @@ import { linkCancellation } from './cancellation';
 import { CompactCache, SnapKvOptions } from './compact-cache';
 import { EngineError, nativeCall, nativeSync } from './errors';
 import { KvCacheHandle } from './kv-cache';
-import { NativeLogitsMode, NativeSequence } from './native-addon';
+import { NativeCompressOptions, NativeLogitsMode, NativePrefixCache } from './native-addon';
 import { progressReporter, ProgressListener } from './progress';
 import { toInt32Tokens, TokenIds } from './tokens';
 
@@ -26,10 +26,10 @@ export interface QueryOptions extends SnapKvOptions {
   chunkTokens?: number;
 }
 
-export class PrefixCache extends KvCacheHandle {
+export class PrefixCache extends KvCacheHandle<NativePrefixCache> {
   /** @internal use Model.prefill or Model.loadPrefix */
   constructor(
-    native: NativeSequence,
+    native: NativePrefixCache,
     vocab: number,
     /** Logits returned by the prefill that made this cache. */
     readonly logits: Float32Array | null,
@@ -52,7 +52,7 @@ export class PrefixCache extends KvCacheHandle {
     const cancellation = linkCancellation(options.signal);
     try {
       return await nativeCall(() =>
-        this.native.forward(
+        this.native.extend(
           ids,
           { logits: options.logits ?? 'last', chunkTokens: options.chunkTokens },
           cancellation.flag,
@@ -97,7 +97,7 @@ export class PrefixCache extends KvCacheHandle {
 }
 
 /** The native form of SnapKV and compression options. */
-export function compressOptions(options: QueryOptions): Parameters<NativeSequence['query']>[1] {
+export function compressOptions(options: QueryOptions): NativeCompressOptions {
   return {
     window: options.window,
     budget: options.budget,

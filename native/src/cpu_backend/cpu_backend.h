@@ -1,0 +1,25 @@
+#pragma once
+// The CPU backend: keys and values in host memory (f32 KvCache), the forward
+// pass of engine/forward.cpp, and SnapKV's selection of snapkv/selection.cpp.
+#include "engine/backend.h"
+
+namespace snapkv {
+
+class CpuBackend : public Backend {
+ public:
+  explicit CpuBackend(const Model& model) : model_(model) {}
+
+  const char* name() const override { return "cpu"; }
+  std::unique_ptr<KvStore> create_kv(int cache_heads, int capacity, bool host_allowed) override;
+  std::vector<float> forward(KvStore& kv, const int* tokens, int count, const ForwardOptions& options) override;
+  std::vector<float> compress(const CompressionPass& pass) override;
+  void read_kv(const KvStore& kv, int layer, int kind, int head, int length, float* out) override;
+  void write_kv(KvStore& kv, int layer, int kind, int head, int length, const float* values) override;
+  std::optional<DeviceMemoryReport> device_memory() const override { return std::nullopt; }
+  std::optional<OneShotPlan> plan_one_shot(long long, const CompressOptions&) override { return std::nullopt; }
+
+ private:
+  const Model& model_;
+};
+
+}  // namespace snapkv
