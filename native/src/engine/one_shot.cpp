@@ -27,7 +27,7 @@ CompactCache compress_one_shot(const Model& model, const std::vector<int>& promp
   embed_tokens(model.weights().token_embedding, prompt.data(), length, hidden.data());
 
   CompactCache compact = make_compact_cache(model, options, length);
-  KvCache layer_cache(1, c.kv_heads, c.head_dim, length);  // one layer's full KV, reused by every layer
+  KvCache layer_cache(1, c.kv_heads, c.head_dim, length, model.kv_type());  // one layer's full KV, reused by every layer
   WindowQueries window_queries(c.layers, c.heads, c.head_dim, length - window, window);
   ChunkBuffers buffers(c, chunk);
   const std::size_t row_bytes = sizeof(float) * c.hidden;

@@ -129,17 +129,22 @@ void save_prefix(const Model& model, const Sequence& prefix, const std::string& 
     const std::vector<std::uint8_t> zeros(static_cast<std::size_t>(padding), 0);
     sum.add(zeros.data(), zeros.size());  // the gap reads back as zeros; covered, so no byte of the file goes unchecked
   }
+  // Rows go to disk as f32 whatever the cache stores, so one file serves
+  // every KV type and both backends. A 16-bit row widens and narrows back to
+  // the same bits; a q8_0 row too, unless its block's scale is an f16
+  // subnormal (every value under ~0.008), where it may round once more.
   const std::size_t row = static_cast<std::size_t>(length) * c.head_dim;
-  std::vector<float> device_row(prefix.device ? row : 0);
+  std::vector<float> f32_rows(prefix.device || cache.type() != KvType::F32 ? row : 0);
   for (int l = 0; l < c.layers && ok; ++l) {
     for (int kind = 0; kind < 2 && ok; ++kind) {
       for (int h = 0; h < c.kv_heads && ok; ++h) {
-        const float* data = nullptr;
+        const float* data = f32_rows.data();
         if (prefix.device) {
-          model.device()->read_kv(prefix, l, kind, h, length, device_row.data());
-          data = device_row.data();
-        } else {
+          model.device()->read_kv(prefix, l, kind, h, length, f32_rows.data());
+        } else if (cache.type() == KvType::F32) {
           data = kind == 0 ? cache.keys(l, h) : cache.values(l, h);
+        } else {
+          cache.read_rows(l, kind, h, 0, length, f32_rows.data());
         }
         sum.add(data, row * sizeof(float));
         ok = std::fwrite(data, sizeof(float), row, file.get()) == row;
@@ -220,8 +225,7 @@ std::shared_ptr<Sequence> load_prefix(const Model& model, const std::string& pat
           model.device()->write_kv(*sequence, l, kind, h, length, data);
           continue;
         }
-        float* target = kind == 0 ? sequence->cache.keys(l, h) : sequence->cache.values(l, h);
-        std::memcpy(target, data, row * sizeof(float));
+        sequence->cache.write_rows(l, kind, h, 0, length, data);
       }
     }
   }

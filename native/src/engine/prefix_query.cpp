@@ -38,7 +38,7 @@ CompactCache query_prefix(const Model& model, const Sequence& prefix, const std:
   tokens.insert(tokens.end(), suffix.begin(), suffix.end());
   const int count = static_cast<int>(tokens.size());
 
-  KvCache question(c.layers, c.kv_heads, c.head_dim, count);
+  KvCache question(c.layers, c.kv_heads, c.head_dim, count, full.type());
   question.reset(0, base_length);
   WindowQueries window_queries(c.layers, c.heads, c.head_dim, length - window, window);
   ForwardOptions forward;

@@ -6,10 +6,11 @@
 
 namespace snapkv {
 
-Sequence::Sequence(int layers, int heads, int head_dim, int capacity) : cache(layers, heads, head_dim, capacity) {}
+Sequence::Sequence(int layers, int heads, int head_dim, int capacity, KvType kv_type)
+    : cache(layers, heads, head_dim, capacity, kv_type) {}
 
 Sequence::Sequence(int layers, int heads, int head_dim, int capacity, std::unique_ptr<DeviceKv> device_kv)
-    : cache(layers, heads, head_dim, capacity, KvCache::Storage::None), device(std::move(device_kv)) {}
+    : cache(layers, heads, head_dim, capacity, KvType::F32, KvCache::Storage::None), device(std::move(device_kv)) {}
 
 Sequence::~Sequence() = default;
 
@@ -20,7 +21,7 @@ std::shared_ptr<Sequence> make_sequence(const Model& model, int cache_heads, int
     return std::make_shared<Sequence>(c.layers, cache_heads, c.head_dim, capacity,
                                       backend->create_kv(cache_heads, capacity, host_allowed));
   }
-  return std::make_shared<Sequence>(c.layers, cache_heads, c.head_dim, capacity);
+  return std::make_shared<Sequence>(c.layers, cache_heads, c.head_dim, capacity, model.kv_type());
 }
 
 std::vector<float> extend_sequence(const Model& model, Sequence& sequence, const int* tokens, int count,

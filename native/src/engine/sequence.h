@@ -13,7 +13,7 @@ class DeviceKv;
 class Model;
 
 struct Sequence {
-  Sequence(int layers, int heads, int head_dim, int capacity);
+  Sequence(int layers, int heads, int head_dim, int capacity, KvType kv_type);
   // A sequence whose keys and values a device backend holds.
   Sequence(int layers, int heads, int head_dim, int capacity, std::unique_ptr<DeviceKv> device_kv);
   ~Sequence();

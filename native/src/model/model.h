@@ -9,6 +9,7 @@
 #include "cpu/thread_pool.h"
 #include "engine/device_backend.h"
 #include "gguf/gguf_file.h"
+#include "kv/kv_type.h"
 #include "model/model_config.h"
 #include "model/model_weights.h"
 #include "model/rope_frequencies.h"
@@ -20,6 +21,7 @@ struct ModelLoadOptions {
   BackendKind backend = BackendKind::Cpu;
   DeviceBackendOptions device;
   RopeScalingRequest rope_scaling;  // overrides the file's RoPE scaling when set
+  KvType kv_type = KvType::F16;     // the CPU backend's KV storage (kv/kv_type.h says why f16)
 };
 
 class Model {
@@ -40,7 +42,11 @@ class Model {
   // into another model.
   std::uint64_t fingerprint() const { return fingerprint_; }
 
-  // Bytes of one token's keys and values over all layers, at f32.
+  // How the CPU backend stores keys and values. A device backend keeps its
+  // own (f32) and reads and writes them as f32: this is then F32.
+  KvType kv_type() const { return device_ ? KvType::F32 : kv_type_; }
+
+  // Bytes of one token's keys and values over all layers, in kv_type().
   std::size_t kv_bytes_per_token(int cache_heads) const;
 
  private:
@@ -52,6 +58,7 @@ class Model {
   RopeFrequencies rope_;
   std::unique_ptr<ThreadPool> pool_;
   std::uint64_t fingerprint_ = 0;
+  KvType kv_type_ = KvType::F16;
   std::unique_ptr<DeviceBackend> device_;  // last: released before the weights it was made from
 };
 
