@@ -163,7 +163,7 @@ function tensorLayout(layout: GgufLayout, name: string) {
 
 // ---------------------------------------------------------------- loading
 
-const LOAD = { backend: 'cpu' as const, threads: 1 };
+const LOAD = { backend: 'cpu' as const, threads: 1, kvType: 'f32' as const };
 const CODES: readonly string[] = [
   'INVALID_FILE', 'UNSUPPORTED_MODEL', 'INVALID_ARGUMENT', 'CAPACITY_EXCEEDED', 'OUT_OF_MEMORY', 'IO_ERROR',
   'BUSY', 'DISPOSED', 'FINISHED', 'BACKEND_UNAVAILABLE', 'INTERNAL',
