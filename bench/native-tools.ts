@@ -92,3 +92,16 @@ export async function measureMatmul(request: MatmulRequest): Promise<MatmulResul
     threads: r.threads,
   };
 }
+
+export interface BandwidthResult {
+  /** Best of seven passes of every thread reading its share of a buffer far larger than the caches. */
+  readGBps: number;
+  bytes: number;
+  threads: number;
+}
+
+/** The machine's memory read bandwidth with `threads` threads of the engine's pool: decode's ceiling. */
+export async function measureBandwidth(threads: number): Promise<BandwidthResult> {
+  const { readGBps, bytes, threads: used } = await runJsonTool<BandwidthResult>(nativeTool('snapkv-bench'), ['bandwidth', '--threads', String(threads)]);
+  return { readGBps, bytes, threads: used };
+}

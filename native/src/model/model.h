@@ -17,7 +17,7 @@
 namespace snapkv {
 
 struct ModelLoadOptions {
-  int threads = 0;  // 0: one per hardware thread
+  int threads = 0;  // 0: ThreadPool::default_threads(), every CPU this process may run on
   BackendKind backend = BackendKind::Cpu;
   DeviceBackendOptions device;
   RopeScalingRequest rope_scaling;  // overrides the file's RoPE scaling when set
