@@ -8,6 +8,10 @@
 //       memory read bandwidth (GB/s) of all threads streaming M MiB (default 512, far past
 //       the caches) through the engine's thread pool: the ceiling for decode, which reads
 //       every weight and the KV cache once per token.
+//   snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--layers L] [--heads H] [--kv-heads G]
+//                          [--head-dim D] [--threads N] [--repeats R]
+//       median ms of one decode token's attention over N cached positions in every layer, and the
+//       KV bytes it read per ms (GB/s): what the KV type saves a decode step at long context.
 // Prints one JSON object.
 #include <algorithm>
 #include <chrono>
@@ -18,10 +22,12 @@
 #include <string>
 #include <vector>
 
+#include "cpu/attention.h"
 #include "cpu/matmul.h"
 #include "cpu/simd.h"
 #include "cpu/thread_pool.h"
 #include "gguf/ggml_type.h"
+#include "kv/kv_cache.h"
 
 namespace {
 
@@ -111,6 +117,52 @@ int bandwidth(int threads, std::size_t mib) {
   for (double s : sums) checksum += s;
   std::cout << "{\"readGBps\":" << best << ",\"bytes\":" << buffer.size() * sizeof(float) << ",\"threads\":" << parts
             << ",\"checksum\":" << checksum << "}\n";
+  return 0;
+}
+
+int attention(int argc, char** argv) {
+  const snapkv::KvType type = snapkv::parse_kv_type(flag(argc, argv, "--kv-type", "f16"));
+  const int context = std::stoi(flag(argc, argv, "--context", "32768"));
+  const int layers = std::stoi(flag(argc, argv, "--layers", "24"));
+  const int heads = std::stoi(flag(argc, argv, "--heads", "14"));
+  const int kv_heads = std::stoi(flag(argc, argv, "--kv-heads", "2"));
+  const int d = std::stoi(flag(argc, argv, "--head-dim", "64"));
+  const int repeats = std::stoi(flag(argc, argv, "--repeats", "9"));
+  snapkv::ThreadPool pool(std::stoi(flag(argc, argv, "--threads", "0")));
+  snapkv::KvCache cache(layers, kv_heads, d, context + 1, type);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> rows(static_cast<std::size_t>(context + 1) * d);
+  for (float& x : rows) x = value(rng);
+  for (int l = 0; l < layers; ++l) {
+    for (int h = 0; h < kv_heads; ++h) {
+      for (int kind = 0; kind < 2; ++kind) cache.write_rows(l, kind, h, 0, context + 1, rows.data());
+    }
+  }
+  cache.reset(context + 1, context + 1);
+  std::vector<float> q(static_cast<std::size_t>(heads) * d), out(q.size());
+  for (float& x : q) x = value(rng);
+  auto step = [&] {
+    for (int l = 0; l < layers; ++l) {
+      snapkv::AttentionSource source;
+      source.own = &cache;
+      source.own_layer = l;
+      snapkv::causal_attention(q.data(), source, context, 1, heads, out.data(), pool);
+    }
+  };
+  step();  // warm-up
+  std::vector<double> seconds;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    step();
+    seconds.push_back(seconds_since(start));
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  const double bytes = static_cast<double>(cache.used_bytes());
+  std::cout << "{\"kvType\":\"" << snapkv::kv_type_name(type) << "\",\"context\":" << context << ",\"layers\":" << layers
+            << ",\"kvBytes\":" << bytes << ",\"medianMs\":" << median * 1e3 << ",\"kvGBps\":" << bytes / median / 1e9
+            << ",\"threads\":" << pool.size() << ",\"checksum\":" << out[0] << "}\n";
   return 0;
 }
 
@@ -211,12 +263,14 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "peak") return peak(std::stoi(flag(argc, argv, "--threads", "0")));
   if (mode == "matmul") return matmul(argc, argv);
+  if (mode == "attention") return attention(argc, argv);
   if (mode == "bandwidth") {
     return bandwidth(std::stoi(flag(argc, argv, "--threads", "0")),
                      static_cast<std::size_t>(std::stoul(flag(argc, argv, "--mib", "512"))));
   }
   std::cerr << "usage: snapkv-bench peak [--threads N]\n"
                "       snapkv-bench bandwidth [--threads N] [--mib M]\n"
+               "       snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--threads N]\n"
                "       snapkv-bench matmul --type F32|F16|BF16|Q8_0 --rows N --cols K --tokens T [--threads N]\n";
   return 2;
 }
