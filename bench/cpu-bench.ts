@@ -6,6 +6,8 @@
  *   --fresh                     write the models into a temporary folder, removed at the end,
  *                               instead of reusing bench/tmp/
  *   --no-snapkv                 skip the SnapKV section (one 32K-token prefill: minutes on 2 cores)
+ *   --no-kv                     skip the KV-type section (an 8K-token prefill per KV type)
+ *   --only-kv                   run only the machine table and the KV-type section
  *
  * Prints markdown tables to stdout (progress goes to stderr) and writes the same
  * results to bench/results/cpu-latest.json.
@@ -18,7 +20,8 @@ import { BenchModelFile, WeightType, ensureBenchModel } from './bench-model';
 import { KernelRow, kernelSection } from './kernel-section';
 import { logicalCpus, machineInfo, MachineInfo } from './machine';
 import { modelSection } from './model-section';
-import { PeakResult, measurePeak, repoRoot } from './native-tools';
+import { BandwidthResult, PeakResult, measureBandwidth, measurePeak, repoRoot } from './native-tools';
+import { kvSection } from './kv-section';
 import { snapkvSection } from './snapkv-section';
 import { BenchContext, BenchSection } from './section';
 import { Table, fmt, fmtBytes, renderTable } from './tables';
@@ -30,10 +33,13 @@ interface Options {
   threads: number;
   fresh: boolean;
   snapkv: boolean;
+  kv: boolean;
+  /** Only the KV-type section (after the machine table). */
+  onlyKv: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { types: [...ALL_TYPES], threads: logicalCpus(), fresh: false, snapkv: true };
+  const options: Options = { types: [...ALL_TYPES], threads: logicalCpus(), fresh: false, snapkv: true, kv: true, onlyKv: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -54,14 +60,18 @@ function parseOptions(argv: readonly string[]): Options {
       options.fresh = true;
     } else if (arg === '--no-snapkv') {
       options.snapkv = false;
+    } else if (arg === '--no-kv') {
+      options.kv = false;
+    } else if (arg === '--only-kv') {
+      options.onlyKv = true;
     } else {
-      throw new Error(`unknown option ${arg}\nusage: cpu-bench [--types Q8_0,F16,BF16,F32] [--threads N] [--fresh] [--no-snapkv]`);
+      throw new Error(`unknown option ${arg}\nusage: cpu-bench [--types Q8_0,F16,BF16,F32] [--threads N] [--fresh] [--no-snapkv] [--no-kv] [--only-kv]`);
     }
   }
   return options;
 }
 
-function machineTable(machine: MachineInfo, peak: PeakResult): Table {
+function machineTable(machine: MachineInfo, peak: PeakResult, bandwidth: BandwidthResult): Table {
   return {
     title: 'Machine',
     columns: [{ header: 'item' }, { header: 'value' }],
@@ -74,6 +84,7 @@ function machineTable(machine: MachineInfo, peak: PeakResult): Table {
       ['node', machine.node],
       ['load average at start (1 min)', fmt(machine.loadAverage, 2)],
       ['peak f32 FMA (snapkv-bench peak)', `${fmt(peak.peakGflops)} GFLOP/s`],
+      ['memory read bandwidth (snapkv-bench bandwidth)', `${fmt(bandwidth.readGBps)} GB/s (${bandwidth.threads} threads, ${fmtBytes(bandwidth.bytes)} buffer)`],
     ],
   };
 }
@@ -95,13 +106,16 @@ async function main(): Promise<void> {
     const machine = machineInfo(options.threads);
     log(`measuring peak on ${options.threads} threads`);
     const peak = await measurePeak(options.threads);
-    console.log(`${renderTable(machineTable(machine, peak))}\n`);
+    log(`measuring memory read bandwidth on ${options.threads} threads`);
+    const bandwidth = await measureBandwidth(options.threads);
+    console.log(`${renderTable(machineTable(machine, peak, bandwidth))}\n`);
 
     const files = new Map<WeightType, BenchModelFile>();
     const context: BenchContext = {
       threads: options.threads,
       weightTypes: options.types,
       peak,
+      bandwidth,
       modelFile(type) {
         let file = files.get(type);
         if (!file) {
@@ -115,9 +129,10 @@ async function main(): Promise<void> {
     };
 
     let kernelRows: readonly KernelRow[] | undefined;
-    const sections: BenchSection[] = [
+    const sections: BenchSection[] = options.onlyKv ? [kvSection()] : [
       kernelSection(qwenVocab().tokens.length),
       modelSection(logitsBandwidth(() => kernelRows)),
+      ...(options.kv ? [kvSection()] : []),
       ...(options.snapkv ? [snapkvSection()] : []),
     ];
     const results: Record<string, unknown> = {};
@@ -132,8 +147,9 @@ async function main(): Promise<void> {
 
     const outDir = path.join(root, 'bench', 'results');
     fs.mkdirSync(outDir, { recursive: true });
-    const outFile = path.join(outDir, 'cpu-latest.json');
-    const report = { machine, peak, weightTypes: options.types, durationSeconds: (Date.now() - started) / 1000, ...results };
+    // A partial run (--only-kv) keeps its own file, so the full results stay.
+    const outFile = path.join(outDir, options.onlyKv ? 'cpu-kv-latest.json' : 'cpu-latest.json');
+    const report = { machine, peak, bandwidth, weightTypes: options.types, durationSeconds: (Date.now() - started) / 1000, ...results };
     fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
     log(`wrote ${path.relative(root, outFile)} (${fmt((Date.now() - started) / 1000)} s in all)`);
   } finally {

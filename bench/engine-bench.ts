@@ -25,7 +25,7 @@ export interface DecodeResult extends DecodeTiming {
   promptTokens: number;
   /** Prefill of the prompt plus the first token. */
   timeToFirstTokenMs: number;
-  /** Weights plus KV cache one step reads, at the mean context of the run. */
+  /** Weights plus KV cache (in the model's KV type) one step reads, at the mean context of the run. */
   bytesPerToken: number;
   /** bytesPerToken / median time per token. */
   gbps: number;
@@ -120,7 +120,7 @@ async function measureDecode(
   });
   try {
     const timing = await timeDecode(prefix!.generate({ maxTokens, temperature: 0 }));
-    const bytesPerToken = decodeBytesPerToken(shape, type, promptLength + maxTokens / 2);
+    const bytesPerToken = decodeBytesPerToken(shape, type, promptLength + maxTokens / 2, model.info.kvBytesPerToken);
     return {
       promptTokens: promptLength,
       ...timing,

@@ -54,9 +54,15 @@ export function prefillFlops(shape: BenchModelShape, tokens: number, cachedBefor
   return tokens * (2 * layerMatrixParams(shape) + attentionFlops(shape, meanContext)) + logitsFlops(shape);
 }
 
-/** Bytes one decode step must read: every layer matrix, the output matrix, and the f32 KV cache. */
-export function decodeBytesPerToken(shape: BenchModelShape, type: WeightType, context: number): number {
-  const weights = (layerMatrixParams(shape) + shape.vocab * shape.hidden) * bytesPerWeight(type);
-  const kvCache = 2 * shape.layers * shape.kvHeads * shape.headDim * context * 4;
-  return weights + kvCache;
+/** Weight bytes one decode step must read: every layer matrix and the output matrix. */
+export function decodeWeightBytes(shape: BenchModelShape, type: WeightType): number {
+  return (layerMatrixParams(shape) + shape.vocab * shape.hidden) * bytesPerWeight(type);
+}
+
+/**
+ * Bytes one decode step must read: the weights and the KV cache at `context`
+ * positions, `kvBytesPerToken` each (model.info.kvBytesPerToken: it follows the KV type).
+ */
+export function decodeBytesPerToken(shape: BenchModelShape, type: WeightType, context: number, kvBytesPerToken: number): number {
+  return decodeWeightBytes(shape, type) + kvBytesPerToken * context;
 }

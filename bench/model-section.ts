@@ -52,7 +52,7 @@ export function modelSection(memoryBandwidth: MemoryBandwidth): BenchSection {
       }
       const peak = context.peak.peakGflops;
       return {
-        tables: [modelTable(rows), prefillTable(rows, peak), decodeTable(rows, memoryBandwidth)],
+        tables: [modelTable(rows), prefillTable(rows, peak), decodeTable(rows, memoryBandwidth, context.bandwidth.readGBps)],
         json: {
           prefillLengths: PREFILL_LENGTHS,
           prefillRepeats: PREFILL_REPEATS,
@@ -131,7 +131,7 @@ function prefillTable(rows: readonly ModelSectionRow[], peakGflops: number): Tab
   };
 }
 
-function decodeTable(rows: readonly ModelSectionRow[], memoryBandwidth: MemoryBandwidth): Table {
+function decodeTable(rows: readonly ModelSectionRow[], memoryBandwidth: MemoryBandwidth, readGBps: number): Table {
   return {
     title: `Decode (addon, greedy, ${DECODE_TOKENS} tokens after a ${DECODE_PROMPT}-token prompt; first token excluded)`,
     columns: [
@@ -140,6 +140,8 @@ function decodeTable(rows: readonly ModelSectionRow[], memoryBandwidth: MemoryBa
       { header: 'p90', align: 'right' },
       { header: 'tokens/s', align: 'right' },
       { header: 'bytes/token', align: 'right' },
+      { header: 'bytes / read bandwidth (ms)', align: 'right' },
+      { header: '% of that bound', align: 'right' },
       { header: 'GB/s', align: 'right' },
       { header: 'logits matvec GB/s', align: 'right' },
       { header: `TTFT ms (${DECODE_PROMPT})`, align: 'right' },
@@ -153,16 +155,25 @@ function decodeTable(rows: readonly ModelSectionRow[], memoryBandwidth: MemoryBa
         fmt(d.p90MsPerToken, 2),
         fmt(d.tokensPerSecond),
         fmtBytes(d.bytesPerToken),
+        fmt(boundMs(d.bytesPerToken, readGBps), 2),
+        fmtPercent(boundMs(d.bytesPerToken, readGBps), d.medianMsPerToken),
         fmt(d.gbps),
         limit === undefined ? '-' : fmt(limit),
         fmt(d.timeToFirstTokenMs),
       ];
     }),
     notes: [
-      'bytes/token: every weight matrix (the tied embedding as the output projection) plus the f32 KV cache at the mean context.',
+      "bytes/token: every weight matrix (the tied embedding as the output projection) plus the KV cache (in the model's KV type) at the mean context.",
+      `bytes / read bandwidth: the fastest a step can be when it reads those bytes once at the machine's measured ${fmt(readGBps)} GB/s (same threads);`,
+      '% of that bound: how close the measured step comes to it (100% is at memory bandwidth).',
       'logits matvec GB/s: snapkv-bench on the 151669 x 448 output matrix at T=1. It does not fit in the caches, so this is the rate a',
       "decode step can read that weight type from memory with the engine's kernel: the practical ceiling for the GB/s column.",
       'TTFT: prefill of the prompt plus the wait for the first token.',
     ],
   };
+}
+
+/** The time to read `bytes` once at `gbps`, in ms. */
+export function boundMs(bytes: number, gbps: number): number {
+  return (bytes / (gbps * 1e9)) * 1000;
 }

@@ -92,3 +92,33 @@ export async function measureMatmul(request: MatmulRequest): Promise<MatmulResul
     threads: r.threads,
   };
 }
+
+export interface BandwidthResult {
+  /** Best of seven passes of every thread reading its share of a buffer far larger than the caches. */
+  readGBps: number;
+  bytes: number;
+  threads: number;
+}
+
+/** The machine's memory read bandwidth with `threads` threads of the engine's pool: decode's ceiling. */
+export async function measureBandwidth(threads: number): Promise<BandwidthResult> {
+  const { readGBps, bytes, threads: used } = await runJsonTool<BandwidthResult>(nativeTool('snapkv-bench'), ['bandwidth', '--threads', String(threads)]);
+  return { readGBps, bytes, threads: used };
+}
+
+export interface AttentionResult {
+  kvType: string;
+  context: number;
+  layers: number;
+  kvBytes: number;
+  medianMs: number;
+  /** KV bytes read per second by the attention of one decode token. */
+  kvGBps: number;
+  threads: number;
+}
+
+/** One decode token's attention over `context` cached positions in every layer (Qwen2.5-0.5B's heads by default). */
+export async function measureAttention(kvType: string, context: number, threads: number): Promise<AttentionResult> {
+  const args = ['attention', '--kv-type', kvType, '--context', String(context), '--threads', String(threads), '--repeats', '5'];
+  return runJsonTool<AttentionResult>(nativeTool('snapkv-bench'), args, 600_000);
+}

@@ -18,4 +18,15 @@ describe('snapkv-code options', () => {
     assert.throws(() => parseArgs(['ask', 'repo', 'q', '--gpu-memory', '0']), /--gpu-memory needs a positive number of GiB/);
     assert.throws(() => parseArgs(['ask', 'repo', 'q', '--backend', 'tpu']), /--backend must be auto, cuda or cpu/);
   });
+
+  it('takes the KV cache type and the thread count, and says what they must be', () => {
+    const args = parseArgs(['ask', 'repo', 'why?', '--kv-type', 'q8_0', '--threads', '6']);
+    assert.strictEqual(args.settings.kvType, 'q8_0');
+    assert.strictEqual(args.settings.threads, 6);
+    const plain = parseArgs(['ask', 'repo', 'why?']);
+    assert.strictEqual(plain.settings.kvType, undefined);
+    assert.strictEqual(plain.settings.threads, undefined);
+    assert.throws(() => parseArgs(['ask', 'repo', 'q', '--kv-type', 'f8']), /--kv-type must be f16, bf16, q8_0 or f32, not "f8"/);
+    assert.throws(() => parseArgs(['ask', 'repo', 'q', '--threads', '0']), /--threads needs a positive whole number/);
+  });
 });

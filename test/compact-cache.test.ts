@@ -28,7 +28,7 @@ describe('compact cache', function () {
   before(async () => {
     for (const [name, spec] of Object.entries(specs)) {
       const fixture = writeTinyModel(spec, tempDir());
-      models.set(name, await Engine.load(fixture.path, { backend: 'cpu', threads: 2 }));
+      models.set(name, await Engine.load(fixture.path, { backend: 'cpu', threads: 2, kvType: 'f32' }));
     }
     main = models.get('qwen2')!;
     assert.notStrictEqual(main.info.heads, main.info.kvHeads, 'the fixture must have grouped query heads');
@@ -454,7 +454,7 @@ describe('compact cache', function () {
       before(async () => {
         // More layers: one-shot reports progress once per layer.
         const fixture = writeTinyModel({ ...specs.qwen2, layers: 6 }, tempDir());
-        deep = await Engine.load(fixture.path, { backend: 'cpu', threads: 2 });
+        deep = await Engine.load(fixture.path, { backend: 'cpu', threads: 2, kvType: 'f32' });
       });
       after(() => deep.dispose());
 

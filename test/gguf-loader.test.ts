@@ -164,7 +164,7 @@ function tensorLayout(layout: GgufLayout, name: string) {
 
 // ---------------------------------------------------------------- loading
 
-const LOAD = { backend: 'cpu' as const, threads: 1 };
+const LOAD = { backend: 'cpu' as const, threads: 1, kvType: 'f32' as const };
 const CODES: readonly string[] = ENGINE_ERROR_CODES;
 
 async function loadError(file: string): Promise<EngineError> {

@@ -28,7 +28,7 @@ describe('one-shot mode', function () {
 
   before(async () => {
     const fixture = writeTinyModel(tinyModelSpec({ arch: 'qwen2', weightType: 'BF16', tied: true, seed: 5 }), tempDir());
-    model = await Engine.load(fixture.path, { backend: 'cpu' });
+    model = await Engine.load(fixture.path, { backend: 'cpu', kvType: 'f32' });
   });
   after(() => model.dispose());
 

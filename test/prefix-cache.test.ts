@@ -39,7 +39,7 @@ describe('prefix cache', function () {
     for (const [name, spec] of Object.entries(specs)) {
       const fixture = writeTinyModel(spec, tempDir());
       fixtures.set(name, fixture);
-      models.set(name, await Engine.load(fixture.path, { backend: 'cpu', threads: 2 }));
+      models.set(name, await Engine.load(fixture.path, { backend: 'cpu', threads: 2, kvType: 'f32' }));
     }
     main = models.get('qwen2')!;
     mainFixture = fixtures.get('qwen2')!;
@@ -333,7 +333,7 @@ describe('prefix cache', function () {
       const spec = { ...specs.qwen2, seed: 2 };
       const other = writeTinyModel(spec, tempDir());
       assert.notStrictEqual(other.path, mainFixture.path);
-      const otherModel = await Engine.load(other.path, { backend: 'cpu', threads: 2 });
+      const otherModel = await Engine.load(other.path, { backend: 'cpu', threads: 2, kvType: 'f32' });
       try {
         const error = await refused(saved, /another model/, 'INVALID_FILE', otherModel);
         assert.match(error.message, /prefill the prompt again/);
@@ -352,7 +352,7 @@ describe('prefix cache', function () {
       const llama = models.get('llama')!;
       await refused(saved, /another model/, 'INVALID_FILE', llama);
       const shaped = writeTinyModel({ ...specs.qwen2, layers: 3, kvHeads: 1 }, tempDir());
-      const shapedModel = await Engine.load(shaped.path, { backend: 'cpu', threads: 2 });
+      const shapedModel = await Engine.load(shaped.path, { backend: 'cpu', threads: 2, kvType: 'f32' });
       try {
         await refused(saved, /another model/, 'INVALID_FILE', shapedModel);
       } finally {

@@ -129,6 +129,18 @@ describe('session parts', () => {
       assert.throws(() => resolveSettings({ gpuMemoryGiB: -1 }), /gpuMemoryGiB must be a number of GiB, 0 or more/);
       assert.throws(() => resolveSettings({ prefixInHostMemory: 'yes' as never }), /prefixInHostMemory must be true or false/);
     });
+
+    it('reads the KV cache type and thread count, left to the engine when unset and kept across changes', () => {
+      const s = resolveSettings({});
+      assert.strictEqual(s.kvType, undefined);
+      assert.strictEqual(s.threads, 0);
+      const set = resolveSettings({ kvType: 'bf16', threads: 3 }, s);
+      const later = resolveSettings({ snapkv: { budget: 512 } }, set);
+      assert.strictEqual(later.kvType, 'bf16');
+      assert.strictEqual(later.threads, 3);
+      assert.throws(() => resolveSettings({ kvType: 'f8' as never }), /kvType must be 'f16', 'bf16', 'q8_0', 'f32', not "f8"/);
+      assert.throws(() => resolveSettings({ threads: -2 }), /threads must be a whole number, 0 \(every core\) or more/);
+    });
   });
 
   describe('model search', () => {

@@ -18,7 +18,8 @@ namespace snapkv::binding {
 
 namespace {
 
-// loadModel(path, { threads, backend: 'cpu' | 'cuda', gpuMemoryBytes, prefixInHostMemory, ropeScaling, ropeScale }) -> Promise<Model>
+// loadModel(path, { threads, backend: 'cpu' | 'cuda', gpuMemoryBytes, prefixInHostMemory, ropeScaling, ropeScale,
+//   kvType: 'f16' | 'bf16' | 'q8_0' | 'f32' }) -> Promise<Model>
 Napi::Value load_model(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadModel needs a file path");
@@ -32,6 +33,11 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
   load.device.memory_budget = static_cast<std::size_t>(budget);
   load.device.prefix_in_host_memory = bool_option(options, "prefixInHostMemory", false);
   load.rope_scaling = rope_scaling_from_js(options);
+  const std::string kv_type = string_option(options, "kvType", kv_type_name(load.device.kv_type));
+  if (kv_type != "f16" && kv_type != "bf16" && kv_type != "q8_0" && kv_type != "f32") {
+    throw Napi::TypeError::New(env, "kvType must be 'f16', 'bf16', 'q8_0' or 'f32', not '" + kv_type + "'");
+  }
+  load.device.kv_type = parse_kv_type(kv_type);
   auto model = std::make_shared<std::shared_ptr<Model>>();
   return PromiseWorker::start(
       env, [path, load, model] { *model = Model::load(path, load); },

@@ -58,6 +58,8 @@ Napi::Value ModelHandle::info(const Napi::CallbackInfo& info) {
   result.Set("weightBytes", static_cast<double>(m->weights().matrix_bytes));
   result.Set("threads", m->pool().size());
   result.Set("backend", m->backend().name());
+  result.Set("kvType", kv_type_name(m->kv_type()));
+  result.Set("kvBytesPerToken", static_cast<double>(m->kv_bytes_per_token(m->config().kv_heads)));
   if (const std::optional<DeviceMemoryReport> device = m->backend().device_memory()) {
     result.Set("deviceName", device->device_name);
     result.Set("deviceWeightBytes", static_cast<double>(device->weight_bytes));

@@ -4,6 +4,14 @@
 //       f32 FMA throughput of all threads (GFLOP/s): the ceiling for matmul.
 //   snapkv-bench matmul --type F32|F16|BF16|Q8_0 --rows N --cols K --tokens T [--threads N] [--repeats R]
 //       median GFLOP/s of out[T x N] = in[T x K] * W[N x K]^T with W stored in that type.
+//   snapkv-bench bandwidth [--threads N] [--mib M]
+//       memory read bandwidth (GB/s) of all threads streaming M MiB (default 512, far past
+//       the caches) through the engine's thread pool: the ceiling for decode, which reads
+//       every weight and the KV cache once per token.
+//   snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--layers L] [--heads H] [--kv-heads G]
+//                          [--head-dim D] [--threads N] [--repeats R]
+//       median ms of one decode token's attention over N cached positions in every layer, and the
+//       KV bytes it read per ms (GB/s): what the KV type saves a decode step at long context.
 // Prints one JSON object.
 #include <algorithm>
 #include <chrono>
@@ -14,10 +22,12 @@
 #include <string>
 #include <vector>
 
+#include "cpu/attention.h"
 #include "cpu/matmul.h"
 #include "cpu/simd.h"
 #include "cpu/thread_pool.h"
 #include "gguf/ggml_type.h"
+#include "kv/kv_cache.h"
 
 namespace {
 
@@ -66,6 +76,93 @@ int peak(int threads) {
   for (double s : sink) checksum += s;
   std::cout << "{\"peakGflops\":" << best << ",\"threads\":" << pool.size() << ",\"lanes\":" << snapkv::simd::kLanes
             << ",\"checksum\":" << checksum << "}\n";
+  return 0;
+}
+
+// Sums n floats with four independent accumulators: loads, not adds, set the pace.
+float read_sum(const float* p, std::size_t n) {
+  using namespace snapkv::simd;
+  Vec a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+  std::size_t i = 0;
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes) {
+    a0 = add(a0, load(p + i));
+    a1 = add(a1, load(p + i + kLanes));
+    a2 = add(a2, load(p + i + 2 * kLanes));
+    a3 = add(a3, load(p + i + 3 * kLanes));
+  }
+  float total = sum(add(add(a0, a1), add(a2, a3)));
+  for (; i < n; ++i) total += p[i];
+  return total;
+}
+
+int bandwidth(int threads, std::size_t mib) {
+  snapkv::ThreadPool pool(threads);
+  const int parts = pool.size();
+  const std::size_t per_part = (mib << 20) / sizeof(float) / parts / 64 * 64;
+  std::vector<float> buffer(per_part * parts);
+  // Each part is first written by a pool thread, as the engine's caches and weights are first touched.
+  pool.parallel_for(parts, [&](int part, int) {
+    float* p = buffer.data() + per_part * part;
+    for (std::size_t i = 0; i < per_part; ++i) p[i] = 1.0f + static_cast<float>(i & 7);
+  });
+  std::vector<double> sums(static_cast<std::size_t>(parts));
+  double best = 0;
+  for (int repeat = 0; repeat < 7; ++repeat) {
+    const auto start = Clock::now();
+    pool.parallel_for(parts, [&](int part, int) { sums[part] += read_sum(buffer.data() + per_part * part, per_part); });
+    const double seconds = seconds_since(start);
+    best = std::max(best, static_cast<double>(buffer.size() * sizeof(float)) / seconds / 1e9);
+  }
+  double checksum = 0;
+  for (double s : sums) checksum += s;
+  std::cout << "{\"readGBps\":" << best << ",\"bytes\":" << buffer.size() * sizeof(float) << ",\"threads\":" << parts
+            << ",\"checksum\":" << checksum << "}\n";
+  return 0;
+}
+
+int attention(int argc, char** argv) {
+  const snapkv::KvType type = snapkv::parse_kv_type(flag(argc, argv, "--kv-type", "f16"));
+  const int context = std::stoi(flag(argc, argv, "--context", "32768"));
+  const int layers = std::stoi(flag(argc, argv, "--layers", "24"));
+  const int heads = std::stoi(flag(argc, argv, "--heads", "14"));
+  const int kv_heads = std::stoi(flag(argc, argv, "--kv-heads", "2"));
+  const int d = std::stoi(flag(argc, argv, "--head-dim", "64"));
+  const int repeats = std::stoi(flag(argc, argv, "--repeats", "9"));
+  snapkv::ThreadPool pool(std::stoi(flag(argc, argv, "--threads", "0")));
+  snapkv::KvCache cache(layers, kv_heads, d, context + 1, type);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> rows(static_cast<std::size_t>(context + 1) * d);
+  for (float& x : rows) x = value(rng);
+  for (int l = 0; l < layers; ++l) {
+    for (int h = 0; h < kv_heads; ++h) {
+      for (int kind = 0; kind < 2; ++kind) cache.write_rows(l, kind, h, 0, context + 1, rows.data());
+    }
+  }
+  cache.reset(context + 1, context + 1);
+  std::vector<float> q(static_cast<std::size_t>(heads) * d), out(q.size());
+  for (float& x : q) x = value(rng);
+  auto step = [&] {
+    for (int l = 0; l < layers; ++l) {
+      snapkv::AttentionSource source;
+      source.own = &cache;
+      source.own_layer = l;
+      snapkv::causal_attention(q.data(), source, context, 1, heads, out.data(), pool);
+    }
+  };
+  step();  // warm-up
+  std::vector<double> seconds;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    step();
+    seconds.push_back(seconds_since(start));
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  const double bytes = static_cast<double>(cache.used_bytes());
+  std::cout << "{\"kvType\":\"" << snapkv::kv_type_name(type) << "\",\"context\":" << context << ",\"layers\":" << layers
+            << ",\"kvBytes\":" << bytes << ",\"medianMs\":" << median * 1e3 << ",\"kvGBps\":" << bytes / median / 1e9
+            << ",\"threads\":" << pool.size() << ",\"checksum\":" << out[0] << "}\n";
   return 0;
 }
 
@@ -166,7 +263,14 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "peak") return peak(std::stoi(flag(argc, argv, "--threads", "0")));
   if (mode == "matmul") return matmul(argc, argv);
+  if (mode == "attention") return attention(argc, argv);
+  if (mode == "bandwidth") {
+    return bandwidth(std::stoi(flag(argc, argv, "--threads", "0")),
+                     static_cast<std::size_t>(std::stoul(flag(argc, argv, "--mib", "512"))));
+  }
   std::cerr << "usage: snapkv-bench peak [--threads N]\n"
+               "       snapkv-bench bandwidth [--threads N] [--mib M]\n"
+               "       snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--threads N]\n"
                "       snapkv-bench matmul --type F32|F16|BF16|Q8_0 --rows N --cols K --tokens T [--threads N]\n";
   return 2;
 }

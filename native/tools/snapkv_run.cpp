@@ -4,7 +4,7 @@
 //
 //   snapkv-run MODEL.gguf [--tokens 1,2,3 | --random-tokens N] [--logits none|last|all]
 //              [--generate N] [--threads N] [--chunk N] [--seed N] [--top K]
-//              [--backend cpu|cuda] [--gpu-memory-mib N]
+//              [--backend cpu|cuda] [--gpu-memory-mib N] [--kv-type f16|bf16|q8_0|f32]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -45,13 +45,14 @@ struct Arguments {
   int top = 0;
   std::string backend = "cpu";
   int gpu_memory_mib = 0;
+  std::string kv_type;  // empty: the engine's default
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "snapkv-run: " << problem << "\n"
             << "usage: snapkv-run MODEL.gguf [--tokens 1,2,3 | --random-tokens N] [--logits none|last|all]\n"
             << "                  [--generate N] [--threads N] [--chunk N] [--seed N] [--top K]\n"
-            << "                  [--backend cpu|cuda] [--gpu-memory-mib N]\n";
+            << "                  [--backend cpu|cuda] [--gpu-memory-mib N] [--kv-type f16|bf16|q8_0|f32]\n";
   std::exit(2);
 }
 
@@ -91,6 +92,11 @@ Arguments parse_arguments(int argc, char** argv) {
       args.generate = parse_int(value(), arg);
     } else if (arg == "--threads") {
       args.threads = parse_int(value(), arg);
+    } else if (arg == "--kv-type") {
+      args.kv_type = value();
+      if (args.kv_type != "f16" && args.kv_type != "bf16" && args.kv_type != "q8_0" && args.kv_type != "f32") {
+        usage("--kv-type takes f16, bf16, q8_0 or f32");
+      }
     } else if (arg == "--chunk") {
       args.chunk = parse_int(value(), arg);
     } else if (arg == "--seed") {
@@ -163,6 +169,7 @@ int run(const Arguments& args) {
   const auto load_start = Clock::now();
   ModelLoadOptions load;
   load.threads = args.threads;
+  if (!args.kv_type.empty()) load.device.kv_type = parse_kv_type(args.kv_type);
   load.backend = args.backend;
   load.device.memory_budget = static_cast<std::size_t>(std::max(args.gpu_memory_mib, 0)) << 20;
   std::shared_ptr<Model> model = Model::load(args.model_path, load);
@@ -209,7 +216,7 @@ int run(const Arguments& args) {
     out << ",\"device\":{\"name\":" << json_string(device->device_name) << ",\"weightBytes\":" << device->weight_bytes
         << ",\"memoryBudget\":" << device->budget << ",\"memoryInUse\":" << device->in_use << "}";
   }
-  out << ",\"threads\":" << model->pool().size()
+  out << ",\"threads\":" << model->pool().size() << ",\"kvType\":\"" << kv_type_name(model->kv_type()) << "\""
       << ",\"cuda\":{\"compiled\":" << (cuda.compiled ? "true" : "false") << ",\"usable\":" << (cuda.usable ? "true" : "false")
       << ",\"message\":" << json_string(cuda.message) << "}";
   out << ",\"tokens\":" << tokens.size();

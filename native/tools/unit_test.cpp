@@ -1,6 +1,6 @@
 // snapkv-unit-test: checks of the engine's host-side rules that need no
 // model and no GPU (the device memory budget, where a cache is placed, byte
-// formatting, the weight block formats, the device layout of weight matrices). Prints one line per check and exits non-zero on a failure;
+// formatting, the weight block formats, the KV row types, the thread pool, the device layout of weight matrices). Prints one line per check and exits non-zero on a failure;
 // test/native-unit.test.ts runs it.
 #include <cstdio>
 #include <functional>
@@ -12,6 +12,8 @@
 #include "engine/device_weight_layout.h"
 #include "engine/kv_placement.h"
 #include "engine/one_shot_plan.h"
+#include "unit_test_kv_rows.h"
+#include "unit_test_thread_pool.h"
 #include "unit_test_weight_blocks.h"
 
 namespace {
@@ -215,6 +217,8 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "decode") return snapkv_unit::decode_blocks_command(argc, argv);
   std::vector<std::pair<std::string, std::function<void()>>> checks = kChecks;
   for (auto& check : snapkv_unit::weight_block_checks()) checks.push_back(std::move(check));
+  for (auto& check : snapkv_unit::kv_row_checks()) checks.push_back(std::move(check));
+  for (auto& check : snapkv_unit::thread_pool_checks()) checks.push_back(std::move(check));
   int failures = 0;
   for (const auto& [name, check] : checks) {
     try {

@@ -29,6 +29,13 @@ export interface ServerSettings {
   ropeScaling?: 'file' | 'none' | 'linear' | 'yarn';
   /** The factor for ropeScaling 'yarn' or 'linear' (default 4). */
   ropeScale?: number;
+  /**
+   * How the CPU backend stores the KV cache: 'f16' (default, half of f32's memory), 'bf16', 'q8_0'
+   * (about a quarter) or 'f32' (exact, twice f16's memory). The CUDA backend keeps f32.
+   */
+  kvType?: 'f16' | 'bf16' | 'q8_0' | 'f32';
+  /** CPU threads for the engine (absent or 0: one per hardware thread). */
+  threads?: number;
   snapkv?: SnapKvSettings;
   /** Largest packed repository in tokens (default: the model's context minus room for a question). */
   maxContextTokens?: number;

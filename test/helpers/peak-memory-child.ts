@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   const length = Number(lengthText);
   const question = 32;
   const options = { window: 32, budget: Number(budgetText), kernel: 7 };
-  const model = await Engine.load(modelPath, { backend: 'cpu' });
+  // f32 keys and values, so the full cache the parent expects is plain arithmetic.
+  const model = await Engine.load(modelPath, { backend: 'cpu', kvType: 'f32' });
   // Touch every weight first, so the measurement is of caches and activations.
   (await model.prefill(promptTokens(8, 1))).dispose();
   const prompt = promptTokens(length, 2);

@@ -3,11 +3,13 @@
 // layer, computed with no engine code.
 import { TinyModelConfig, TinyWeights } from '../fixtures/tiny-models';
 import { ReferenceForward } from '../reference/forward64';
-import { KeptHead, SnapKvParams, snapkvSelect } from '../reference/snapkv64';
+import { cacheHeadScores, KeptHead, poolScores, SnapKvInput, SnapKvParams, snapkvSelect } from '../reference/snapkv64';
 
 export interface ReferencePrompt {
   /** Per layer: the inputs snapkvSelect takes, for any window up to `maxWindow`. */
   select(params: SnapKvParams): KeptHead[][];
+  /** Per layer and cache head: the pooled score of every scored position (prompts longer than the budget). */
+  pooled(params: SnapKvParams): Float64Array[][];
 }
 
 export function referencePrompt(
@@ -30,19 +32,22 @@ export function referencePrompt(
   const keys = Array.from({ length: layers }, (_, l) =>
     Array.from({ length: kvHeads }, (_, g) => reference.cacheHead(l, g).keys),
   );
-  return {
-    select(params: SnapKvParams): KeptHead[][] {
-      const window = Math.min(params.window, length);
-      if (params.window > maxWindow && params.window <= length) throw new Error('window above maxWindow');
-      return keys.map((layerKeys, l) => {
-        const rows = queries[l].slice(queries[l].length - window);
-        const perHead = Array.from({ length: heads }, (_, h) => {
-          const out = new Float64Array(window * headDim);
-          rows.forEach((row, t) => out.set(row.subarray(h * headDim, (h + 1) * headDim), t * headDim));
-          return out;
-        });
-        return snapkvSelect({ queries: perHead, keys: layerKeys, promptLength: length, headDim }, params);
+  const inputs = (params: SnapKvParams): SnapKvInput[] => {
+    const window = Math.min(params.window, length);
+    if (params.window > maxWindow && params.window <= length) throw new Error('window above maxWindow');
+    return keys.map((layerKeys, l) => {
+      const rows = queries[l].slice(queries[l].length - window);
+      const perHead = Array.from({ length: heads }, (_, h) => {
+        const out = new Float64Array(window * headDim);
+        rows.forEach((row, t) => out.set(row.subarray(h * headDim, (h + 1) * headDim), t * headDim));
+        return out;
       });
-    },
+      return { queries: perHead, keys: layerKeys, promptLength: length, headDim };
+    });
+  };
+  return {
+    select: (params) => inputs(params).map((input) => snapkvSelect(input, params)),
+    pooled: (params) =>
+      inputs(params).map((input) => cacheHeadScores(input, params).map((row) => poolScores(row, params.kernel, params.pooling))),
   };
 }

@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "cpu/fast_exp.h"
-#include "cpu/simd.h"
 #include "cpu/thread_pool.h"
 #include "kv/kv_cache.h"
+#include "kv/kv_rows.h"
 
 namespace snapkv {
 
@@ -29,10 +30,11 @@ void causal_attention(const float* q, const AttentionSource& source, int past, i
     const int h = task / query_blocks;
     const int block = task % query_blocks;
     const int cache_head = h * own.heads() / heads;
-    const float* base_keys = base_length ? source.base->keys(source.base_layer, cache_head) : nullptr;
-    const float* base_values = base_length ? source.base->values(source.base_layer, cache_head) : nullptr;
-    const float* keys = own.keys(source.own_layer, cache_head);
-    const float* values = own.values(source.own_layer, cache_head);
+    const KvCache* base = base_length ? source.base : nullptr;
+    const std::uint8_t* base_keys = base ? base->key_rows(source.base_layer, cache_head) : nullptr;
+    const std::uint8_t* base_values = base ? base->value_rows(source.base_layer, cache_head) : nullptr;
+    const std::uint8_t* keys = own.key_rows(source.own_layer, cache_head);
+    const std::uint8_t* values = own.value_rows(source.own_layer, cache_head);
     const int t_end = std::min(tokens, (block + 1) * kQueriesPerTask);
     for (int t = block * kQueriesPerTask; t < t_end; ++t) {
       const float* query = q + static_cast<std::size_t>(t) * row + static_cast<std::size_t>(h) * d;
@@ -41,23 +43,16 @@ void causal_attention(const float* q, const AttentionSource& source, int past, i
       const int visible = base_length + own_visible;
       scores.resize(static_cast<std::size_t>(visible));
       // One contiguous score row over both segments: the softmax and the
-      // weighted sum see the same sequence as for a single cache.
+      // weighted sum see the same sequence as for a single cache. The rows
+      // are read in their stored type, converted in registers.
+      if (base) score_kv_rows(base->type(), query, base_keys, base->row_bytes(), base_length, d, scale, scores.data());
+      score_kv_rows(own.type(), query, keys, own.row_bytes(), own_visible, d, scale, scores.data() + base_length);
       float max_score = -INFINITY;
-      for (int j = 0; j < base_length; ++j) {
-        scores[j] = simd::dot(query, base_keys + static_cast<std::size_t>(j) * d, d) * scale;
-        max_score = std::max(max_score, scores[j]);
-      }
-      for (int j = 0; j < own_visible; ++j) {
-        float& s = scores[base_length + j];
-        s = simd::dot(query, keys + static_cast<std::size_t>(j) * d, d) * scale;
-        max_score = std::max(max_score, s);
-      }
+      for (int j = 0; j < visible; ++j) max_score = std::max(max_score, scores[j]);
       const float total = exp_shifted_in_place(scores.data(), visible, max_score);
       std::fill(result, result + d, 0.0f);
-      for (int j = 0; j < base_length; ++j) simd::axpy(scores[j], base_values + static_cast<std::size_t>(j) * d, result, d);
-      for (int j = 0; j < own_visible; ++j) {
-        simd::axpy(scores[base_length + j], values + static_cast<std::size_t>(j) * d, result, d);
-      }
+      if (base) accumulate_kv_rows(base->type(), scores.data(), base_values, base->row_bytes(), base_length, d, result);
+      accumulate_kv_rows(own.type(), scores.data() + base_length, values, own.row_bytes(), own_visible, d, result);
       const float inverse = 1.0f / total;
       for (int i = 0; i < d; ++i) result[i] *= inverse;
     }

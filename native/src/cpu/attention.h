@@ -7,7 +7,8 @@ class KvCache;
 class ThreadPool;
 
 // The keys and values a query attends to: `base_length` slots of `base` (if
-// any), then the slots of `own`. Both use the same head layout.
+// any), then the slots of `own`. Both use the same head layout; each is read
+// in its own KvType.
 struct AttentionSource {
   const KvCache* base = nullptr;
   int base_length = 0;

@@ -1,7 +1,8 @@
 #pragma once
 // A fixed set of worker threads that run the tasks of one parallel loop at a
 // time. The calling thread works too, as worker 0. Calls from several threads
-// are serialised: each loop gets every core.
+// are serialised: each loop gets every core. Between loops a worker spins for
+// at most ~200 microseconds, then sleeps on a condition variable.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -14,8 +15,11 @@ namespace snapkv {
 
 class ThreadPool {
  public:
-  // threads <= 0 means one per hardware thread.
+  // threads <= 0 means default_threads().
   explicit ThreadPool(int threads);
+
+  // The one owner of the default: every CPU this process may run on.
+  static int default_threads();
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

@@ -22,11 +22,13 @@ KvCache& cpu_cache(KvStore& store) {
 
 const KvCache& cpu_cache(const KvStore& store) { return cpu_cache(const_cast<KvStore&>(store)); }
 
-std::unique_ptr<Backend> create_cpu_backend(const Model& model) { return std::make_unique<CpuBackend>(model); }
+std::unique_ptr<Backend> create_cpu_backend(const Model& model, KvType kv_type) {
+  return std::make_unique<CpuBackend>(model, kv_type);
+}
 
 std::unique_ptr<KvStore> CpuBackend::create_kv(int cache_heads, int capacity, bool) {
   const ModelConfig& c = model_.config();
-  return std::make_unique<CpuKvStore>(c.layers, cache_heads, c.head_dim, capacity);
+  return std::make_unique<CpuKvStore>(c.layers, cache_heads, c.head_dim, capacity, kv_type_);
 }
 
 std::vector<float> CpuBackend::forward(KvStore& kv, const int* tokens, int count, const ForwardOptions& options) {
@@ -47,7 +49,7 @@ std::vector<float> CpuBackend::compress(const CompressionPass& pass) {
   // one-shot prompt far longer than its full cache would be still fits.
   std::vector<float> hidden(static_cast<std::size_t>(count) * c.hidden);
   embed_tokens(model_.weights().token_embedding, pass.tokens.data(), count, hidden.data());
-  KvCache layer_cache(1, c.kv_heads, c.head_dim, count);
+  KvCache layer_cache(1, c.kv_heads, c.head_dim, count, kv_type_);
   KvCache& compact = cpu_cache(pass.compact);
   WindowQueries window_queries(c.layers, c.heads, c.head_dim, pass.prompt_length - window, window);
   ChunkBuffers buffers(c, chunk);
@@ -83,15 +85,11 @@ std::vector<float> CpuBackend::compress(const CompressionPass& pass) {
 }
 
 void CpuBackend::read_kv(const KvStore& kv, int layer, int kind, int head, int length, float* out) {
-  const KvCache& cache = cpu_cache(kv);
-  const float* source = kind == 0 ? cache.keys(layer, head) : cache.values(layer, head);
-  std::memcpy(out, source, sizeof(float) * static_cast<std::size_t>(length) * cache.head_dim());
+  cpu_cache(kv).read_rows(layer, kind, head, 0, length, out);
 }
 
 void CpuBackend::write_kv(KvStore& kv, int layer, int kind, int head, int length, const float* values) {
-  KvCache& cache = cpu_cache(kv);
-  float* target = kind == 0 ? cache.keys(layer, head) : cache.values(layer, head);
-  std::memcpy(target, values, sizeof(float) * static_cast<std::size_t>(length) * cache.head_dim());
+  cpu_cache(kv).write_rows(layer, kind, head, 0, length, values);
 }
 
 }  // namespace snapkv

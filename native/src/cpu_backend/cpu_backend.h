@@ -1,5 +1,5 @@
 #pragma once
-// The CPU backend: keys and values in host memory (f32 KvCache), the forward
+// The CPU backend: keys and values in host memory (a KvCache of the chosen KvType), the forward
 // pass of engine/forward.cpp, and SnapKV's selection of snapkv/selection.cpp.
 #include "engine/backend.h"
 
@@ -7,9 +7,10 @@ namespace snapkv {
 
 class CpuBackend : public Backend {
  public:
-  explicit CpuBackend(const Model& model) : model_(model) {}
+  CpuBackend(const Model& model, KvType kv_type) : model_(model), kv_type_(kv_type) {}
 
   const char* name() const override { return "cpu"; }
+  KvType kv_type() const override { return kv_type_; }
   std::unique_ptr<KvStore> create_kv(int cache_heads, int capacity, bool host_allowed) override;
   std::vector<float> forward(KvStore& kv, const int* tokens, int count, const ForwardOptions& options) override;
   std::vector<float> compress(const CompressionPass& pass) override;
@@ -20,6 +21,7 @@ class CpuBackend : public Backend {
 
  private:
   const Model& model_;
+  KvType kv_type_;
 };
 
 }  // namespace snapkv

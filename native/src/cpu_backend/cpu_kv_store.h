@@ -7,7 +7,8 @@ namespace snapkv {
 
 class CpuKvStore : public KvStore {
  public:
-  CpuKvStore(int layers, int heads, int head_dim, int capacity) : cache(layers, heads, head_dim, capacity) {}
+  CpuKvStore(int layers, int heads, int head_dim, int capacity, KvType type)
+      : cache(layers, heads, head_dim, capacity, type) {}
 
   int heads() const override { return cache.heads(); }
   int capacity() const override { return cache.capacity(); }

@@ -51,6 +51,7 @@ class CudaBackend : public Backend {
   ~CudaBackend() override;
 
   const char* name() const override { return "cuda"; }
+  KvType kv_type() const override { return KvType::F32; }  // its own f32 device store, read and written as f32
   std::unique_ptr<KvStore> create_kv(int cache_heads, int capacity, bool host_allowed) override;
   std::vector<float> forward(KvStore& kv, const int* tokens, int count, const ForwardOptions& options) override;
   std::vector<float> compress(const CompressionPass& pass) override;

@@ -13,6 +13,7 @@
 
 #include "engine/forward.h"
 #include "engine/one_shot_plan.h"
+#include "kv/kv_type.h"
 #include "snapkv/selection.h"
 
 namespace snapkv {
@@ -28,6 +29,9 @@ struct BackendOptions {
   // Prompt caches always in pinned host memory, streamed to the device a
   // layer at a time: GPU memory stays free for the weights and the questions.
   bool prefix_in_host_memory = false;
+  // How the CPU backend stores keys and values (kv/kv_type.h says why f16);
+  // a device backend keeps its own and reads and writes them as f32.
+  KvType kv_type = KvType::F16;
 };
 
 // Where a store's keys and values are, and the bytes it reserves there.
@@ -90,7 +94,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  virtual const char* name() const = 0;  // "cpu", "cuda": what model info reports
+  virtual const char* name() const = 0;
+  virtual KvType kv_type() const = 0;  // how this backend's KV stores hold keys and values  // "cpu", "cuda": what model info reports
 
   // Storage for a new sequence of `cache_heads` heads. A device backend puts it
   // on the device when it fits beside what it needs to compute, else in pinned
@@ -119,7 +124,7 @@ class Backend {
 std::unique_ptr<Backend> create_backend(const std::string& name, const Model& model, const BackendOptions& options);
 
 // Each backend's factory, defined in its folder.
-std::unique_ptr<Backend> create_cpu_backend(const Model& model);
+std::unique_ptr<Backend> create_cpu_backend(const Model& model, KvType kv_type);
 std::unique_ptr<Backend> create_cuda_backend(const Model& model, const BackendOptions& options);
 
 }  // namespace snapkv

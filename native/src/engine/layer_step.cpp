@@ -1,7 +1,5 @@
 #include "engine/layer_step.h"
 
-#include <cstring>
-
 #include "cpu/matmul.h"
 #include "cpu/vector_ops.h"
 #include "engine/forward.h"
@@ -33,13 +31,10 @@ void store_keys_values(const ModelConfig& c, KvCache& cache, int layer, const fl
   // ch copies KV head ch * kv_heads / cache_heads.
   for (int ch = 0; ch < cache.heads(); ++ch) {
     const int source = ch * c.kv_heads / cache.heads();
-    float* keys = cache.keys(layer, ch);
-    float* values = cache.values(layer, ch);
     for (int t = 0; t < tokens; ++t) {
       const std::size_t from = (static_cast<std::size_t>(t) * c.kv_heads + source) * d;
-      const std::size_t to = static_cast<std::size_t>(first_slot + t) * d;
-      std::memcpy(keys + to, k + from, sizeof(float) * d);
-      std::memcpy(values + to, v + from, sizeof(float) * d);
+      cache.write_rows(layer, 0, ch, first_slot + t, 1, k + from);
+      cache.write_rows(layer, 1, ch, first_slot + t, 1, v + from);
     }
   }
 }

@@ -124,6 +124,10 @@ void save_prefix(const Model& model, const PrefixCache& cache, const std::string
     const std::vector<std::uint8_t> zeros(static_cast<std::size_t>(padding), 0);
     sum.add(zeros.data(), zeros.size());  // the gap reads back as zeros; covered, so no byte of the file goes unchecked
   }
+  // Rows go to disk as f32 whatever the cache stores, so one file serves
+  // every KV type and both backends. A 16-bit row widens and narrows back to
+  // the same bits; a q8_0 row too, unless its block's scale is an f16
+  // subnormal (every value under ~0.008), where it may round once more.
   const std::size_t row = static_cast<std::size_t>(length) * c.head_dim;
   std::vector<float> data(row);
   for (int l = 0; l < c.layers && ok; ++l) {

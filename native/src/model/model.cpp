@@ -19,6 +19,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelLoadOptio
     }
   }
   model->rope_ = rope_frequencies(model->config_, model->weights_.rope_freqs);
+  kv_row_bytes(options.device.kv_type, model->config_.head_dim);  // refuses q8_0 for a head size it cannot block
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
   model->fingerprint_ = fingerprint_file(*model->file_);
   if (options.rope_scaling.set) {
@@ -49,7 +50,7 @@ std::uint64_t Model::fingerprint_file(const GgufFile& file) {
 }
 
 std::size_t Model::kv_bytes_per_token(int cache_heads) const {
-  return static_cast<std::size_t>(config_.layers) * 2 * cache_heads * config_.head_dim * sizeof(float);
+  return static_cast<std::size_t>(config_.layers) * 2 * cache_heads * kv_row_bytes(kv_type(), config_.head_dim);
 }
 
 }  // namespace snapkv

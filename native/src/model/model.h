@@ -9,6 +9,7 @@
 #include "cpu/thread_pool.h"
 #include "engine/backend.h"
 #include "gguf/gguf_file.h"
+#include "kv/kv_type.h"
 #include "model/model_config.h"
 #include "model/model_weights.h"
 #include "model/rope_frequencies.h"
@@ -16,7 +17,7 @@
 namespace snapkv {
 
 struct ModelLoadOptions {
-  int threads = 0;  // 0: one per hardware thread
+  int threads = 0;  // 0: ThreadPool::default_threads(), every CPU this process may run on
   std::string backend = "cpu";  // a name create_backend knows
   BackendOptions device;
   RopeScalingRequest rope_scaling;  // overrides the file's RoPE scaling when set
@@ -39,7 +40,10 @@ class Model {
   // into another model.
   std::uint64_t fingerprint() const { return fingerprint_; }
 
-  // Bytes of one token's keys and values over all layers, at f32.
+  // How the backend's KV stores hold keys and values.
+  KvType kv_type() const { return backend_->kv_type(); }
+
+  // Bytes of one token's keys and values over all layers, in kv_type().
   std::size_t kv_bytes_per_token(int cache_heads) const;
 
  private:

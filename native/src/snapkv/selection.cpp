@@ -5,24 +5,35 @@
 #include <limits>
 #include <numeric>
 
+#include "common/engine_error.h"
 #include "cpu/fast_exp.h"
-#include "cpu/simd.h"
 #include "cpu/thread_pool.h"
 #include "kv/kv_cache.h"
+#include "kv/kv_rows.h"
 #include "model/model_config.h"
 
 namespace snapkv {
 
-const float* PromptKeys::key(int head, int position) const {
-  const int d = own->head_dim();
-  if (position < base_length) return base->keys(base_layer, head) + static_cast<std::size_t>(position) * d;
-  return own->keys(own_layer, head) + static_cast<std::size_t>(position - base_length) * d;
+KvType PromptKeys::type() const {
+  if (base && base_length > 0 && base->type() != own->type()) {
+    fail(ErrorCode::InvalidArgument, "a prompt's caches must hold one KV type, not ", kv_type_name(base->type()),
+         " and ", kv_type_name(own->type()));
+  }
+  return own->type();
 }
 
-const float* PromptKeys::value(int head, int position) const {
-  const int d = own->head_dim();
-  if (position < base_length) return base->values(base_layer, head) + static_cast<std::size_t>(position) * d;
-  return own->values(own_layer, head) + static_cast<std::size_t>(position - base_length) * d;
+std::size_t PromptKeys::row_bytes() const { return own->row_bytes(); }
+
+const std::uint8_t* PromptKeys::key_row(int head, int position) const {
+  if (position < base_length) return base->key_rows(base_layer, head) + static_cast<std::size_t>(position) * row_bytes();
+  return own->key_rows(own_layer, head) + static_cast<std::size_t>(position - base_length) * row_bytes();
+}
+
+const std::uint8_t* PromptKeys::value_row(int head, int position) const {
+  if (position < base_length) {
+    return base->value_rows(base_layer, head) + static_cast<std::size_t>(position) * row_bytes();
+  }
+  return own->value_rows(own_layer, head) + static_cast<std::size_t>(position - base_length) * row_bytes();
 }
 
 std::vector<float> pool_scores(const std::vector<float>& scores, int kernel, Pooling pooling) {
@@ -69,14 +80,20 @@ std::vector<float> window_attention(const PromptKeys& keys, const float* queries
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   std::vector<float> sums(static_cast<std::size_t>(scored), 0.0f);
   std::vector<float> row(static_cast<std::size_t>(length));
+  const KvType type = keys.type();
+  const std::size_t stride = keys.row_bytes();
   for (int t = 0; t < window; ++t) {
     const float* q = queries + (static_cast<std::size_t>(t) * c.heads + head) * d;
     const int visible = scored + t + 1;  // causal: the query at position scored + t sees keys up to itself
-    float max_score = -std::numeric_limits<float>::infinity();
-    for (int j = 0; j < visible; ++j) {
-      row[j] = simd::dot(q, keys.key(kv_head, j), d) * scale;
-      max_score = std::max(max_score, row[j]);
+    // Keys are read in their stored type; the scores themselves are f32.
+    const int from_base = std::min(visible, keys.base_length);
+    if (from_base > 0) score_kv_rows(type, q, keys.key_row(kv_head, 0), stride, from_base, d, scale, row.data());
+    if (visible > from_base) {
+      score_kv_rows(type, q, keys.key_row(kv_head, from_base), stride, visible - from_base, d, scale,
+                    row.data() + from_base);
     }
+    float max_score = -std::numeric_limits<float>::infinity();
+    for (int j = 0; j < visible; ++j) max_score = std::max(max_score, row[j]);
     const float inverse = 1.0f / exp_shifted_in_place(row.data(), visible, max_score);
     for (int j = 0; j < scored; ++j) sums[j] += row[j] * inverse;
   }

@@ -1,7 +1,10 @@
 #pragma once
 // SnapKV's choice of prompt positions for one layer (DESIGN.md section 3).
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
+#include "kv/kv_type.h"
 #include "snapkv/snapkv_params.h"
 
 namespace snapkv {
@@ -21,8 +24,12 @@ struct PromptKeys {
   int own_layer = 0;
 
   int length() const { return base_length + own_length; }
-  const float* key(int head, int position) const;
-  const float* value(int head, int position) const;
+  // Both caches hold one KvType (they are made from the same model); this fails otherwise.
+  KvType type() const;
+  std::size_t row_bytes() const;
+  // The stored row of a position, row_bytes() long.
+  const std::uint8_t* key_row(int head, int position) const;
+  const std::uint8_t* value_row(int head, int position) const;
 };
 
 // What one cache head keeps: positions ascending (the window's last), each

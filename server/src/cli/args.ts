@@ -46,6 +46,9 @@ Options:
   --rope-scaling file|none|linear|yarn
                           RoPE scaling (default: as the model file says); yarn stretches the file's context
   --rope-scale <n>        the factor for --rope-scaling yarn|linear (default 4: a 32K Qwen2.5 serves 128K)
+  --kv-type f16|bf16|q8_0|f32
+                          how the CPU backend stores the KV cache (default f16; f32 is exact and twice the memory)
+  --threads <n>           CPU threads for the engine (default: every core)
   --budget <n>            SnapKV entries kept per layer and KV head (default ${DEFAULT_SNAPKV.budget})
   --window <n>            SnapKV observation window (default ${DEFAULT_SNAPKV.window})
   --kernel <n>            SnapKV pooling kernel, odd (default ${DEFAULT_SNAPKV.kernel})
@@ -128,6 +131,15 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         args.settings.ropeScale = scale;
         break;
       }
+      case '--kv-type': {
+        const kind = value();
+        if (kind !== 'f16' && kind !== 'bf16' && kind !== 'q8_0' && kind !== 'f32') {
+          throw new UsageError(`--kv-type must be f16, bf16, q8_0 or f32, not "${kind}"`);
+        }
+        args.settings.kvType = kind;
+        break;
+      }
+      case '--threads': args.settings.threads = integer(flag, value()); break;
       case '--budget': snapkv.budget = integer(flag, value()); break;
       case '--window': snapkv.window = integer(flag, value()); break;
       case '--kernel': snapkv.kernel = integer(flag, value()); break;

@@ -1,16 +1,23 @@
 // The one door to the native engine: loading models and choosing a backend.
 import { throwIfAborted } from './cancellation';
 import { EngineError, nativeCall } from './errors';
-import { nativeAddon, NativeBuildInfo, NativeInspection, NativeModel, RopeScalingRequest } from './native-addon';
+import { KvType, nativeAddon, NativeBuildInfo, NativeInspection, NativeModel, RopeScalingRequest } from './native-addon';
 import { Model } from './model';
 
 export type BackendChoice = 'auto' | 'cuda' | 'cpu';
 
+export const KV_TYPES: readonly KvType[] = ['f16', 'bf16', 'q8_0', 'f32'];
+
 export interface LoadOptions {
   /** 'auto' (default) takes CUDA when it is built and a device works, else the CPU. */
   backend?: BackendChoice;
-  /** CPU threads for the computation (default: one per hardware thread). */
+  /** CPU threads for the computation (0 or absent: one per hardware thread, the engine's thread pool decides). */
   threads?: number;
+  /**
+   * How the CPU backend stores keys and values (default 'f16', the engine's choice: half the bytes of f32, rounding
+   * keys to 11 significant bits). 'f32' is exact: the float64 checks use it. The CUDA backend keeps f32.
+   */
+  kvType?: KvType;
   /** GPU memory the engine may use (default: what is free at load, less 5% or 512 MiB). */
   gpuMemoryBytes?: number;
   /** Keep prompt caches in host memory and stream them to the GPU a layer at a time (CUDA backend). */
@@ -56,21 +63,27 @@ export const Engine = {
     throwIfAborted(options.signal);
     const plan = planBackend(backend, nativeAddon().buildInfo().cuda);
     const threads = options.threads ?? 0;
+    if (!Number.isInteger(threads) || threads < 0) throw new EngineError('INVALID_ARGUMENT', `threads must be a whole number, 0 or more, not ${String(threads)}`);
+    if (options.kvType !== undefined && !KV_TYPES.includes(options.kvType)) {
+      throw new EngineError('INVALID_ARGUMENT', `kvType must be ${KV_TYPES.map((t) => `'${t}'`).join(', ')}, not '${String(options.kvType)}'`);
+    }
+    // Absent: the engine's default (ModelLoadOptions owns it), reported back in model.info.kvType.
+    const kvType = options.kvType === undefined ? {} : { kvType: options.kvType };
     const rope = ropeOptions(options.rope);
     let native: NativeModel;
     let reason = plan.cpuReason;
     if (plan.first === 'cuda') {
       try {
-        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cuda', gpuMemoryBytes, prefixInHostMemory: options.prefixInHostMemory === true, ...rope }));
+        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cuda', ...kvType, gpuMemoryBytes, prefixInHostMemory: options.prefixInHostMemory === true, ...rope }));
         reason = backend === 'auto' ? `auto: CUDA on ${native.info().deviceName ?? 'the GPU'}` : 'cuda backend requested';
       } catch (error) {
         if (!plan.fallBackToCpu || !(error instanceof EngineError) || !CPU_FALLBACK_CODES.has(error.code)) throw error;
         throwIfAborted(options.signal);
-        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu', ...rope }));
+        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu', ...kvType, ...rope }));
         reason = `auto: CPU, because the GPU cannot run this model (${error.message})`;
       }
     } else {
-      native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu', ...rope }));
+      native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu', ...kvType, ...rope }));
     }
     if (options.signal?.aborted) {
       native.dispose();

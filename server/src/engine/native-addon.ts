@@ -34,6 +34,9 @@ export interface NativeModelConfig {
 
 export type RopeScalingKind = 'none' | 'linear' | 'yarn';
 
+/** How the CPU backend stores keys and values: 'f16' (default), 'bf16', 'q8_0' or 'f32' (exact). */
+export type KvType = 'f16' | 'bf16' | 'q8_0' | 'f32';
+
 /** RoPE scaling asked for instead of the file's (YaRN on a Qwen2.5 file that has none). */
 export interface RopeScalingRequest {
   ropeScaling?: RopeScalingKind;
@@ -48,6 +51,10 @@ export interface NativeModelInfo extends NativeModelConfig {
   weightBytes: number;
   threads: number;
   backend: 'cpu' | 'cuda';
+  /** How the KV cache stores keys and values ('f32' on the CUDA backend, which keeps its own). */
+  kvType: KvType;
+  /** Bytes of one token's keys and values over all layers, in kvType. */
+  kvBytesPerToken: number;
   tensorTypes: Record<string, number>;
   /** With the CUDA backend: the device, the weights' bytes on it, and the engine's share of its memory. */
   deviceName?: string;
@@ -196,7 +203,7 @@ export interface NativeAddon {
   CancelFlag: new () => NativeCancelFlag;
   loadModel(
     path: string,
-    options: { threads?: number; backend?: 'cpu' | 'cuda'; gpuMemoryBytes?: number; prefixInHostMemory?: boolean } & RopeScalingRequest,
+    options: { threads?: number; backend?: 'cpu' | 'cuda'; gpuMemoryBytes?: number; prefixInHostMemory?: boolean; kvType?: KvType } & RopeScalingRequest,
   ): Promise<NativeModel>;
   inspectModel(path: string, options: RopeScalingRequest): Promise<NativeInspection>;
   buildInfo(): NativeBuildInfo;

@@ -39,6 +39,8 @@ const serverSettingsShape = {
   prefixInHostMemory: optional(boolean),
   ropeScaling: optional(oneOf('file', 'none', 'linear', 'yarn')),
   ropeScale: optional(finite(1, 1024)),
+  kvType: optional(oneOf('f16', 'bf16', 'q8_0', 'f32')),
+  threads: optional(integer(0, 4096)),
   snapkv: optional(snapkvSettings),
   maxContextTokens: optional(integer(1, MAX_TOKENS_ANYWHERE)),
   include: optional(globList),

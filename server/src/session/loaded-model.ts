@@ -1,7 +1,7 @@
 // A model ready to answer: the engine's model with the tokenizer and chat
 // template read from the same GGUF file.
 import * as fs from 'fs';
-import { Engine, Model, RopeScalingRequest } from '../engine';
+import { Engine, KvType, Model, RopeScalingRequest } from '../engine';
 import { ChatTemplate, SERVER_TEMPLATE_VARIABLES } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
 
@@ -34,6 +34,10 @@ export interface BackendSettings {
   prefixInHostMemory: boolean;
   /** RoPE scaling instead of the file's; empty: the file's. */
   rope?: RopeScalingRequest;
+  /** The CPU backend's KV storage; undefined: the engine's default. */
+  kvType?: KvType;
+  /** CPU threads; 0 or undefined: one per hardware thread. */
+  threads?: number;
 }
 
 export async function loadModel(path: string, settings: BackendSettings, signal?: AbortSignal): Promise<LoadedModel> {
@@ -49,6 +53,8 @@ export async function loadModel(path: string, settings: BackendSettings, signal?
     gpuMemoryBytes: settings.gpuMemoryBytes,
     prefixInHostMemory: settings.prefixInHostMemory,
     rope: settings.rope,
+    kvType: settings.kvType,
+    threads: settings.threads,
     signal,
   });
   try {

@@ -16,9 +16,8 @@ export interface QuestionPlan {
 
 /** Bytes the question's compact cache takes at most: kept entries, the question, and the answer's room. */
 export function compactBytesEstimate(loaded: LoadedModel, plan: QuestionPlan): number {
-  const { layers, kvHeads, headDim } = loaded.model.info;
   const entries = plan.snapkv.budget + plan.suffix.length + plan.maxTokens;
-  return layers * kvHeads * headDim * 2 * 4 * entries;
+  return loaded.model.info.kvBytesPerToken * entries;
 }
 
 export interface QuestionRun {

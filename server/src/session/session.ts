@@ -424,6 +424,8 @@ export class Session {
       next.backend !== before.backend ||
       next.gpuMemoryBytes !== before.gpuMemoryBytes ||
       next.prefixInHostMemory !== before.prefixInHostMemory ||
+      next.kvType !== before.kvType ||
+      next.threads !== before.threads ||
       JSON.stringify(next.rope) !== JSON.stringify(before.rope);
     const packingChanged =
       JSON.stringify([next.include, next.exclude, next.includeSecrets, next.maxContextTokens, next.cacheDir]) !==

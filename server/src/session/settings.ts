@@ -2,7 +2,8 @@
 // once, so the rest of the server reads plain numbers.
 import * as os from 'os';
 import * as path from 'path';
-import type { RopeScalingRequest } from '../engine';
+import { KV_TYPES } from '../engine';
+import type { KvType, RopeScalingRequest } from '../engine';
 import { ServerSettings } from '../protocol';
 import { RemoteSettings, resolveRemoteSettings } from '../remote/remote-settings';
 
@@ -21,6 +22,10 @@ export interface ResolvedSettings {
   prefixInHostMemory: boolean;
   /** Empty: the file's RoPE scaling. */
   rope: RopeScalingRequest;
+  /** Undefined: the engine's default (f16). */
+  kvType: KvType | undefined;
+  /** 0: one per hardware thread. */
+  threads: number;
   snapkv: ResolvedSnapKv;
   /** Undefined: the model's context length minus room for the question and answer. */
   maxContextTokens: number | undefined;
@@ -127,12 +132,22 @@ export function resolveSettings(input: ServerSettings | undefined, base?: Resolv
   const modelPath = givenModelPath !== undefined ? givenModelPath.trim() || undefined : base?.modelPath;
   const rope = resolveRope(given, base?.rope);
   const givenCacheDir = optionalString(given.cacheDir, 'cacheDir');
+  const kvType = given.kvType ?? base?.kvType;
+  if (kvType !== undefined && !KV_TYPES.includes(kvType)) {
+    throw new SettingsError(`setting kvType must be ${KV_TYPES.map((t) => `'${t}'`).join(', ')}, not ${JSON.stringify(kvType)}`);
+  }
+  const threads = given.threads ?? base?.threads ?? 0;
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 0) {
+    throw new SettingsError(`setting threads must be a whole number, 0 (every core) or more, not ${JSON.stringify(given.threads)}`);
+  }
   return {
     modelPath,
     backend,
     gpuMemoryBytes: Math.round(gpuMemoryGiB * GIB),
     prefixInHostMemory,
     rope,
+    kvType,
+    threads,
     snapkv,
     maxContextTokens: positiveInteger(given.maxContextTokens, 'maxContextTokens') ?? base?.maxContextTokens,
     include: given.include !== undefined ? globs(given.include, 'include') : base?.include ?? [],
