@@ -39,12 +39,12 @@ function valueLaw(name: string, dims: readonly number[]): ValueLaw {
   return { std: 1 / Math.sqrt(rowLength), mean: 0 };
 }
 
-function* tensorSlabs(spec: TinyModelSpec, tensor: GgufTensorSpec): Generator<Uint8Array> {
+function* tensorSlabs(spec: TinyModelSpec, tensor: GgufTensorSpec, slabValues: number): Generator<Uint8Array> {
   const type = TYPE_OF_ID.get(tensor.ggmlType);
   if (type === undefined) throw new Error(`${tensor.name}: no encoder for ggml type ${tensor.ggmlType}`);
   const rowLength = tensor.dims[0];
   const rows = tensor.dims.slice(1).reduce((a, b) => a * b, 1);
-  const rowsPerSlab = Math.max(1, Math.floor(SLAB_VALUES / rowLength));
+  const rowsPerSlab = Math.max(1, Math.floor(slabValues / rowLength));
   const law = valueLaw(tensor.name, tensor.dims);
   const random = new SeededRandom(deriveSeed(spec.seed, tensor.name));
   for (let row = 0; row < rows; row += rowsPerSlab) {
@@ -57,6 +57,19 @@ export function peerModelFileName(spec: TinyModelSpec): string {
   return `peer-${tinyModelName(spec)}-ctx${spec.contextLength}.gguf`;
 }
 
+/**
+ * Writes `spec` to `target` a slab at a time: the bytes writeTinyModel would
+ * write for the same spec, without its in-memory copy of every weight.
+ */
+export function writePeerModel(spec: TinyModelSpec, target: string, slabValues = SLAB_VALUES): void {
+  const plan = buildTinyModel(spec, { dataless: true });
+  const tensors = plan.tensors.map((tensor) => ({ ...tensor, data: () => tensorSlabs(spec, tensor, slabValues) }));
+  // Written under a temporary name and renamed, so an interrupted run leaves no truncated file under the final one.
+  const staging = `${target}.tmp`;
+  writeGguf(staging, { metadata: plan.metadata, tensors });
+  fs.renameSync(staging, target);
+}
+
 /** The file of `shape` in `type` under `dir`, written unless an earlier run left it there. */
 export function ensurePeerModel(shape: PeerShape, type: PeerFileType, dir: string, log: (line: string) => void): PeerModelFile {
   const spec = peerModelSpec(shape, type);
@@ -65,13 +78,9 @@ export function ensurePeerModel(shape: PeerShape, type: PeerFileType, dir: strin
   fs.mkdirSync(dir, { recursive: true });
   log(`writing ${shape.name} ${type} to ${target}`);
   const started = performance.now();
-  const plan = buildTinyModel(spec, { dataless: true });
-  const tensors = plan.tensors.map((tensor) => ({ ...tensor, data: () => tensorSlabs(spec, tensor) }));
-  // Written under a temporary name and renamed, so an interrupted run leaves no truncated file under the final one.
-  const staging = `${target}.tmp`;
-  writeGguf(staging, { metadata: plan.metadata, tensors });
-  fs.renameSync(staging, target);
+  writePeerModel(spec, target);
   const writeMs = performance.now() - started;
-  log(`  ${(fs.statSync(target).size / 1e9).toFixed(2)} GB in ${(writeMs / 1000).toFixed(0)} s`);
-  return { shape, type, path: target, bytes: fs.statSync(target).size, writeMs };
+  const bytes = fs.statSync(target).size;
+  log(`  ${(bytes / 1e9).toFixed(2)} GB in ${(writeMs / 1000).toFixed(0)} s`);
+  return { shape, type, path: target, bytes, writeMs };
 }
