@@ -57,7 +57,11 @@ export async function timeAsk(
         const text = partial + chunk.toString('utf8');
         const parts = text.split(/\r?\n/);
         partial = parts.pop() ?? '';
-        for (const line of parts) if (line.trim()) lines.push({ ms: nowMs() - started, line });
+        for (const line of parts) {
+          if (!line.trim()) continue;
+          lines.push({ ms: nowMs() - started, line });
+          log(`  ask +${((nowMs() - started) / 1000).toFixed(1)} s: ${line}`);
+        }
       });
       child.on('error', reject);
       child.on('close', (code) => {
