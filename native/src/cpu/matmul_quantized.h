@@ -1,0 +1,22 @@
+#pragma once
+// The fast matmul path: activations quantized per block of 32 to int8, weights
+// unpacked to integers, int8 dot products (cpu/quant_kernels.h). Not exact:
+// each output differs from the f32 path by the activations' rounding (about
+// 2^-8 of each block's largest value, independent per value), which is what
+// test/fast-kernels.test.ts bounds against the float64 reference.
+#include "cpu/quant_kernels.h"
+#include "model/model_weights.h"
+
+namespace snapkv {
+
+class ThreadPool;
+
+// Whether the fast path computes this product: block-quantized weights for
+// two tokens or more (each unpacked panel serves them all), Q8_0 for one.
+bool quantized_matmul_applies(const WeightMatrix& w, int tokens);
+
+// out[t][r] = sum_c in[t][c] * W[r][c], as matmul(), with the given kernel set.
+void matmul_quantized(const WeightMatrix& w, const float* in, float* out, int tokens, ThreadPool& pool,
+                      const QuantKernels& kernels);
+
+}  // namespace snapkv

@@ -1,0 +1,123 @@
+// The fast path's kernels for x86-64 CPUs with AVX2, FMA and F16C (Haswell,
+// Zen 1 on): int8 products by _mm256_maddubs_epi16 on |w| and x signed by w,
+// which cannot saturate (2 * 128 * 127 < 2^15), widened to int32 per group.
+// Panels of 8 rows; 4 tokens share each weight load.
+#include "cpu/quant_kernels.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <cstring>
+
+namespace snapkv {
+
+namespace {
+
+constexpr int kRows = 8;
+constexpr int kTokens = 4;
+
+std::int32_t four_bytes(const std::int8_t* p) {
+  std::int32_t value;
+  std::memcpy(&value, p, sizeof value);
+  return value;
+}
+
+// Sum of w * x over four-byte runs: each int32 lane holds one row's run.
+__m256i products(__m256i w_abs, __m256i w, __m256i x, __m256i ones) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(x, w)), ones);
+}
+
+template <int T, int G>
+void tile(const QuantPanel& p, const QuantTokens& x, int t0, float* out, std::size_t out_stride, int valid_rows) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[T];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  for (int g = 0; g < p.groups; ++g) {
+    const std::uint8_t* wq = p.quants + static_cast<std::size_t>(g) * G * kRows;
+    __m256i sums[T];
+    for (auto& s : sums) s = _mm256_setzero_si256();
+    for (int run = 0; run < G / 4; ++run) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + 32 * run));
+      const __m256i w_abs = _mm256_abs_epi8(w);
+      for (int t = 0; t < T; ++t) {
+        const __m256i xv = _mm256_set1_epi32(four_bytes(x.quants + (t0 + t) * x.quant_stride + g * G + 4 * run));
+        sums[t] = _mm256_add_epi32(sums[t], products(w_abs, w, xv, ones));
+      }
+    }
+    const __m256 scales = _mm256_loadu_ps(p.scales + g * kRows);
+    const __m256 offsets = _mm256_loadu_ps(p.offsets + g * kRows);
+    for (int t = 0; t < T; ++t) {
+      const std::size_t at = (t0 + t) * x.group_stride + g;
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_mul_ps(scales, _mm256_set1_ps(x.group_scales[at])), acc[t]);
+      acc[t] = _mm256_fmadd_ps(offsets, _mm256_set1_ps(x.group_sums[at]), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    alignas(32) float lanes[kRows];
+    _mm256_store_ps(lanes, acc[t]);
+    std::memcpy(out + (t0 + t) * out_stride, lanes, sizeof(float) * valid_rows);
+  }
+}
+
+template <int G>
+void panel_product_of(const QuantPanel& p, const QuantTokens& x, int token_count, float* out, std::size_t out_stride,
+                      int valid_rows) {
+  int t = 0;
+  for (; t + kTokens <= token_count; t += kTokens) tile<kTokens, G>(p, x, t, out, out_stride, valid_rows);
+  switch (token_count - t) {
+    case 3: tile<3, G>(p, x, t, out, out_stride, valid_rows); break;
+    case 2: tile<2, G>(p, x, t, out, out_stride, valid_rows); break;
+    case 1: tile<1, G>(p, x, t, out, out_stride, valid_rows); break;
+    default: break;
+  }
+}
+
+void panel_product(const QuantPanel& p, const QuantTokens& x, int token_count, float* out, std::size_t out_stride,
+                   int valid_rows) {
+  if (p.group_size == 16) {
+    panel_product_of<16>(p, x, token_count, out, out_stride, valid_rows);
+  } else {
+    panel_product_of<32>(p, x, token_count, out, out_stride, valid_rows);
+  }
+}
+
+float horizontal_sum(__m256 v) {
+  __m128 low = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  low = _mm_add_ps(low, _mm_movehl_ps(low, low));
+  low = _mm_add_ss(low, _mm_movehdup_ps(low));
+  return _mm_cvtss_f32(low);
+}
+
+void q8_0_rows(const std::uint8_t* const* rows, int row_count, int blocks, const std::int8_t* x_quants,
+               const float* x_scales, float* out) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int b = 0; b < blocks; ++b) {
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_quants + 32 * b));
+    for (int i = 0; i < row_count; ++i) {
+      const std::uint8_t* block = rows[i] + 34 * b;
+      std::uint16_t half;
+      std::memcpy(&half, block, sizeof half);
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+      const __m256 scale = _mm256_set1_ps(_cvtsh_ss(half) * x_scales[b]);
+      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products(_mm256_abs_epi8(w), w, xv, ones)), scale, acc[i]);
+    }
+  }
+  for (int i = 0; i < row_count; ++i) out[i] = horizontal_sum(acc[i]);
+}
+
+const QuantKernels kAvx2{"avx2", kRows, true, panel_product, q8_0_rows};
+
+}  // namespace
+
+const QuantKernels* avx2_quant_kernels() { return &kAvx2; }
+
+}  // namespace snapkv
+
+#else
+
+namespace snapkv {
+const QuantKernels* avx2_quant_kernels() { return nullptr; }
+}  // namespace snapkv
+
+#endif

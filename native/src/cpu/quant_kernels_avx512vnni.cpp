@@ -1,0 +1,118 @@
+// The fast path's kernels for x86-64 CPUs with AVX-512 VNNI (Ice Lake, Zen 4
+// on): _mm512_dpbusd_epi32 multiplies u8 weights by s8 activations and sums
+// four products into each int32 lane. Panels of 16 rows, one row per lane,
+// four consecutive values per row in each 64-byte load; 8 tokens share each
+// weight load, the activation's four bytes broadcast to every lane.
+#include "cpu/quant_kernels.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__) && \
+    defined(__F16C__) && defined(__FMA__)
+#include <immintrin.h>
+
+#include <cstring>
+
+namespace snapkv {
+
+namespace {
+
+constexpr int kRows = 16;
+constexpr int kTokens = 8;
+
+std::int32_t four_bytes(const std::int8_t* p) {
+  std::int32_t value;
+  std::memcpy(&value, p, sizeof value);
+  return value;
+}
+
+template <int T, int G>
+void tile(const QuantPanel& p, const QuantTokens& x, int t0, float* out, std::size_t out_stride, int valid_rows) {
+  __m512 acc[T];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const std::int8_t* xq[T];
+  for (int t = 0; t < T; ++t) xq[t] = x.quants + (t0 + t) * x.quant_stride;
+  for (int g = 0; g < p.groups; ++g) {
+    const std::uint8_t* wq = p.quants + static_cast<std::size_t>(g) * G * kRows;
+    __m512i sums[T];
+    for (auto& s : sums) s = _mm512_setzero_si512();
+    for (int run = 0; run < G / 4; ++run) {
+      const __m512i w = _mm512_loadu_si512(wq + 64 * run);
+      for (int t = 0; t < T; ++t) {
+        sums[t] = _mm512_dpbusd_epi32(sums[t], w, _mm512_set1_epi32(four_bytes(xq[t] + g * G + 4 * run)));
+      }
+    }
+    const __m512 scales = _mm512_loadu_ps(p.scales + g * kRows);
+    const __m512 offsets = _mm512_loadu_ps(p.offsets + g * kRows);
+    for (int t = 0; t < T; ++t) {
+      const std::size_t at = (t0 + t) * x.group_stride + g;
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[t]), _mm512_mul_ps(scales, _mm512_set1_ps(x.group_scales[at])), acc[t]);
+      acc[t] = _mm512_fmadd_ps(offsets, _mm512_set1_ps(x.group_sums[at]), acc[t]);
+    }
+  }
+  const __mmask16 mask = static_cast<__mmask16>((1u << valid_rows) - 1u);
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(out + (t0 + t) * out_stride, mask, acc[t]);
+}
+
+template <int G>
+void panel_product_of(const QuantPanel& p, const QuantTokens& x, int token_count, float* out, std::size_t out_stride,
+                      int valid_rows) {
+  int t = 0;
+  for (; t + kTokens <= token_count; t += kTokens) tile<kTokens, G>(p, x, t, out, out_stride, valid_rows);
+  switch (token_count - t) {
+    case 7: tile<7, G>(p, x, t, out, out_stride, valid_rows); break;
+    case 6: tile<6, G>(p, x, t, out, out_stride, valid_rows); break;
+    case 5: tile<5, G>(p, x, t, out, out_stride, valid_rows); break;
+    case 4: tile<4, G>(p, x, t, out, out_stride, valid_rows); break;
+    case 3: tile<3, G>(p, x, t, out, out_stride, valid_rows); break;
+    case 2: tile<2, G>(p, x, t, out, out_stride, valid_rows); break;
+    case 1: tile<1, G>(p, x, t, out, out_stride, valid_rows); break;
+    default: break;
+  }
+}
+
+void panel_product(const QuantPanel& p, const QuantTokens& x, int token_count, float* out, std::size_t out_stride,
+                   int valid_rows) {
+  if (p.group_size == 16) {
+    panel_product_of<16>(p, x, token_count, out, out_stride, valid_rows);
+  } else {
+    panel_product_of<32>(p, x, token_count, out, out_stride, valid_rows);
+  }
+}
+
+// Q8_0 weights are signed: |w| as the u8 operand, x signed by w as the s8 one.
+void q8_0_rows(const std::uint8_t* const* rows, int row_count, int blocks, const std::int8_t* x_quants,
+               const float* x_scales, float* out) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int b = 0; b < blocks; ++b) {
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_quants + 32 * b));
+    for (int i = 0; i < row_count; ++i) {
+      const std::uint8_t* block = rows[i] + 34 * b;
+      std::uint16_t half;
+      std::memcpy(&half, block, sizeof half);
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+      const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(xv, w));
+      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(_cvtsh_ss(half) * x_scales[b]), acc[i]);
+    }
+  }
+  for (int i = 0; i < row_count; ++i) {
+    __m128 low = _mm_add_ps(_mm256_castps256_ps128(acc[i]), _mm256_extractf128_ps(acc[i], 1));
+    low = _mm_add_ps(low, _mm_movehl_ps(low, low));
+    low = _mm_add_ss(low, _mm_movehdup_ps(low));
+    out[i] = _mm_cvtss_f32(low);
+  }
+}
+
+const QuantKernels kAvx512Vnni{"avx512vnni", kRows, false, panel_product, q8_0_rows};
+
+}  // namespace
+
+const QuantKernels* avx512vnni_quant_kernels() { return &kAvx512Vnni; }
+
+}  // namespace snapkv
+
+#else
+
+namespace snapkv {
+const QuantKernels* avx512vnni_quant_kernels() { return nullptr; }
+}  // namespace snapkv
+
+#endif
