@@ -76,7 +76,7 @@ describe('SnapKV selection against the float64 reference', function () {
 
       before(async () => {
         fixture = writeTinyModel(spec, tempDir());
-        model = await Engine.load(fixture.path, { backend: 'cpu' });
+        model = await Engine.load(fixture.path, { backend: 'cpu', exact: true });
       });
       after(() => model.dispose());
 

@@ -17,7 +17,7 @@ namespace snapkv::binding {
 
 namespace {
 
-// loadModel(path, { threads, backend: 'cpu' | 'cuda', gpuMemoryBytes, prefixInHostMemory, ropeScaling, ropeScale }) -> Promise<Model>
+// loadModel(path, { threads, backend: 'cpu' | 'cuda', gpuMemoryBytes, prefixInHostMemory, ropeScaling, ropeScale, exact }) -> Promise<Model>
 Napi::Value load_model(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadModel needs a file path");
@@ -35,6 +35,7 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
   load.device.memory_budget = static_cast<std::size_t>(budget);
   load.device.prefix_in_host_memory = bool_option(options, "prefixInHostMemory", false);
   load.rope_scaling = rope_scaling_from_js(options);
+  load.exact = bool_option(options, "exact", false);
   auto model = std::make_shared<std::shared_ptr<Model>>();
   return PromiseWorker::start(
       env, [path, load, model] { *model = Model::load(path, load); },

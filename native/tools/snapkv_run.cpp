@@ -4,7 +4,7 @@
 //
 //   snapkv-run MODEL.gguf [--tokens 1,2,3 | --random-tokens N] [--logits none|last|all]
 //              [--generate N] [--threads N] [--chunk N] [--seed N] [--top K]
-//              [--backend cpu|cuda] [--gpu-memory-mib N]
+//              [--backend cpu|cuda] [--gpu-memory-mib N] [--exact]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -45,13 +45,14 @@ struct Arguments {
   int top = 0;
   std::string backend = "cpu";
   int gpu_memory_mib = 0;
+  bool exact = false;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "snapkv-run: " << problem << "\n"
             << "usage: snapkv-run MODEL.gguf [--tokens 1,2,3 | --random-tokens N] [--logits none|last|all]\n"
             << "                  [--generate N] [--threads N] [--chunk N] [--seed N] [--top K]\n"
-            << "                  [--backend cpu|cuda] [--gpu-memory-mib N]\n";
+            << "                  [--backend cpu|cuda] [--gpu-memory-mib N] [--exact]\n";
   std::exit(2);
 }
 
@@ -102,6 +103,8 @@ Arguments parse_arguments(int argc, char** argv) {
       if (args.backend != "cpu" && args.backend != "cuda") usage("--backend takes cpu or cuda");
     } else if (arg == "--gpu-memory-mib") {
       args.gpu_memory_mib = parse_int(value(), arg);
+    } else if (arg == "--exact") {
+      args.exact = true;  // the exact f32 CPU matrix products instead of the fast int8 ones
     } else if (arg == "--help" || arg == "-h") {
       usage("help");
     } else if (!arg.empty() && arg[0] == '-') {
@@ -163,6 +166,7 @@ int run(const Arguments& args) {
   const auto load_start = Clock::now();
   ModelLoadOptions load;
   load.threads = args.threads;
+  load.exact = args.exact;
   load.backend = args.backend == "cuda" ? BackendKind::Cuda : BackendKind::Cpu;
   load.device.memory_budget = static_cast<std::size_t>(std::max(args.gpu_memory_mib, 0)) << 20;
   std::shared_ptr<Model> model = Model::load(args.model_path, load);
@@ -209,7 +213,7 @@ int run(const Arguments& args) {
     out << ",\"device\":{\"name\":" << json_string(device->device_name()) << ",\"weightBytes\":" << device->weight_bytes()
         << ",\"memoryBudget\":" << device->memory_budget() << ",\"memoryInUse\":" << device->memory_in_use() << "}";
   }
-  out << ",\"threads\":" << model->pool().size()
+  out << ",\"threads\":" << model->pool().size() << ",\"exact\":" << (args.exact ? "true" : "false")
       << ",\"cuda\":{\"compiled\":" << (cuda.compiled ? "true" : "false") << ",\"usable\":" << (cuda.usable ? "true" : "false")
       << ",\"message\":" << json_string(cuda.message) << "}";
   out << ",\"tokens\":" << tokens.size();

@@ -26,16 +26,26 @@ void QuantizedTokens::quantize(const float* in, int first, int last) {
     float* group_scales = group_scales_.data() + static_cast<std::size_t>(t) * blocks * groups_per_block;
     float* group_sums = group_sums_.data() + static_cast<std::size_t>(t) * blocks * groups_per_block;
     for (int b = 0; b < blocks; ++b) {
-      float largest = 0;
-      for (int j = 0; j < 32; ++j) largest = std::max(largest, std::abs(x[32 * b + j]));
+      const float* xb = x + 32 * b;
+      // The largest |x| compared as bit patterns (monotone for non-NaN
+      // floats): an integer max the compiler vectorizes.
+      std::uint32_t largest_bits = 0;
+      for (int j = 0; j < 32; ++j) {
+        std::uint32_t bits;
+        std::memcpy(&bits, xb + j, sizeof bits);
+        largest_bits = std::max(largest_bits, bits & 0x7fffffffu);
+      }
+      float largest;
+      std::memcpy(&largest, &largest_bits, sizeof largest);
       const float scale = largest / 127.0f;
       const float inverse = largest > 0 ? 127.0f / largest : 0.0f;
+      // Round to nearest (even) by the 1.5 * 2^23 trick: |x * inverse| <= 127,
+      // and the loop vectorizes where a call to nearbyint would not.
+      constexpr float kRound = 12582912.0f;
+      std::int8_t* qb = q + 32 * b;
+      for (int j = 0; j < 32; ++j) qb[j] = static_cast<std::int8_t>(static_cast<int>((xb[j] * inverse + kRound) - kRound));
       int sums[2] = {0, 0};
-      for (int j = 0; j < 32; ++j) {
-        const int value = static_cast<int>(std::nearbyint(x[32 * b + j] * inverse));
-        q[32 * b + j] = static_cast<std::int8_t>(std::clamp(value, -127, 127));
-        sums[j / 16] += q[32 * b + j];
-      }
+      for (int j = 0; j < 32; ++j) sums[j / 16] += qb[j];
       scales[b] = scale;
       for (int g = 0; g < groups_per_block; ++g) {
         const int sum = groups_per_block == 1 ? sums[0] + sums[1] : sums[g];
@@ -58,9 +68,14 @@ void PackedPanel::pack(const WeightMatrix& w, const WeightUnpacker& unpacker, co
   const int size = unpacker.group_size;
   groups_ = w.cols / size;
   group_size_ = size;
-  quants_.assign(static_cast<std::size_t>(groups_) * size * rows, 0);
-  scales_.assign(static_cast<std::size_t>(groups_) * rows, 0.0f);
-  offsets_.assign(static_cast<std::size_t>(groups_) * rows, 0.0f);
+  quants_.resize(static_cast<std::size_t>(groups_) * size * rows);
+  scales_.resize(static_cast<std::size_t>(groups_) * rows);
+  offsets_.resize(static_cast<std::size_t>(groups_) * rows);
+  if (first + rows > w.rows) {  // the last panel: rows past the matrix are zeros
+    std::fill(quants_.begin(), quants_.end(), std::uint8_t{0});
+    std::fill(scales_.begin(), scales_.end(), 0.0f);
+    std::fill(offsets_.begin(), offsets_.end(), 0.0f);
+  }
   row_quants_.resize(static_cast<std::size_t>(w.cols));
   row_scales_.resize(static_cast<std::size_t>(groups_));
   row_offsets_.resize(static_cast<std::size_t>(groups_));
