@@ -121,6 +121,17 @@ void check_set(const QuantKernels& kernels, GgmlType type) {
     std::vector<float> fast(static_cast<std::size_t>(tokens) * c.w.rows), reference(fast.size());
     matmul_quantized(c.w, c.x.data(), fast.data(), tokens, pool, kernels);
     check_against_exact(c, fast, what);
+    // A token's result does not depend on the other tokens of its batch (of two or more).
+    if (tokens >= 4) {
+      std::vector<float> split(fast.size());
+      const int head = tokens / 2;
+      matmul_quantized(c.w, c.x.data(), split.data(), head, pool, kernels);
+      matmul_quantized(c.w, c.x.data() + static_cast<std::size_t>(head) * c.w.cols,
+                       split.data() + static_cast<std::size_t>(head) * c.w.rows, tokens - head, pool, kernels);
+      if (std::memcmp(split.data(), fast.data(), fast.size() * sizeof(float)) != 0) {
+        throw std::runtime_error(what + ": two batches give other bits than one");
+      }
+    }
     // The same integer sums as the portable kernels; only the f32 order differs.
     matmul_quantized(c.w, c.x.data(), reference.data(), tokens, pool, portable);
     const std::vector<double> magnitudes = term_magnitudes(c);
