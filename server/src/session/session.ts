@@ -420,6 +420,7 @@ export class Session {
       next.backend !== before.backend ||
       next.gpuMemoryBytes !== before.gpuMemoryBytes ||
       next.prefixInHostMemory !== before.prefixInHostMemory ||
+      next.exact !== before.exact ||
       JSON.stringify(next.rope) !== JSON.stringify(before.rope);
     const packingChanged =
       JSON.stringify([next.include, next.exclude, next.includeSecrets, next.maxContextTokens, next.cacheDir]) !==
