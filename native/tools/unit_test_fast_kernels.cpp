@@ -6,6 +6,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <immintrin.h>
+
 #include "common/engine_error.h"
 #include "cpu/block_decoders.h"
 #include "cpu/kernel_choice.h"
@@ -111,12 +113,66 @@ std::vector<double> term_magnitudes(const Case& c) {
   return magnitudes;
 }
 
+// F16 or BF16 weights (normal values, an odd row length) against the exact
+// path: each product rounds both factors to bf16 (8 significant bits, at most
+// 2^-9 relative each), so |fast - exact| <= sum |w x| * (2^-8 + 2^-17) plus f32 rounding.
+void check_bf16(const QuantKernels& kernels, GgmlType type) {
+  std::mt19937 random(static_cast<unsigned>(type) * 17u);
+  std::normal_distribution<float> normal;
+  const int rows = 21, cols = 77;
+  WeightMatrix w;
+  w.type = type;
+  w.rows = rows;
+  w.cols = cols;
+  w.row_bytes = 2u * cols;
+  std::vector<std::uint8_t> bytes(w.row_bytes * rows);
+  for (int i = 0; i < rows * cols; ++i) {
+    const float value = normal(random);
+    std::uint16_t bits;
+    if (type == GgmlType::F16) {
+      bits = _cvtss_sh(value, 0);
+    } else {
+      std::uint32_t wide;
+      std::memcpy(&wide, &value, sizeof wide);
+      bits = static_cast<std::uint16_t>(wide >> 16);
+    }
+    std::memcpy(bytes.data() + 2 * i, &bits, sizeof bits);
+  }
+  w.data = bytes.data();
+  ThreadPool pool(2);
+  std::vector<float> decoded(cols);
+  for (int tokens : {2, 9, 19}) {
+    std::vector<float> x(static_cast<std::size_t>(tokens) * cols);
+    for (auto& v : x) v = normal(random);
+    std::vector<float> fast(static_cast<std::size_t>(tokens) * rows), exact(fast.size());
+    matmul_quantized(w, x.data(), fast.data(), tokens, pool, kernels);
+    matmul(w, x.data(), exact.data(), tokens, pool);
+    bool differs = false;
+    for (int r = 0; r < rows; ++r) {
+      convert_row_to_f32(type, w.row(r), decoded.data(), cols);
+      for (int t = 0; t < tokens; ++t) {
+        double magnitude = 0;
+        for (int c = 0; c < cols; ++c) magnitude += std::abs(static_cast<double>(decoded[c]) * x[t * cols + c]);
+        const std::size_t at = static_cast<std::size_t>(t) * rows + r;
+        const double error = std::abs(static_cast<double>(fast[at]) - exact[at]);
+        if (!(error <= magnitude * (1.0 / 256 + 1.0 / 131072 + 1e-5))) {
+          throw std::runtime_error(std::string(kernels.name) + " " + ggml_type_name(type) + ": token " +
+                                   std::to_string(t) + " row " + std::to_string(r) + " error " + std::to_string(error) +
+                                   " above " + std::to_string(magnitude / 256));
+        }
+        if (error > 0) differs = true;
+      }
+    }
+    if (!differs) throw std::runtime_error(ggml_type_name(type) + ": the bf16 products equal the exact ones");
+  }
+}
+
 void check_set(const QuantKernels& kernels, GgmlType type) {
   const QuantKernels& portable = *portable_quant_kernels();
   ThreadPool pool(2);
   for (int tokens : {1, 2, 9, 19}) {
     const Case c = make_case(type, tokens, static_cast<unsigned>(type) * 131u + tokens);
-    if (!quantized_matmul_applies(c.w, tokens)) continue;
+    if (!quantized_matmul_applies(c.w, tokens, kernels)) continue;
     const std::string what = std::string(kernels.name) + " " + ggml_type_name(type) + " x " + std::to_string(tokens) + " tokens";
     std::vector<float> fast(static_cast<std::size_t>(tokens) * c.w.rows), reference(fast.size());
     matmul_quantized(c.w, c.x.data(), fast.data(), tokens, pool, kernels);
@@ -157,6 +213,11 @@ std::vector<Check> fast_kernel_checks() {
     for (GgmlType type : kBlockTypes) {
       checks.emplace_back(name + " kernels, " + ggml_type_name(type) + ": within the activation rounding of the exact path",
                           [kernels, type] { check_set(*kernels, type); });
+    }
+    if (kernels->bf16_panel_product == nullptr) continue;
+    for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
+      checks.emplace_back(name + " kernels, " + ggml_type_name(type) + ": within bf16 rounding of the exact path",
+                          [kernels, type] { check_bf16(*kernels, type); });
     }
   }
   return checks;

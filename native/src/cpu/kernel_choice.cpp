@@ -11,6 +11,7 @@ namespace {
 bool cpu_runs(const std::string& name) {
 #if defined(__x86_64__) || defined(_M_X64)
   __builtin_cpu_init();
+  if (name == "avx512bf16") return cpu_runs("avx512vnni") && __builtin_cpu_supports("avx512bf16");
   if (name == "avx512vnni") {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
@@ -24,6 +25,7 @@ bool cpu_runs(const std::string& name) {
 }
 
 const QuantKernels* compiled(const std::string& name) {
+  if (name == "avx512bf16") return avx512bf16_quant_kernels();
   if (name == "avx512vnni") return avx512vnni_quant_kernels();
   if (name == "avx2") return avx2_quant_kernels();
   if (name == "portable") return portable_quant_kernels();
@@ -51,7 +53,7 @@ const QuantKernels& choose() {
 }  // namespace
 
 const std::vector<std::string>& quant_kernel_names() {
-  static const std::vector<std::string> names = {"avx512vnni", "avx2", "portable"};
+  static const std::vector<std::string> names = {"avx512bf16", "avx512vnni", "avx2", "portable"};
   return names;
 }
 

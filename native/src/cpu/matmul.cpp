@@ -288,7 +288,7 @@ float dot_row(const WeightMatrix& w, int row, const float* x) {
 }
 
 void matmul(const WeightMatrix& w, const float* in, float* out, int tokens, ThreadPool& pool) {
-  if (!w.exact && quantized_matmul_applies(w, tokens)) {
+  if (!w.exact && quantized_matmul_applies(w, tokens, active_quant_kernels())) {
     matmul_quantized(w, in, out, tokens, pool, active_quant_kernels());
   } else if (tokens == 1) {
     matvec(w, in, out, pool);

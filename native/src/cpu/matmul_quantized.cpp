@@ -38,13 +38,35 @@ void matvec_q8_0(const WeightMatrix& w, const QuantizedTokens& x, float* out, Th
 
 }  // namespace
 
-bool quantized_matmul_applies(const WeightMatrix& w, int tokens) {
+bool quantized_matmul_applies(const WeightMatrix& w, int tokens, const QuantKernels& kernels) {
+  if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) return tokens > 1 && kernels.bf16_panel_product != nullptr;
   if (weight_unpacker(w.type) == nullptr) return false;
   return tokens > 1 || w.type == GgmlType::Q8_0;
 }
 
+namespace {
+
+void matmul_bf16(const WeightMatrix& w, const float* in, float* out, int tokens, ThreadPool& pool,
+                 const QuantKernels& kernels) {
+  thread_local Bf16TokenPairs buffer;
+  Bf16TokenPairs& pairs = buffer;  // the caller's, inside the workers' lambda too
+  pairs.convert(in, tokens, w.cols);
+  const int panel_rows = kernels.panel_rows;
+  const int panels = (w.rows + panel_rows - 1) / panel_rows;
+  pool.parallel_for(panels, [&](int panel, int) {
+    thread_local PackedBf16Panel packed;
+    const int first = panel * panel_rows;
+    packed.pack(w, panel_rows, first);
+    kernels.bf16_panel_product(packed.view(), pairs.view(0), tokens, out + first, static_cast<std::size_t>(w.rows),
+                               std::min(panel_rows, w.rows - first));
+  });
+}
+
+}  // namespace
+
 void matmul_quantized(const WeightMatrix& w, const float* in, float* out, int tokens, ThreadPool& pool,
                       const QuantKernels& kernels) {
+  if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) return matmul_bf16(w, in, out, tokens, pool, kernels);
   const WeightUnpacker& unpacker = *weight_unpacker(w.type);
   // The calling thread's buffer, named by a reference: inside the workers'
   // lambda a thread_local name would mean each worker's own.

@@ -11,9 +11,11 @@ namespace snapkv {
 
 class ThreadPool;
 
-// Whether the fast path computes this product: block-quantized weights for
-// two tokens or more (each unpacked panel serves them all), Q8_0 for one.
-bool quantized_matmul_applies(const WeightMatrix& w, int tokens);
+// Whether the fast path computes this product with these kernels:
+// block-quantized weights for two tokens or more (each unpacked panel serves
+// them all), Q8_0 for one; F16 and BF16 for two or more where the set has
+// bf16 products (the f32 path converts them in registers for one token).
+bool quantized_matmul_applies(const WeightMatrix& w, int tokens, const QuantKernels& kernels);
 
 // out[t][r] = sum_c in[t][c] * W[r][c], as matmul(), with the given kernel set.
 void matmul_quantized(const WeightMatrix& w, const float* in, float* out, int tokens, ThreadPool& pool,

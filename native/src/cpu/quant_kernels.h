@@ -40,6 +40,18 @@ struct QuantTokens {
   std::size_t group_stride;  // floats from one token to the next
 };
 
+// F16 or BF16 weights as bf16 in panels of `panel_rows` rows, two values per
+// row in each 32-bit word (a row's pair k, k + 1 at word (k / 2) * panel_rows
+// + row); tokens as bf16 pairs, pair_stride words from one token to the next.
+struct Bf16Panel {
+  const std::uint32_t* pairs;
+  int pair_count;
+};
+struct Bf16Tokens {
+  const std::uint32_t* pairs;
+  std::size_t pair_stride;
+};
+
 struct QuantKernels {
   const char* name;
   int panel_rows;
@@ -51,6 +63,10 @@ struct QuantKernels {
   // quantized per block of 32 (quants, scales): out[i] for each of row_count (at most 4) rows.
   void (*q8_0_rows)(const std::uint8_t* const* rows, int row_count, int blocks, const std::int8_t* x_quants,
                     const float* x_scales, float* out);
+  // out[t * out_stride + r] = sum over the row of w * x in bf16 products with
+  // f32 sums, for t < tokens, r < valid_rows; null where the set has none.
+  void (*bf16_panel_product)(const Bf16Panel& panel, const Bf16Tokens& tokens, int token_count, float* out,
+                             std::size_t out_stride, int valid_rows);
 };
 
 // The sets compiled into this build; null where the compiler could not
@@ -58,5 +74,6 @@ struct QuantKernels {
 const QuantKernels* portable_quant_kernels();
 const QuantKernels* avx2_quant_kernels();
 const QuantKernels* avx512vnni_quant_kernels();
+const QuantKernels* avx512bf16_quant_kernels();  // avx512vnni's, and bf16 products
 
 }  // namespace snapkv

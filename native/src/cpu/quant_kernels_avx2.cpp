@@ -106,7 +106,7 @@ void q8_0_rows(const std::uint8_t* const* rows, int row_count, int blocks, const
   for (int i = 0; i < row_count; ++i) out[i] = horizontal_sum(acc[i]);
 }
 
-const QuantKernels kAvx2{"avx2", kRows, true, panel_product, q8_0_rows};
+const QuantKernels kAvx2{"avx2", kRows, true, panel_product, q8_0_rows, nullptr};
 
 }  // namespace
 

@@ -60,7 +60,7 @@ void q8_0_rows(const std::uint8_t* const* rows, int row_count, int blocks, const
   }
 }
 
-const QuantKernels kPortable{"portable", kRows, false, panel_product, q8_0_rows};
+const QuantKernels kPortable{"portable", kRows, false, panel_product, q8_0_rows, nullptr};
 
 }  // namespace
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "cpu/number_formats.h"
+
 namespace snapkv {
 
 void QuantizedTokens::resize(int tokens, int cols, int group_size) {
@@ -98,5 +100,50 @@ void PackedPanel::pack(const WeightMatrix& w, const WeightUnpacker& unpacker, co
 }
 
 QuantPanel PackedPanel::view() const { return {quants_.data(), scales_.data(), offsets_.data(), groups_, group_size_}; }
+
+namespace {
+
+std::uint32_t bf16_bits(float value) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;  // nearest, ties to even (finite values)
+}
+
+std::uint32_t bf16_pair(const float* values, int k, int cols) {
+  const std::uint32_t low = bf16_bits(values[k]);
+  const std::uint32_t high = k + 1 < cols ? bf16_bits(values[k + 1]) : 0u;
+  return low | (high << 16);
+}
+
+}  // namespace
+
+void Bf16TokenPairs::convert(const float* in, int tokens, int cols) {
+  pairs_per_token_ = (cols + 1) / 2;
+  pairs_.resize(static_cast<std::size_t>(tokens) * pairs_per_token_);
+  for (int t = 0; t < tokens; ++t) {
+    const float* x = in + static_cast<std::size_t>(t) * cols;
+    std::uint32_t* out = pairs_.data() + static_cast<std::size_t>(t) * pairs_per_token_;
+    for (int k = 0; k < pairs_per_token_; ++k) out[k] = bf16_pair(x, 2 * k, cols);
+  }
+}
+
+Bf16Tokens Bf16TokenPairs::view(int first_token) const {
+  return {pairs_.data() + static_cast<std::size_t>(first_token) * pairs_per_token_,
+          static_cast<std::size_t>(pairs_per_token_)};
+}
+
+void PackedBf16Panel::pack(const WeightMatrix& w, int panel_rows, int first) {
+  pair_count_ = (w.cols + 1) / 2;
+  pairs_.resize(static_cast<std::size_t>(pair_count_) * panel_rows);
+  if (first + panel_rows > w.rows) std::fill(pairs_.begin(), pairs_.end(), 0u);
+  row_.resize(static_cast<std::size_t>(w.cols));
+  for (int r = 0; r < panel_rows && first + r < w.rows; ++r) {
+    // F16 widens to f32 exactly; BF16 widens and rounds back to itself.
+    convert_row_to_f32(w.type, w.row(first + r), row_.data(), w.cols);
+    for (int k = 0; k < pair_count_; ++k) {
+      pairs_[static_cast<std::size_t>(k) * panel_rows + r] = bf16_pair(row_.data(), 2 * k, w.cols);
+    }
+  }
+}
 
 }  // namespace snapkv

@@ -50,4 +50,28 @@ class PackedPanel {
   std::vector<float> row_scales_, row_offsets_;
 };
 
+// f32 tokens as bf16 pairs (rounded to nearest even; an odd last column
+// pairs with zero), for the bf16 products of F16 and BF16 weights.
+class Bf16TokenPairs {
+ public:
+  void convert(const float* in, int tokens, int cols);
+  Bf16Tokens view(int first_token) const;
+
+ private:
+  int pairs_per_token_ = 0;
+  std::vector<std::uint32_t> pairs_;
+};
+
+// A panel of F16 or BF16 weight rows as bf16 pairs in the kernels' layout.
+class PackedBf16Panel {
+ public:
+  void pack(const WeightMatrix& w, int panel_rows, int first);
+  Bf16Panel view() const { return {pairs_.data(), pair_count_}; }
+
+ private:
+  int pair_count_ = 0;
+  std::vector<std::uint32_t> pairs_;
+  std::vector<float> row_;
+};
+
 }  // namespace snapkv
