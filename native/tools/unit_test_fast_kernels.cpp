@@ -6,8 +6,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include <immintrin.h>
-
 #include "common/engine_error.h"
 #include "cpu/block_decoders.h"
 #include "cpu/kernel_choice.h"
@@ -113,6 +111,16 @@ std::vector<double> term_magnitudes(const Case& c) {
   return magnitudes;
 }
 
+// The f16 nearest to a normal value of |value| in [2^-14, 65504] (ties to even).
+std::uint16_t to_f16(float value) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  const std::uint32_t sign = (bits >> 16) & 0x8000u;
+  const std::uint32_t magnitude = bits & 0x7fffffffu;
+  const std::uint32_t rounded = magnitude + 0xfffu + ((magnitude >> 13) & 1u);  // drop 13 mantissa bits
+  return static_cast<std::uint16_t>(sign | ((rounded >> 13) - (112u << 10)));
+}
+
 // F16 or BF16 weights (normal values, an odd row length) against the exact
 // path: each product rounds both factors to bf16 (8 significant bits, at most
 // 2^-9 relative each), so |fast - exact| <= sum |w x| * (2^-8 + 2^-17) plus f32 rounding.
@@ -127,10 +135,11 @@ void check_bf16(const QuantKernels& kernels, GgmlType type) {
   w.row_bytes = 2u * cols;
   std::vector<std::uint8_t> bytes(w.row_bytes * rows);
   for (int i = 0; i < rows * cols; ++i) {
-    const float value = normal(random);
+    float value = normal(random);
+    if (std::abs(value) < 1.0f / 16384) value = std::copysign(1.0f / 16384, value);  // normal in f16, never zero
     std::uint16_t bits;
     if (type == GgmlType::F16) {
-      bits = _cvtss_sh(value, 0);
+      bits = to_f16(value);
     } else {
       std::uint32_t wide;
       std::memcpy(&wide, &value, sizeof wide);
