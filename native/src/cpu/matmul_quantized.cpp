@@ -11,8 +11,6 @@ namespace snapkv {
 namespace {
 
 constexpr int kTokensPerTask = 16;     // quantization of activations
-constexpr int kRowsPerMatvecTask = 32;  // Q8_0 rows against one token
-constexpr int kMatvecRows = 4;          // rows per kernel call: independent chains
 
 void quantize_tokens(QuantizedTokens& quantized, const float* in, int tokens, int cols, int group_size, ThreadPool& pool) {
   quantized.resize(tokens, cols, group_size);
@@ -22,26 +20,12 @@ void quantize_tokens(QuantizedTokens& quantized, const float* in, int tokens, in
   });
 }
 
-void matvec_q8_0(const WeightMatrix& w, const QuantizedTokens& x, float* out, ThreadPool& pool,
-                 const QuantKernels& kernels) {
-  const int tasks = (w.rows + kRowsPerMatvecTask - 1) / kRowsPerMatvecTask;
-  pool.parallel_for(tasks, [&](int task, int) {
-    const int last = std::min(w.rows, (task + 1) * kRowsPerMatvecTask);
-    for (int r = task * kRowsPerMatvecTask; r < last; r += kMatvecRows) {
-      const int count = std::min(kMatvecRows, last - r);
-      const std::uint8_t* rows[kMatvecRows];
-      for (int i = 0; i < count; ++i) rows[i] = w.row(r + i);
-      kernels.q8_0_rows(rows, count, w.cols / 32, x.quants(0), x.block_scales(0), out + r);
-    }
-  });
-}
-
 }  // namespace
 
 bool quantized_matmul_applies(const WeightMatrix& w, int tokens, const QuantKernels& kernels) {
-  if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) return tokens > 1 && kernels.bf16_panel_product != nullptr;
-  if (weight_unpacker(w.type) == nullptr) return false;
-  return tokens > 1 || w.type == GgmlType::Q8_0;
+  if (tokens < 1) return false;
+  if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) return kernels.bf16_panel_product != nullptr;
+  return weight_unpacker(w.type) != nullptr;
 }
 
 namespace {
@@ -73,8 +57,9 @@ void matmul_quantized(const WeightMatrix& w, const float* in, float* out, int to
   thread_local QuantizedTokens buffer;
   QuantizedTokens& quantized = buffer;
   quantize_tokens(quantized, in, tokens, w.cols, unpacker.group_size, pool);
-  if (tokens == 1 && w.type == GgmlType::Q8_0) return matvec_q8_0(w, quantized, out, pool, kernels);
-
+  // One token runs the same panel kernels as a batch (a tile of one token
+  // does per token what a tile of four does), so decoding a token gives the
+  // bits that prefilling it in any batch gives.
   const int panel_rows = kernels.panel_rows;
   const int panels = (w.rows + panel_rows - 1) / panel_rows;
   pool.parallel_for(panels, [&](int panel, int) {

@@ -12,9 +12,9 @@ namespace snapkv {
 class ThreadPool;
 
 // Whether the fast path computes this product with these kernels:
-// block-quantized weights for two tokens or more (each unpacked panel serves
-// them all), Q8_0 for one; F16 and BF16 for two or more where the set has
-// bf16 products (the f32 path converts them in registers for one token).
+// block-quantized weights, and F16 and BF16 where the set has bf16 products,
+// for any number of tokens: one token runs the batch's panel kernels, so a
+// token's bits do not depend on its batch, one-token batches included.
 bool quantized_matmul_applies(const WeightMatrix& w, int tokens, const QuantKernels& kernels);
 
 // out[t][r] = sum_c in[t][c] * W[r][c], as matmul(), with the given kernel set.
