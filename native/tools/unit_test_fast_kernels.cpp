@@ -150,19 +150,11 @@ void check_bf16(const QuantKernels& kernels, GgmlType type) {
   w.data = bytes.data();
   ThreadPool pool(2);
   std::vector<float> decoded(cols);
-  for (int tokens : {1, 2, 9, 19}) {
+  for (int tokens : {2, 9, 19}) {
     std::vector<float> x(static_cast<std::size_t>(tokens) * cols);
     for (auto& v : x) v = normal(random);
     std::vector<float> fast(static_cast<std::size_t>(tokens) * rows), exact(fast.size());
     matmul_quantized(w, x.data(), fast.data(), tokens, pool, kernels);
-    for (int t = 0; tokens > 1 && t < tokens; ++t) {  // decoding a token alone: the bits of its batch
-      std::vector<float> alone(static_cast<std::size_t>(rows));
-      matmul_quantized(w, x.data() + static_cast<std::size_t>(t) * cols, alone.data(), 1, pool, kernels);
-      if (std::memcmp(alone.data(), fast.data() + static_cast<std::size_t>(t) * rows, alone.size() * sizeof(float)) != 0) {
-        throw std::runtime_error(std::string(kernels.name) + " " + ggml_type_name(type) + ": token " +
-                                 std::to_string(t) + " alone gives other bits than in its batch");
-      }
-    }
     matmul(w, x.data(), exact.data(), tokens, pool);
     bool differs = false;
     for (int r = 0; r < rows; ++r) {

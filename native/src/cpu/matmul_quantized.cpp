@@ -1,6 +1,7 @@
 #include "cpu/matmul_quantized.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "cpu/quant_prep.h"
 #include "cpu/thread_pool.h"
@@ -20,11 +21,41 @@ void quantize_tokens(QuantizedTokens& quantized, const float* in, int tokens, in
   });
 }
 
+constexpr int kRowsPerMatvecTask = 32;
+
+// One token: each row is unpacked on its own into a buffer that stays in L1
+// (no panel is interleaved) and meets the token in row_product, whose f32
+// steps are panel_product's, so a decoded token has the bits of a prefilled one.
+void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, const QuantizedTokens& x, float* out,
+                      ThreadPool& pool, const QuantKernels& kernels) {
+  const int groups = w.cols / unpacker.group_size;
+  const int blocks = w.cols / unpacker.block_values;
+  const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
+  const QuantTokens token = x.view(0);
+  const int tasks = (w.rows + kRowsPerMatvecTask - 1) / kRowsPerMatvecTask;
+  pool.parallel_for(tasks, [&](int task, int) {
+    thread_local std::vector<std::uint8_t> quants;
+    thread_local std::vector<float> scales, offsets;
+    quants.resize(static_cast<std::size_t>(w.cols));
+    scales.resize(static_cast<std::size_t>(groups));
+    offsets.resize(static_cast<std::size_t>(groups));
+    const int last = std::min(w.rows, (task + 1) * kRowsPerMatvecTask);
+    for (int r = task * kRowsPerMatvecTask; r < last; ++r) {
+      unpacker.unpack(w.row(r), blocks, quants.data(), scales.data(), offsets.data());
+      if (bias != 0) {  // as PackedPanel::pack moves the bias into the offset
+        for (auto& q : quants) q = static_cast<std::uint8_t>(q - bias);
+        for (int g = 0; g < groups; ++g) offsets[g] = offsets[g] + static_cast<float>(bias) * scales[g];
+      }
+      out[r] = kernels.row_product(quants.data(), scales.data(), offsets.data(), groups, unpacker.group_size, token);
+    }
+  });
+}
+
 }  // namespace
 
 bool quantized_matmul_applies(const WeightMatrix& w, int tokens, const QuantKernels& kernels) {
   if (tokens < 1) return false;
-  if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) return kernels.bf16_panel_product != nullptr;
+  if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) return tokens > 1 && kernels.bf16_panel_product != nullptr;
   return weight_unpacker(w.type) != nullptr;
 }
 
@@ -57,9 +88,7 @@ void matmul_quantized(const WeightMatrix& w, const float* in, float* out, int to
   thread_local QuantizedTokens buffer;
   QuantizedTokens& quantized = buffer;
   quantize_tokens(quantized, in, tokens, w.cols, unpacker.group_size, pool);
-  // One token runs the same panel kernels as a batch (a tile of one token
-  // does per token what a tile of four does), so decoding a token gives the
-  // bits that prefilling it in any batch gives.
+  if (tokens == 1) return matvec_quantized(w, unpacker, quantized, out, pool, kernels);
   const int panel_rows = kernels.panel_rows;
   const int panels = (w.rows + panel_rows - 1) / panel_rows;
   pool.parallel_for(panels, [&](int panel, int) {

@@ -59,10 +59,13 @@ struct QuantKernels {
   // out[t * out_stride + r] = sum over the row of w * x, for t < tokens, r < valid_rows.
   void (*panel_product)(const QuantPanel& panel, const QuantTokens& tokens, int token_count, float* out,
                         std::size_t out_stride, int valid_rows);
-  // Q8_0 rows (34-byte blocks: f16 scale, 32 int8) against one token
-  // quantized per block of 32 (quants, scales): out[i] for each of row_count (at most 4) rows.
-  void (*q8_0_rows)(const std::uint8_t* const* rows, int row_count, int blocks, const std::int8_t* x_quants,
-                    const float* x_scales, float* out);
+  // One weight row against one token (a decode step): the row's quants
+  // unpacked group after group (group_size bytes each, u8 or s8 as
+  // panel_product's), its scales and offsets (one per group). The f32 steps
+  // are panel_product's for that row, in its order, so the result has the
+  // bits panel_product gives the same row and token in any batch.
+  float (*row_product)(const std::uint8_t* quants, const float* scales, const float* offsets, int groups,
+                       int group_size, const QuantTokens& token);
   // out[t * out_stride + r] = sum over the row of w * x in bf16 products with
   // f32 sums, for t < tokens, r < valid_rows; null where the set has none.
   void (*bf16_panel_product)(const Bf16Panel& panel, const Bf16Tokens& tokens, int token_count, float* out,

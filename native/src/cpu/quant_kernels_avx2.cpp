@@ -7,6 +7,7 @@
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
 namespace snapkv {
@@ -81,32 +82,40 @@ void panel_product(const QuantPanel& p, const QuantTokens& x, int token_count, f
   }
 }
 
-float horizontal_sum(__m256 v) {
-  __m128 low = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  low = _mm_add_ps(low, _mm_movehl_ps(low, low));
-  low = _mm_add_ss(low, _mm_movehdup_ps(low));
-  return _mm_cvtss_f32(low);
+int horizontal_sum(__m256i v) {
+  __m128i low = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  low = _mm_add_epi32(low, _mm_unpackhi_epi64(low, low));
+  low = _mm_add_epi32(low, _mm_shuffle_epi32(low, 1));
+  return _mm_cvtsi128_si32(low);
 }
 
-void q8_0_rows(const std::uint8_t* const* rows, int row_count, int blocks, const std::int8_t* x_quants,
-               const float* x_scales, float* out) {
+// The integer sum of one group is exact in any order; the f32 steps are the
+// tile's for one lane (std::fma is the lane's fused multiply-add).
+float row_product(const std::uint8_t* quants, const float* scales, const float* offsets, int groups, int group_size,
+                  const QuantTokens& x) {
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  for (int b = 0; b < blocks; ++b) {
-    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_quants + 32 * b));
-    for (int i = 0; i < row_count; ++i) {
-      const std::uint8_t* block = rows[i] + 34 * b;
-      std::uint16_t half;
-      std::memcpy(&half, block, sizeof half);
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
-      const __m256 scale = _mm256_set1_ps(_cvtsh_ss(half) * x_scales[b]);
-      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products(_mm256_abs_epi8(w), w, xv, ones)), scale, acc[i]);
+  float total = 0;
+  for (int g = 0; g < groups; ++g) {
+    const std::uint8_t* wq = quants + static_cast<std::size_t>(g) * group_size;
+    const std::int8_t* xq = x.quants + static_cast<std::size_t>(g) * group_size;
+    __m256i w, xv;
+    if (group_size == 16) {
+      w = _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wq)));
+      w = _mm256_inserti128_si256(w, _mm_setzero_si128(), 1);
+      xv = _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq)));
+      xv = _mm256_inserti128_si256(xv, _mm_setzero_si128(), 1);
+    } else {
+      w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq));
+      xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
     }
+    const int sum = horizontal_sum(products(_mm256_abs_epi8(w), w, xv, ones));
+    total = std::fma(static_cast<float>(sum), scales[g] * x.group_scales[g], total);
+    total = std::fma(offsets[g], x.group_sums[g], total);
   }
-  for (int i = 0; i < row_count; ++i) out[i] = horizontal_sum(acc[i]);
+  return total;
 }
 
-const QuantKernels kAvx2{"avx2", kRows, true, panel_product, q8_0_rows, nullptr};
+const QuantKernels kAvx2{"avx2", kRows, true, panel_product, row_product, nullptr};
 
 }  // namespace
 

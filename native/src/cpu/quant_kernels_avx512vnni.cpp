@@ -9,6 +9,7 @@
     defined(__F16C__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
 namespace snapkv {
@@ -78,30 +79,28 @@ void panel_product(const QuantPanel& p, const QuantTokens& x, int token_count, f
   }
 }
 
-// Q8_0 weights are signed: |w| as the u8 operand, x signed by w as the s8 one.
-void q8_0_rows(const std::uint8_t* const* rows, int row_count, int blocks, const std::int8_t* x_quants,
-               const float* x_scales, float* out) {
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  for (int b = 0; b < blocks; ++b) {
-    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_quants + 32 * b));
-    for (int i = 0; i < row_count; ++i) {
-      const std::uint8_t* block = rows[i] + 34 * b;
-      std::uint16_t half;
-      std::memcpy(&half, block, sizeof half);
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
-      const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(xv, w));
-      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(_cvtsh_ss(half) * x_scales[b]), acc[i]);
-    }
+// The integer sum of one group is exact in any order; the f32 steps are the
+// tile's for one lane (std::fma is the lane's fused multiply-add).
+float row_product(const std::uint8_t* quants, const float* scales, const float* offsets, int groups, int group_size,
+                  const QuantTokens& x) {
+  const __mmask32 mask = group_size == 16 ? 0xFFFFu : 0xFFFFFFFFu;
+  float total = 0;
+  for (int g = 0; g < groups; ++g) {
+    const std::uint8_t* wq = quants + static_cast<std::size_t>(g) * group_size;
+    const std::int8_t* xq = x.quants + static_cast<std::size_t>(g) * group_size;
+    const __m256i w = _mm256_maskz_loadu_epi8(mask, wq);
+    const __m256i xv = _mm256_maskz_loadu_epi8(mask, xq);
+    const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, xv);
+    __m128i low = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+    low = _mm_add_epi32(low, _mm_unpackhi_epi64(low, low));
+    low = _mm_add_epi32(low, _mm_shuffle_epi32(low, 1));
+    total = std::fma(static_cast<float>(_mm_cvtsi128_si32(low)), scales[g] * x.group_scales[g], total);
+    total = std::fma(offsets[g], x.group_sums[g], total);
   }
-  for (int i = 0; i < row_count; ++i) {
-    __m128 low = _mm_add_ps(_mm256_castps256_ps128(acc[i]), _mm256_extractf128_ps(acc[i], 1));
-    low = _mm_add_ps(low, _mm_movehl_ps(low, low));
-    low = _mm_add_ss(low, _mm_movehdup_ps(low));
-    out[i] = _mm_cvtss_f32(low);
-  }
+  return total;
 }
 
-const QuantKernels kAvx512Vnni{"avx512vnni", kRows, false, panel_product, q8_0_rows, nullptr};
+const QuantKernels kAvx512Vnni{"avx512vnni", kRows, false, panel_product, row_product, nullptr};
 
 }  // namespace
 

@@ -1,7 +1,5 @@
 // The fast path's kernels in plain C++: correct on any CPU, and the yardstick
 // the vector kernels are read against. Compiled for a baseline target.
-#include <cstring>
-
 #include "cpu/quant_kernels.h"
 
 namespace snapkv {
@@ -30,37 +28,20 @@ void panel_product(const QuantPanel& p, const QuantTokens& x, int token_count, f
   }
 }
 
-float half_to_float(const std::uint8_t* p) {
-  std::uint16_t bits;
-  std::memcpy(&bits, p, sizeof bits);
-  const int exponent = (bits >> 10) & 0x1f;
-  const int mantissa = bits & 0x3ff;
-  float magnitude;
-  if (exponent == 0) {
-    magnitude = static_cast<float>(mantissa) * (1.0f / 16777216.0f);
-  } else {
-    std::uint32_t wide = (static_cast<std::uint32_t>(exponent == 31 ? 255 : exponent + 112) << 23) |
-                         (static_cast<std::uint32_t>(mantissa) << 13);
-    std::memcpy(&magnitude, &wide, sizeof magnitude);
+float row_product(const std::uint8_t* quants, const float* scales, const float* offsets, int groups, int group_size,
+                  const QuantTokens& x) {
+  float total = 0;
+  for (int g = 0; g < groups; ++g) {
+    const std::uint8_t* wq = quants + static_cast<std::size_t>(g) * group_size;
+    const std::int8_t* xq = x.quants + static_cast<std::size_t>(g) * group_size;
+    int products = 0;
+    for (int j = 0; j < group_size; ++j) products += wq[j] * xq[j];
+    total += scales[g] * (x.group_scales[g] * static_cast<float>(products)) + offsets[g] * x.group_sums[g];
   }
-  return (bits & 0x8000u) ? -magnitude : magnitude;
+  return total;
 }
 
-void q8_0_rows(const std::uint8_t* const* rows, int row_count, int blocks, const std::int8_t* x_quants,
-               const float* x_scales, float* out) {
-  for (int i = 0; i < row_count; ++i) {
-    float total = 0;
-    for (int b = 0; b < blocks; ++b) {
-      const std::uint8_t* block = rows[i] + 34 * b;
-      int products = 0;
-      for (int j = 0; j < 32; ++j) products += static_cast<std::int8_t>(block[2 + j]) * x_quants[32 * b + j];
-      total += (half_to_float(block) * x_scales[b]) * static_cast<float>(products);
-    }
-    out[i] = total;
-  }
-}
-
-const QuantKernels kPortable{"portable", kRows, false, panel_product, q8_0_rows, nullptr};
+const QuantKernels kPortable{"portable", kRows, false, panel_product, row_product, nullptr};
 
 }  // namespace
 
