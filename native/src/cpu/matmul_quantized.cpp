@@ -23,30 +23,38 @@ void quantize_tokens(QuantizedTokens& quantized, const float* in, int tokens, in
 
 constexpr int kRowsPerMatvecTask = 32;
 
-// One token: each row is unpacked on its own into a buffer that stays in L1
-// (no panel is interleaved) and meets the token in row_product, whose f32
+// One token: rows are unpacked a few at a time into buffers that stay in L1
+// (no panel is interleaved) and meet the token in row_products, whose f32
 // steps are panel_product's, so a decoded token has the bits of a prefilled one.
 void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, const QuantizedTokens& x, float* out,
                       ThreadPool& pool, const QuantKernels& kernels) {
   const int groups = w.cols / unpacker.group_size;
   const int blocks = w.cols / unpacker.block_values;
+  const auto row_values = static_cast<std::size_t>(w.cols);
   const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
   const QuantTokens token = x.view(0);
   const int tasks = (w.rows + kRowsPerMatvecTask - 1) / kRowsPerMatvecTask;
   pool.parallel_for(tasks, [&](int task, int) {
     thread_local std::vector<std::uint8_t> quants;
     thread_local std::vector<float> scales, offsets;
-    quants.resize(static_cast<std::size_t>(w.cols));
-    scales.resize(static_cast<std::size_t>(groups));
-    offsets.resize(static_cast<std::size_t>(groups));
+    quants.resize(row_values * kRowProductRows);
+    scales.resize(static_cast<std::size_t>(groups) * kRowProductRows);
+    offsets.resize(scales.size());
     const int last = std::min(w.rows, (task + 1) * kRowsPerMatvecTask);
-    for (int r = task * kRowsPerMatvecTask; r < last; ++r) {
-      unpacker.unpack(w.row(r), blocks, quants.data(), scales.data(), offsets.data());
-      if (bias != 0) {  // as PackedPanel::pack moves the bias into the offset
-        for (auto& q : quants) q = static_cast<std::uint8_t>(q - bias);
-        for (int g = 0; g < groups; ++g) offsets[g] = offsets[g] + static_cast<float>(bias) * scales[g];
+    for (int r = task * kRowsPerMatvecTask; r < last; r += kRowProductRows) {
+      const int count = std::min(kRowProductRows, last - r);
+      for (int i = 0; i < count; ++i) {
+        std::uint8_t* q = quants.data() + i * row_values;
+        float* s = scales.data() + static_cast<std::size_t>(i) * groups;
+        float* o = offsets.data() + static_cast<std::size_t>(i) * groups;
+        unpacker.unpack(w.row(r + i), blocks, q, s, o);
+        if (bias != 0) {  // as PackedPanel::pack moves the bias into the offset
+          for (std::size_t k = 0; k < row_values; ++k) q[k] = static_cast<std::uint8_t>(q[k] - bias);
+          for (int g = 0; g < groups; ++g) o[g] = o[g] + static_cast<float>(bias) * s[g];
+        }
       }
-      out[r] = kernels.row_product(quants.data(), scales.data(), offsets.data(), groups, unpacker.group_size, token);
+      kernels.row_products(quants.data(), scales.data(), offsets.data(), count, groups, unpacker.group_size, token,
+                           out + r);
     }
   });
 }

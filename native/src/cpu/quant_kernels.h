@@ -52,6 +52,8 @@ struct Bf16Tokens {
   std::size_t pair_stride;
 };
 
+constexpr int kRowProductRows = 4;
+
 struct QuantKernels {
   const char* name;
   int panel_rows;
@@ -59,13 +61,15 @@ struct QuantKernels {
   // out[t * out_stride + r] = sum over the row of w * x, for t < tokens, r < valid_rows.
   void (*panel_product)(const QuantPanel& panel, const QuantTokens& tokens, int token_count, float* out,
                         std::size_t out_stride, int valid_rows);
-  // One weight row against one token (a decode step): the row's quants
-  // unpacked group after group (group_size bytes each, u8 or s8 as
-  // panel_product's), its scales and offsets (one per group). The f32 steps
-  // are panel_product's for that row, in its order, so the result has the
-  // bits panel_product gives the same row and token in any batch.
-  float (*row_product)(const std::uint8_t* quants, const float* scales, const float* offsets, int groups,
-                       int group_size, const QuantTokens& token);
+  // Up to kRowProductRows weight rows against one token (a decode step):
+  // row i's quants unpacked group after group (group_size bytes each, u8 or
+  // s8 as panel_product's) at quants + i * groups * group_size, its scales and
+  // offsets (one per group) at scales/offsets + i * groups; out[i] for each.
+  // The f32 steps are panel_product's for each row, in its order, so a result
+  // has the bits panel_product gives the same row and token in any batch;
+  // the rows are independent chains, which hide the f32 latency.
+  void (*row_products)(const std::uint8_t* quants, const float* scales, const float* offsets, int row_count,
+                       int groups, int group_size, const QuantTokens& token, float* out);
   // out[t * out_stride + r] = sum over the row of w * x in bf16 products with
   // f32 sums, for t < tokens, r < valid_rows; null where the set has none.
   void (*bf16_panel_product)(const Bf16Panel& panel, const Bf16Tokens& tokens, int token_count, float* out,

@@ -89,33 +89,45 @@ int horizontal_sum(__m256i v) {
   return _mm_cvtsi128_si32(low);
 }
 
-// The integer sum of one group is exact in any order; the f32 steps are the
-// tile's for one lane (std::fma is the lane's fused multiply-add).
-float row_product(const std::uint8_t* quants, const float* scales, const float* offsets, int groups, int group_size,
-                  const QuantTokens& x) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  float total = 0;
-  for (int g = 0; g < groups; ++g) {
-    const std::uint8_t* wq = quants + static_cast<std::size_t>(g) * group_size;
-    const std::int8_t* xq = x.quants + static_cast<std::size_t>(g) * group_size;
-    __m256i w, xv;
-    if (group_size == 16) {
-      w = _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wq)));
-      w = _mm256_inserti128_si256(w, _mm_setzero_si128(), 1);
-      xv = _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq)));
-      xv = _mm256_inserti128_si256(xv, _mm_setzero_si128(), 1);
-    } else {
-      w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq));
-      xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
-    }
-    const int sum = horizontal_sum(products(_mm256_abs_epi8(w), w, xv, ones));
-    total = std::fma(static_cast<float>(sum), scales[g] * x.group_scales[g], total);
-    total = std::fma(offsets[g], x.group_sums[g], total);
-  }
-  return total;
+__m256i group_bytes(const void* p, int group_size) {
+  if (group_size == 32) return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+  return _mm256_zextsi128_si256(_mm_loadu_si128(static_cast<const __m128i*>(p)));
 }
 
-const QuantKernels kAvx2{"avx2", kRows, true, panel_product, row_product, nullptr};
+// The integer sum of one group is exact in any order; the f32 steps are the
+// tile's for one lane (std::fma is the lane's fused multiply-add).
+template <int R>
+void rows_of(const std::uint8_t* quants, const float* scales, const float* offsets, int groups, int group_size,
+             const QuantTokens& x, float* out) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  const std::size_t row_bytes = static_cast<std::size_t>(groups) * group_size;
+  float total[R] = {};
+  for (int g = 0; g < groups; ++g) {
+    const __m256i xv = group_bytes(x.quants + static_cast<std::size_t>(g) * group_size, group_size);
+    const float xs = x.group_scales[g];
+    const float xm = x.group_sums[g];
+    for (int i = 0; i < R; ++i) {
+      const __m256i w = group_bytes(quants + i * row_bytes + static_cast<std::size_t>(g) * group_size, group_size);
+      const int sum = horizontal_sum(products(_mm256_abs_epi8(w), w, xv, ones));
+      total[i] = std::fma(static_cast<float>(sum), scales[i * groups + g] * xs, total[i]);
+      total[i] = std::fma(offsets[i * groups + g], xm, total[i]);
+    }
+  }
+  for (int i = 0; i < R; ++i) out[i] = total[i];
+}
+
+void row_products(const std::uint8_t* quants, const float* scales, const float* offsets, int row_count, int groups,
+                  int group_size, const QuantTokens& x, float* out) {
+  switch (row_count) {
+    case 4: return rows_of<4>(quants, scales, offsets, groups, group_size, x, out);
+    case 3: return rows_of<3>(quants, scales, offsets, groups, group_size, x, out);
+    case 2: return rows_of<2>(quants, scales, offsets, groups, group_size, x, out);
+    case 1: return rows_of<1>(quants, scales, offsets, groups, group_size, x, out);
+    default: return;
+  }
+}
+
+const QuantKernels kAvx2{"avx2", kRows, true, panel_product, row_products, nullptr};
 
 }  // namespace
 

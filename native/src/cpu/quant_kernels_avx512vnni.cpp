@@ -79,28 +79,47 @@ void panel_product(const QuantPanel& p, const QuantTokens& x, int token_count, f
   }
 }
 
-// The integer sum of one group is exact in any order; the f32 steps are the
-// tile's for one lane (std::fma is the lane's fused multiply-add).
-float row_product(const std::uint8_t* quants, const float* scales, const float* offsets, int groups, int group_size,
-                  const QuantTokens& x) {
-  const __mmask32 mask = group_size == 16 ? 0xFFFFu : 0xFFFFFFFFu;
-  float total = 0;
-  for (int g = 0; g < groups; ++g) {
-    const std::uint8_t* wq = quants + static_cast<std::size_t>(g) * group_size;
-    const std::int8_t* xq = x.quants + static_cast<std::size_t>(g) * group_size;
-    const __m256i w = _mm256_maskz_loadu_epi8(mask, wq);
-    const __m256i xv = _mm256_maskz_loadu_epi8(mask, xq);
-    const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, xv);
-    __m128i low = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
-    low = _mm_add_epi32(low, _mm_unpackhi_epi64(low, low));
-    low = _mm_add_epi32(low, _mm_shuffle_epi32(low, 1));
-    total = std::fma(static_cast<float>(_mm_cvtsi128_si32(low)), scales[g] * x.group_scales[g], total);
-    total = std::fma(offsets[g], x.group_sums[g], total);
-  }
-  return total;
+int horizontal_sum(__m256i v) {
+  __m128i low = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  low = _mm_add_epi32(low, _mm_unpackhi_epi64(low, low));
+  low = _mm_add_epi32(low, _mm_shuffle_epi32(low, 1));
+  return _mm_cvtsi128_si32(low);
 }
 
-const QuantKernels kAvx512Vnni{"avx512vnni", kRows, false, panel_product, row_product, nullptr};
+// The integer sum of one group is exact in any order; the f32 steps are the
+// tile's for one lane (std::fma is the lane's fused multiply-add).
+template <int R>
+void rows_of(const std::uint8_t* quants, const float* scales, const float* offsets, int groups, int group_size,
+             const QuantTokens& x, float* out) {
+  const __mmask32 mask = group_size == 16 ? 0xFFFFu : 0xFFFFFFFFu;
+  const std::size_t row_bytes = static_cast<std::size_t>(groups) * group_size;
+  float total[R] = {};
+  for (int g = 0; g < groups; ++g) {
+    const __m256i xv = _mm256_maskz_loadu_epi8(mask, x.quants + static_cast<std::size_t>(g) * group_size);
+    const float xs = x.group_scales[g];
+    const float xm = x.group_sums[g];
+    for (int i = 0; i < R; ++i) {
+      const __m256i w = _mm256_maskz_loadu_epi8(mask, quants + i * row_bytes + static_cast<std::size_t>(g) * group_size);
+      const int sum = horizontal_sum(_mm256_dpbusd_epi32(_mm256_setzero_si256(), w, xv));
+      total[i] = std::fma(static_cast<float>(sum), scales[i * groups + g] * xs, total[i]);
+      total[i] = std::fma(offsets[i * groups + g], xm, total[i]);
+    }
+  }
+  for (int i = 0; i < R; ++i) out[i] = total[i];
+}
+
+void row_products(const std::uint8_t* quants, const float* scales, const float* offsets, int row_count, int groups,
+                  int group_size, const QuantTokens& x, float* out) {
+  switch (row_count) {
+    case 4: return rows_of<4>(quants, scales, offsets, groups, group_size, x, out);
+    case 3: return rows_of<3>(quants, scales, offsets, groups, group_size, x, out);
+    case 2: return rows_of<2>(quants, scales, offsets, groups, group_size, x, out);
+    case 1: return rows_of<1>(quants, scales, offsets, groups, group_size, x, out);
+    default: return;
+  }
+}
+
+const QuantKernels kAvx512Vnni{"avx512vnni", kRows, false, panel_product, row_products, nullptr};
 
 }  // namespace
 

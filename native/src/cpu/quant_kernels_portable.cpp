@@ -28,20 +28,25 @@ void panel_product(const QuantPanel& p, const QuantTokens& x, int token_count, f
   }
 }
 
-float row_product(const std::uint8_t* quants, const float* scales, const float* offsets, int groups, int group_size,
-                  const QuantTokens& x) {
-  float total = 0;
-  for (int g = 0; g < groups; ++g) {
-    const std::uint8_t* wq = quants + static_cast<std::size_t>(g) * group_size;
-    const std::int8_t* xq = x.quants + static_cast<std::size_t>(g) * group_size;
-    int products = 0;
-    for (int j = 0; j < group_size; ++j) products += wq[j] * xq[j];
-    total += scales[g] * (x.group_scales[g] * static_cast<float>(products)) + offsets[g] * x.group_sums[g];
+void row_products(const std::uint8_t* quants, const float* scales, const float* offsets, int row_count, int groups,
+                  int group_size, const QuantTokens& x, float* out) {
+  for (int i = 0; i < row_count; ++i) {
+    const std::uint8_t* row = quants + static_cast<std::size_t>(i) * groups * group_size;
+    const float* s = scales + static_cast<std::size_t>(i) * groups;
+    const float* o = offsets + static_cast<std::size_t>(i) * groups;
+    float total = 0;
+    for (int g = 0; g < groups; ++g) {
+      const std::uint8_t* wq = row + static_cast<std::size_t>(g) * group_size;
+      const std::int8_t* xq = x.quants + static_cast<std::size_t>(g) * group_size;
+      int products = 0;
+      for (int j = 0; j < group_size; ++j) products += wq[j] * xq[j];
+      total += s[g] * (x.group_scales[g] * static_cast<float>(products)) + o[g] * x.group_sums[g];
+    }
+    out[i] = total;
   }
-  return total;
 }
 
-const QuantKernels kPortable{"portable", kRows, false, panel_product, row_product, nullptr};
+const QuantKernels kPortable{"portable", kRows, false, panel_product, row_products, nullptr};
 
 }  // namespace
 

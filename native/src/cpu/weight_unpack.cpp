@@ -22,6 +22,20 @@ std::uint32_t u32_at(const std::uint8_t* p) {
   return value;
 }
 
+// The 32 fifth bits of a Q5 block as 0 or 16 in u[0..31], eight bytes at a
+// time: a byte times 0x0101... copies it to every byte, the mask keeps bit j
+// in byte j, and adding 0x7F carries a set bit into the byte's top bit.
+void or_fifth_bits(std::uint32_t high, std::uint8_t* u) {
+  for (int k = 0; k < 4; ++k) {
+    const std::uint64_t spread = ((high >> (8 * k)) & 0xFFu) * 0x0101010101010101ull & 0x8040201008040201ull;
+    const std::uint64_t bits = ((spread + 0x7F7F7F7F7F7F7F7Full) & 0x8080808080808080ull) >> 3;
+    std::uint64_t values;
+    std::memcpy(&values, u + 8 * k, sizeof values);
+    values |= bits;
+    std::memcpy(u + 8 * k, &values, sizeof values);
+  }
+}
+
 // Q4_0 and Q5_0 (kFifthBit): x = d * (q - 8) or d * (q - 16).
 template <bool kFifthBit>
 void unpack_q4_0_or_q5_0(const std::uint8_t* b, int count, std::uint8_t* u, float* s, float* o) {
@@ -31,9 +45,10 @@ void unpack_q4_0_or_q5_0(const std::uint8_t* b, int count, std::uint8_t* u, floa
     const std::uint32_t high = kFifthBit ? u32_at(b + 2) : 0;
     const std::uint8_t* qs = b + (kFifthBit ? 6 : 2);
     for (int j = 0; j < 16; ++j) {
-      u[j] = static_cast<std::uint8_t>((qs[j] & 0xF) | (((high >> j) & 1u) << 4));
-      u[j + 16] = static_cast<std::uint8_t>((qs[j] >> 4) | (((high >> (j + 16)) & 1u) << 4));
+      u[j] = static_cast<std::uint8_t>(qs[j] & 0xF);
+      u[j + 16] = static_cast<std::uint8_t>(qs[j] >> 4);
     }
+    if (kFifthBit) or_fifth_bits(high, u);
     s[k] = d;
     o[k] = -(kFifthBit ? 16.0f : 8.0f) * d;
   }
@@ -47,9 +62,10 @@ void unpack_q4_1_or_q5_1(const std::uint8_t* b, int count, std::uint8_t* u, floa
     const std::uint32_t high = kFifthBit ? u32_at(b + 4) : 0;
     const std::uint8_t* qs = b + (kFifthBit ? 8 : 4);
     for (int j = 0; j < 16; ++j) {
-      u[j] = static_cast<std::uint8_t>((qs[j] & 0xF) | (((high >> j) & 1u) << 4));
-      u[j + 16] = static_cast<std::uint8_t>((qs[j] >> 4) | (((high >> (j + 16)) & 1u) << 4));
+      u[j] = static_cast<std::uint8_t>(qs[j] & 0xF);
+      u[j + 16] = static_cast<std::uint8_t>(qs[j] >> 4);
     }
+    if (kFifthBit) or_fifth_bits(high, u);
     s[k] = half_at(b);
     o[k] = half_at(b + 2);
   }
