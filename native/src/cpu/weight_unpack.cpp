@@ -22,17 +22,26 @@ std::uint32_t u32_at(const std::uint8_t* p) {
   return value;
 }
 
-// The 32 fifth bits of a Q5 block as 0 or 16 in u[0..31], eight bytes at a
-// time: a byte times 0x0101... copies it to every byte, the mask keeps bit j
-// in byte j, and adding 0x7F carries a set bit into the byte's top bit.
-void or_fifth_bits(std::uint32_t high, std::uint8_t* u) {
-  for (int k = 0; k < 4; ++k) {
-    const std::uint64_t spread = ((high >> (8 * k)) & 0xFFu) * 0x0101010101010101ull & 0x8040201008040201ull;
-    const std::uint64_t bits = ((spread + 0x7F7F7F7F7F7F7F7Full) & 0x8080808080808080ull) >> 3;
-    std::uint64_t values;
-    std::memcpy(&values, u + 8 * k, sizeof values);
-    values |= bits;
-    std::memcpy(u + 8 * k, &values, sizeof values);
+// Eight bits of a Q5 block's fifth bits as 0 or 16 in eight bytes: a byte
+// times 0x0101... copies it to every byte, the mask keeps bit j in byte j, and
+// adding 0x7F carries a set bit into the byte's top bit.
+std::uint64_t fifth_bits(std::uint32_t eight) {
+  const std::uint64_t spread = (eight & 0xFFu) * 0x0101010101010101ull & 0x8040201008040201ull;
+  return ((spread + 0x7F7F7F7F7F7F7F7Full) & 0x8080808080808080ull) >> 3;
+}
+
+// The 32 quants of a Q4 or Q5 block (16 bytes of nibbles: value j low, value
+// j + 16 high; bit j of `high` the fifth bit), eight at a time in 64-bit words:
+// stored once each, never byte by byte, so no narrow store stalls a wide load.
+void unpack_nibbles(const std::uint8_t* qs, std::uint32_t high, std::uint8_t* u) {
+  constexpr std::uint64_t kNibbles = 0x0F0F0F0F0F0F0F0Full;
+  for (int h = 0; h < 2; ++h) {
+    std::uint64_t q;
+    std::memcpy(&q, qs + 8 * h, sizeof q);
+    const std::uint64_t low = (q & kNibbles) | fifth_bits(high >> (8 * h));
+    const std::uint64_t top = ((q >> 4) & kNibbles) | fifth_bits(high >> (16 + 8 * h));
+    std::memcpy(u + 8 * h, &low, sizeof low);
+    std::memcpy(u + 16 + 8 * h, &top, sizeof top);
   }
 }
 
@@ -44,11 +53,7 @@ void unpack_q4_0_or_q5_0(const std::uint8_t* b, int count, std::uint8_t* u, floa
     const float d = half_at(b);
     const std::uint32_t high = kFifthBit ? u32_at(b + 2) : 0;
     const std::uint8_t* qs = b + (kFifthBit ? 6 : 2);
-    for (int j = 0; j < 16; ++j) {
-      u[j] = static_cast<std::uint8_t>(qs[j] & 0xF);
-      u[j + 16] = static_cast<std::uint8_t>(qs[j] >> 4);
-    }
-    if (kFifthBit) or_fifth_bits(high, u);
+    unpack_nibbles(qs, high, u);
     s[k] = d;
     o[k] = -(kFifthBit ? 16.0f : 8.0f) * d;
   }
@@ -61,11 +66,7 @@ void unpack_q4_1_or_q5_1(const std::uint8_t* b, int count, std::uint8_t* u, floa
   for (int k = 0; k < count; ++k, b += kBytes, u += 32) {
     const std::uint32_t high = kFifthBit ? u32_at(b + 4) : 0;
     const std::uint8_t* qs = b + (kFifthBit ? 8 : 4);
-    for (int j = 0; j < 16; ++j) {
-      u[j] = static_cast<std::uint8_t>(qs[j] & 0xF);
-      u[j + 16] = static_cast<std::uint8_t>(qs[j] >> 4);
-    }
-    if (kFifthBit) or_fifth_bits(high, u);
+    unpack_nibbles(qs, high, u);
     s[k] = half_at(b);
     o[k] = half_at(b + 2);
   }
