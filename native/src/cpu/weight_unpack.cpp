@@ -76,7 +76,12 @@ void unpack_q4_1_or_q5_1(const std::uint8_t* b, int count, std::uint8_t* u, floa
 void unpack_q8_0(const std::uint8_t* b, int count, std::uint8_t* u, float* s, float* o) {
   for (int k = 0; k < count; ++k, b += 34, u += 32) {
     const float d = half_at(b);
-    for (int j = 0; j < 32; ++j) u[j] = static_cast<std::uint8_t>(static_cast<int>(static_cast<std::int8_t>(b[2 + j])) + 128);
+    for (int k = 0; k < 4; ++k) {  // q + 128 is q with its top bit flipped; eight at a time
+      std::uint64_t values;
+      std::memcpy(&values, b + 2 + 8 * k, sizeof values);
+      values ^= 0x8080808080808080ull;
+      std::memcpy(u + 8 * k, &values, sizeof values);
+    }
     s[k] = d;
     o[k] = -128.0f * d;
   }
