@@ -100,7 +100,7 @@ describe('architectures and RoPE scaling against the float64 reference', functio
       const fixture = writeTinyModel(c.spec, tempDir());
       const referenceConfig = c.reference ? c.reference(fixture.config) : fixture.config;
       const reference = new ReferenceForward(referenceConfig, fixture.weights);
-      const model = await Engine.load(fixture.path, { backend: 'cpu', rope: c.rope, kvType: 'f32' });
+      const model = await Engine.load(fixture.path, { backend: 'cpu', rope: c.rope, kvType: 'f32', exact: true });
       try {
         assert.strictEqual(model.info.architecture, c.spec.arch);
         assert.strictEqual(model.info.headDim, fixture.config.headDim);

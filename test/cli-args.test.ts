@@ -11,6 +11,8 @@ describe('snapkv-code options', () => {
     const plain = parseArgs(['ask', 'repo', 'why?']);
     assert.strictEqual(plain.settings.gpuMemoryGiB, undefined);
     assert.strictEqual(plain.settings.prefixInHostMemory, undefined);
+    assert.strictEqual(plain.settings.exact, undefined);
+    assert.strictEqual(parseArgs(['ask', 'repo', 'why?', '--exact']).settings.exact, true);
   });
 
   it('says what a GPU memory limit must be', () => {

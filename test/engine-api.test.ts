@@ -33,7 +33,7 @@ describe('engine API', function () {
 
   before(async () => {
     fixture = writeTinyModel(tinyModelSpec({ arch: 'qwen2', weightType: 'Q8_0', tied: true }), tempDir());
-    model = await Engine.load(fixture.path, { backend: 'cpu', threads: 2, kvType: 'f32' });
+    model = await Engine.load(fixture.path, { backend: 'cpu', threads: 2, kvType: 'f32', exact: true });
   });
   after(() => model.dispose());
 

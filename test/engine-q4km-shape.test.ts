@@ -114,7 +114,7 @@ describe(`a Q4_K_M file of Qwen2.5-0.5B's shape (vocabulary cut to ${VOCAB})`, f
     writeGguf(file, { metadata, tensors });
     assert.ok([...written.values()].includes('Q4_K') && [...written.values()].includes('Q6_K'));
 
-    const model = await Engine.load(file, { backend: 'cpu', kvType: 'f32' });
+    const model = await Engine.load(file, { backend: 'cpu', kvType: 'f32', exact: true });
     try {
       assert.strictEqual(model.info.layers, LAYERS);
       assert.strictEqual(model.info.hidden, 896);
@@ -139,7 +139,7 @@ describe(`a Q4_K_M file of Qwen2.5-0.5B's shape (vocabulary cut to ${VOCAB})`, f
     const types = new Set(tensors.map((t) => t.ggmlType));
     for (const type of ['Q4_K', 'Q6_K', 'Q5_0', 'Q8_0'] as const) assert.ok(types.has(WEIGHT_TYPE_ID[type]), type);
     const reference = new ReferenceForward(config, weights);
-    const model = await Engine.load(file, { backend: 'cpu', kvType: 'f32' });
+    const model = await Engine.load(file, { backend: 'cpu', kvType: 'f32', exact: true });
     try {
       const prompt = promptTokens(6, 3).map((t) => t % VOCAB);
       const prefix = await model.prefill(prompt, { logits: 'all' });

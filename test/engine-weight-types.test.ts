@@ -63,7 +63,7 @@ describe('engine logits against the float64 reference, per weight type', functio
       it(`${tinyModelName(spec)}: prefill of ${PROMPT_LENGTH} tokens and ${DECODE_STEPS} decode steps`, async () => {
         const fixture = writeTinyModel(spec, tempDir());
         const reference = new ReferenceForward(fixture.config, fixture.weights);
-        const model = await Engine.load(fixture.path, { backend: 'cpu', kvType: 'f32' });
+        const model = await Engine.load(fixture.path, { backend: 'cpu', kvType: 'f32', exact: true });
         try {
           assert.strictEqual(model.info.vocab, VOCAB);
           const prompt = promptTokens(PROMPT_LENGTH, spec.seed).map((t) => t % VOCAB);

@@ -24,7 +24,7 @@ describe('RoPE layouts', function () {
         new ReferenceForward(fixture.config, fixture.weights, { ropeLayout: layout }).forward(prompt, (_, logits) => rows.push(logits));
         return rows;
       };
-      const model = await Engine.load(fixture.path, { backend: 'cpu', kvType: 'f32' });
+      const model = await Engine.load(fixture.path, { backend: 'cpu', kvType: 'f32', exact: true });
       try {
         const prefix = await model.prefill(prompt, { logits: 'all' });
         const actual = prefix.logits!;

@@ -128,6 +128,10 @@ describe('session parts', () => {
       assert.strictEqual(later.prefixInHostMemory, true);
       assert.throws(() => resolveSettings({ gpuMemoryGiB: -1 }), /gpuMemoryGiB must be a number of GiB, 0 or more/);
       assert.throws(() => resolveSettings({ prefixInHostMemory: 'yes' as never }), /prefixInHostMemory must be true or false/);
+      assert.strictEqual(s.exact, false, 'the fast CPU products by default');
+      assert.strictEqual(resolveSettings({ exact: true }, s).exact, true);
+      assert.strictEqual(resolveSettings({}, resolveSettings({ exact: true }, s)).exact, true, 'kept from the base');
+      assert.throws(() => resolveSettings({ exact: 'yes' as never }), /exact must be true or false/);
     });
 
     it('reads the KV cache type and thread count, left to the engine when unset and kept across changes', () => {

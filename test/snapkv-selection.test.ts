@@ -76,7 +76,7 @@ describe('SnapKV selection against the float64 reference', function () {
 
       before(async () => {
         fixture = writeTinyModel(spec, tempDir());
-        model = await Engine.load(fixture.path, { backend: 'cpu', kvType: 'f32' });
+        model = await Engine.load(fixture.path, { backend: 'cpu', kvType: 'f32', exact: true });
       });
       after(() => model.dispose());
 

@@ -122,7 +122,7 @@ describe('training: exported GGUF against the float64 reference', function () {
       writeRandomCheckpoint(weightsFile, config, 5);
       const ggufFile = path.join(tempDir(), `random-${type}.gguf`);
       const exported = exportGguf(readSafetensors(weightsFile), ggufFile, { type, vocab: readSmallVocab() });
-      const model = await Engine.load(ggufFile, { backend: 'cpu', kvType: 'f32' });
+      const model = await Engine.load(ggufFile, { backend: 'cpu', kvType: 'f32', exact: true });
       try {
         const info = model.info;
         assert.deepStrictEqual(
@@ -174,7 +174,7 @@ describe('training: exported GGUF against the float64 reference', function () {
     writeRandomCheckpoint(weightsFile, config, 6);
     const ggufFile = path.join(tempDir(), 'tok.gguf');
     exportGguf(readSafetensors(weightsFile), ggufFile, { type: 'F16', vocab: readSmallVocab() });
-    const model = await Engine.load(ggufFile, { backend: 'cpu', kvType: 'f32' });
+    const model = await Engine.load(ggufFile, { backend: 'cpu', kvType: 'f32', exact: true });
     try {
       const metadata = model.metadata();
       const fromFile = TextTokenizer.fromMetadata(metadata);

@@ -5,7 +5,7 @@ import type { ServerSettings, SnapKvSettings } from '../../server/src/protocol';
 export const SETTINGS_SECTION = 'snapkvCode';
 
 /** Settings whose change alters the packed repository or the model, so the prefix must be built again. */
-const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'prefixInHostMemory', 'ropeScaling', 'ropeScale', 'kvType', 'threads', 'maxContextTokens', 'include', 'exclude', 'includeSecrets', 'serverUrl', 'serverModel'] as const;
+const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'prefixInHostMemory', 'exact', 'ropeScaling', 'ropeScale', 'kvType', 'threads', 'maxContextTokens', 'include', 'exclude', 'includeSecrets', 'serverUrl', 'serverModel'] as const;
 
 export function readServerSettings(): ServerSettings {
   const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
@@ -13,6 +13,7 @@ export function readServerSettings(): ServerSettings {
     backend: config.get<'auto' | 'cuda' | 'cpu'>('backend', 'auto'),
     gpuMemoryGiB: config.get<number>('gpuMemoryGiB', 0),
     prefixInHostMemory: config.get<boolean>('prefixInHostMemory', false),
+    exact: config.get<boolean>('exact', false),
     ropeScaling: config.get<'file' | 'none' | 'linear' | 'yarn'>('ropeScaling', 'file'),
     ropeScale: config.get<number>('ropeScale', 4),
     kvType: config.get<'f16' | 'bf16' | 'q8_0' | 'f32'>('kvType', 'f16'),

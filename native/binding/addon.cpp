@@ -19,7 +19,7 @@ namespace snapkv::binding {
 namespace {
 
 // loadModel(path, { threads, backend: 'cpu' | 'cuda', gpuMemoryBytes, prefixInHostMemory, ropeScaling, ropeScale,
-//   kvType: 'f16' | 'bf16' | 'q8_0' | 'f32' }) -> Promise<Model>
+//   kvType: 'f16' | 'bf16' | 'q8_0' | 'f32', exact }) -> Promise<Model>
 Napi::Value load_model(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadModel needs a file path");
@@ -38,6 +38,7 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "kvType must be 'f16', 'bf16', 'q8_0' or 'f32', not '" + kv_type + "'");
   }
   load.device.kv_type = parse_kv_type(kv_type);
+  load.exact = bool_option(options, "exact", false);
   auto model = std::make_shared<std::shared_ptr<Model>>();
   return PromiseWorker::start(
       env, [path, load, model] { *model = Model::load(path, load); },

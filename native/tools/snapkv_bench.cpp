@@ -2,8 +2,10 @@
 //
 //   snapkv-bench peak [--threads N]
 //       f32 FMA throughput of all threads (GFLOP/s): the ceiling for matmul.
-//   snapkv-bench matmul --type F32|F16|BF16|Q8_0 --rows N --cols K --tokens T [--threads N] [--repeats R]
-//       median GFLOP/s of out[T x N] = in[T x K] * W[N x K]^T with W stored in that type.
+//   snapkv-bench matmul --type TYPE --rows N --cols K --tokens T [--exact 0|1] [--threads N] [--repeats R]
+//       median GFLOP/s of out[T x N] = in[T x K] * W[N x K]^T with W stored in TYPE (F32, F16, BF16,
+//       Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K), by the exact f32 path or (--exact 0, the
+//       default, as a model loads) the fast path where it applies; "kernels" names the set in use.
 //   snapkv-bench bandwidth [--threads N] [--mib M]
 //       memory read bandwidth (GB/s) of all threads streaming M MiB (default 512, far past
 //       the caches) through the engine's thread pool: the ceiling for decode, which reads
@@ -23,7 +25,10 @@
 #include <vector>
 
 #include "cpu/attention.h"
+#include "cpu/block_decoders.h"
+#include "cpu/kernel_choice.h"
 #include "cpu/matmul.h"
+#include "cpu/matmul_quantized.h"
 #include "cpu/simd.h"
 #include "cpu/thread_pool.h"
 #include "gguf/ggml_type.h"
@@ -179,6 +184,14 @@ std::vector<std::uint8_t> random_weights(snapkv::GgmlType type, int rows, int co
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
   std::vector<std::uint8_t> bytes;
+  if (const snapkv::BlockFormat* format = block_format(type); format && type != snapkv::GgmlType::Q8_0) {
+    // Speed does not depend on the values; bytes below 0x3c keep every f16
+    // scale finite and small.
+    row_bytes = static_cast<std::size_t>(cols / format->values) * format->bytes;
+    bytes.resize(row_bytes * rows);
+    for (auto& b : bytes) b = static_cast<std::uint8_t>(rng() % 0x3c);
+    return bytes;
+  }
   switch (type) {
     case snapkv::GgmlType::F32: row_bytes = cols * 4u; break;
     case snapkv::GgmlType::F16: case snapkv::GgmlType::BF16: row_bytes = cols * 2u; break;
@@ -214,12 +227,17 @@ std::vector<std::uint8_t> random_weights(snapkv::GgmlType type, int rows, int co
 
 int matmul(int argc, char** argv) {
   const std::string type_name = flag(argc, argv, "--type", "F32");
-  snapkv::GgmlType type;
-  if (type_name == "F32") type = snapkv::GgmlType::F32;
-  else if (type_name == "F16") type = snapkv::GgmlType::F16;
-  else if (type_name == "BF16") type = snapkv::GgmlType::BF16;
-  else if (type_name == "Q8_0") type = snapkv::GgmlType::Q8_0;
-  else {
+  snapkv::GgmlType type = snapkv::GgmlType::F32;
+  bool known = false;
+  for (std::uint32_t id = 0; id < 64 && !known; ++id) {
+    const auto traits = snapkv::ggml_type_traits(id);
+    if (traits && type_name == traits->name) {
+      type = static_cast<snapkv::GgmlType>(id);
+      known = type == snapkv::GgmlType::F32 || type == snapkv::GgmlType::F16 || type == snapkv::GgmlType::BF16 ||
+              snapkv::block_format(type) != nullptr;
+    }
+  }
+  if (!known) {
     std::cerr << "snapkv-bench: unknown --type " << type_name << "\n";
     return 2;
   }
@@ -233,6 +251,7 @@ int matmul(int argc, char** argv) {
   w.type = type;
   w.rows = rows;
   w.cols = cols;
+  w.exact = flag(argc, argv, "--exact", "0") == "1";
   std::vector<std::uint8_t> bytes = random_weights(type, rows, cols, w.row_bytes);
   w.data = bytes.data();
   std::vector<float> in(static_cast<std::size_t>(tokens) * cols), out(static_cast<std::size_t>(tokens) * rows);
@@ -240,6 +259,8 @@ int matmul(int argc, char** argv) {
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
   for (float& x : in) x = value(rng);
 
+  // Which path ran: the fast one only where it applies (matmul() decides the same way).
+  const bool fast = !w.exact && snapkv::quantized_matmul_applies(w, tokens, snapkv::active_quant_kernels());
   snapkv::matmul(w, in.data(), out.data(), tokens, pool);  // warm-up
   std::vector<double> seconds;
   for (int r = 0; r < repeats; ++r) {
@@ -253,7 +274,8 @@ int matmul(int argc, char** argv) {
   std::cout << "{\"type\":\"" << type_name << "\",\"rows\":" << rows << ",\"cols\":" << cols << ",\"tokens\":" << tokens
             << ",\"medianMs\":" << median * 1e3 << ",\"gflops\":" << flops / median / 1e9
             << ",\"weightGBps\":" << static_cast<double>(bytes.size()) / median / 1e9 << ",\"threads\":" << pool.size()
-            << ",\"checksum\":" << out[out.size() / 2] << "}\n";
+            << ",\"exact\":" << (w.exact ? "true" : "false") << ",\"kernels\":\""
+            << (fast ? snapkv::active_quant_kernels().name : "f32") << "\",\"checksum\":" << out[out.size() / 2] << "}\n";
   return 0;
 }
 
@@ -271,6 +293,6 @@ int main(int argc, char** argv) {
   std::cerr << "usage: snapkv-bench peak [--threads N]\n"
                "       snapkv-bench bandwidth [--threads N] [--mib M]\n"
                "       snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--threads N]\n"
-               "       snapkv-bench matmul --type F32|F16|BF16|Q8_0 --rows N --cols K --tokens T [--threads N]\n";
+               "       snapkv-bench matmul --type TYPE --rows N --cols K --tokens T [--exact 0|1] [--threads N]\n";
   return 2;
 }

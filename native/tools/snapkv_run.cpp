@@ -4,7 +4,7 @@
 //
 //   snapkv-run MODEL.gguf [--tokens 1,2,3 | --random-tokens N] [--logits none|last|all]
 //              [--generate N] [--threads N] [--chunk N] [--seed N] [--top K]
-//              [--backend cpu|cuda] [--gpu-memory-mib N] [--kv-type f16|bf16|q8_0|f32]
+//              [--backend cpu|cuda] [--gpu-memory-mib N] [--kv-type f16|bf16|q8_0|f32] [--exact]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -46,13 +46,14 @@ struct Arguments {
   std::string backend = "cpu";
   int gpu_memory_mib = 0;
   std::string kv_type;  // empty: the engine's default
+  bool exact = false;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "snapkv-run: " << problem << "\n"
             << "usage: snapkv-run MODEL.gguf [--tokens 1,2,3 | --random-tokens N] [--logits none|last|all]\n"
             << "                  [--generate N] [--threads N] [--chunk N] [--seed N] [--top K]\n"
-            << "                  [--backend cpu|cuda] [--gpu-memory-mib N] [--kv-type f16|bf16|q8_0|f32]\n";
+            << "                  [--backend cpu|cuda] [--gpu-memory-mib N] [--kv-type f16|bf16|q8_0|f32] [--exact]\n";
   std::exit(2);
 }
 
@@ -108,6 +109,8 @@ Arguments parse_arguments(int argc, char** argv) {
       if (args.backend != "cpu" && args.backend != "cuda") usage("--backend takes cpu or cuda");
     } else if (arg == "--gpu-memory-mib") {
       args.gpu_memory_mib = parse_int(value(), arg);
+    } else if (arg == "--exact") {
+      args.exact = true;  // the exact f32 CPU matrix products instead of the fast int8 ones
     } else if (arg == "--help" || arg == "-h") {
       usage("help");
     } else if (!arg.empty() && arg[0] == '-') {
@@ -171,6 +174,7 @@ int run(const Arguments& args) {
   load.threads = args.threads;
   if (!args.kv_type.empty()) load.device.kv_type = parse_kv_type(args.kv_type);
   load.backend = args.backend;
+  load.exact = args.exact;
   load.device.memory_budget = static_cast<std::size_t>(std::max(args.gpu_memory_mib, 0)) << 20;
   std::shared_ptr<Model> model = Model::load(args.model_path, load);
   const double load_ms = milliseconds_since(load_start);
@@ -217,6 +221,7 @@ int run(const Arguments& args) {
         << ",\"memoryBudget\":" << device->budget << ",\"memoryInUse\":" << device->in_use << "}";
   }
   out << ",\"threads\":" << model->pool().size() << ",\"kvType\":\"" << kv_type_name(model->kv_type()) << "\""
+      << ",\"exact\":" << (args.exact ? "true" : "false")
       << ",\"cuda\":{\"compiled\":" << (cuda.compiled ? "true" : "false") << ",\"usable\":" << (cuda.usable ? "true" : "false")
       << ",\"message\":" << json_string(cuda.message) << "}";
   out << ",\"tokens\":" << tokens.size();

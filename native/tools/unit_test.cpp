@@ -14,6 +14,7 @@
 #include "engine/one_shot_plan.h"
 #include "unit_test_kv_rows.h"
 #include "unit_test_thread_pool.h"
+#include "unit_test_fast_kernels.h"
 #include "unit_test_weight_blocks.h"
 
 namespace {
@@ -215,10 +216,12 @@ const std::vector<std::pair<std::string, std::function<void()>>> kChecks = {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "decode") return snapkv_unit::decode_blocks_command(argc, argv);
+  if (argc > 1 && std::string(argv[1]) == "kernels") return snapkv_unit::kernels_command();
   std::vector<std::pair<std::string, std::function<void()>>> checks = kChecks;
   for (auto& check : snapkv_unit::weight_block_checks()) checks.push_back(std::move(check));
   for (auto& check : snapkv_unit::kv_row_checks()) checks.push_back(std::move(check));
   for (auto& check : snapkv_unit::thread_pool_checks()) checks.push_back(std::move(check));
+  for (auto& check : snapkv_unit::fast_kernel_checks()) checks.push_back(std::move(check));
   int failures = 0;
   for (const auto& [name, check] : checks) {
     try {

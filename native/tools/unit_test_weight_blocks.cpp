@@ -23,37 +23,6 @@ using namespace snapkv;
 const GgmlType kBlockTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
                                 GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
 
-// Byte offsets of each format's f16 scales (d, and m or dmin where it has one).
-std::vector<int> f16_fields(GgmlType type) {
-  switch (type) {
-    case GgmlType::Q4_0:
-    case GgmlType::Q5_0:
-    case GgmlType::Q8_0: return {0};
-    case GgmlType::Q4_1:
-    case GgmlType::Q5_1:
-    case GgmlType::Q4_K:
-    case GgmlType::Q5_K: return {0, 2};
-    case GgmlType::Q2_K: return {80, 82};
-    case GgmlType::Q3_K: return {108};
-    case GgmlType::Q6_K: return {208};
-    default: throw std::runtime_error("no block format for " + ggml_type_name(type));
-  }
-}
-
-// Random blocks whose f16 scales are finite, nonzero and of either sign (2^-8 .. 2^-4).
-std::vector<std::uint8_t> random_blocks(GgmlType type, int blocks, std::mt19937& random) {
-  const BlockFormat& format = *block_format(type);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(blocks) * format.bytes);
-  for (auto& b : bytes) b = static_cast<std::uint8_t>(random());
-  for (int k = 0; k < blocks; ++k) {
-    for (int offset : f16_fields(type)) {
-      const auto bits = static_cast<std::uint16_t>((random() & 0x8000u) | ((7u + random() % 5u) << 10) | (random() & 0x3ffu));
-      std::memcpy(&bytes[static_cast<std::size_t>(k) * format.bytes + offset], &bits, sizeof bits);
-    }
-  }
-  return bytes;
-}
-
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 // One token alone, a batch of tokens and dot_row give each output the same bits.
@@ -106,6 +75,37 @@ GgmlType type_named(const std::string& name) {
 }
 
 }  // namespace
+
+// Byte offsets of each format's f16 scales (d, and m or dmin where it has one).
+std::vector<int> f16_fields(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q4_0:
+    case GgmlType::Q5_0:
+    case GgmlType::Q8_0: return {0};
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_1:
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K: return {0, 2};
+    case GgmlType::Q2_K: return {80, 82};
+    case GgmlType::Q3_K: return {108};
+    case GgmlType::Q6_K: return {208};
+    default: throw std::runtime_error("no block format for " + ggml_type_name(type));
+  }
+}
+
+// Random blocks whose f16 scales are finite, nonzero and of either sign (2^-8 .. 2^-4).
+std::vector<std::uint8_t> random_blocks(GgmlType type, int blocks, std::mt19937& random) {
+  const BlockFormat& format = *block_format(type);
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(blocks) * format.bytes);
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(random());
+  for (int k = 0; k < blocks; ++k) {
+    for (int offset : f16_fields(type)) {
+      const auto bits = static_cast<std::uint16_t>((random() & 0x8000u) | ((7u + random() % 5u) << 10) | (random() & 0x3ffu));
+      std::memcpy(&bytes[static_cast<std::size_t>(k) * format.bytes + offset], &bits, sizeof bits);
+    }
+  }
+  return bytes;
+}
 
 std::vector<Check> weight_block_checks() {
   std::vector<Check> checks;

@@ -22,6 +22,11 @@ export interface ServerSettings {
   /** Keep the repository's prompt cache in host memory and stream it to the GPU a layer at a time. */
   prefixInHostMemory?: boolean;
   /**
+   * Exact f32 matrix products on the CPU (what the engine's float64 checks hold to) instead of the
+   * default fast int8 ones, about twice as slow to prefill; logits differ by a few percent at most.
+   */
+  exact?: boolean;
+  /**
    * RoPE scaling: 'file' (default) as the model file says; 'yarn' or 'linear' stretch the file's
    * context by ropeScale (YaRN x4 serves a 32K Qwen2.5 at 128K, as Qwen recommends); 'none' turns
    * the file's scaling off.

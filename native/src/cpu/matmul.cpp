@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "cpu/block_decoders.h"
+#include "cpu/kernel_choice.h"
+#include "cpu/matmul_quantized.h"
 #include "cpu/number_formats.h"
 #include "cpu/simd.h"
 #include "cpu/thread_pool.h"
@@ -286,7 +288,9 @@ float dot_row(const WeightMatrix& w, int row, const float* x) {
 }
 
 void matmul(const WeightMatrix& w, const float* in, float* out, int tokens, ThreadPool& pool) {
-  if (tokens == 1) {
+  if (!w.exact && quantized_matmul_applies(w, tokens, active_quant_kernels())) {
+    matmul_quantized(w, in, out, tokens, pool, active_quant_kernels());
+  } else if (tokens == 1) {
     matvec(w, in, out, pool);
   } else {
     matmul_blocked(w, in, out, tokens, pool);

@@ -7,11 +7,25 @@
 
 namespace snapkv {
 
+namespace {
+
+void use_fast_products(ModelWeights& weights) {
+  for (LayerWeights& layer : weights.layers) {
+    for (WeightMatrix* m : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up, &layer.w_down}) {
+      m->exact = false;
+    }
+  }
+  weights.output.exact = false;
+}
+
+}  // namespace
+
 std::shared_ptr<Model> Model::load(const std::string& path, const ModelLoadOptions& options) {
   std::shared_ptr<Model> model(new Model());
   model->file_ = std::make_unique<GgufFile>(path);
   model->config_ = read_model_config(*model->file_, options.rope_scaling);
   model->weights_ = bind_model_weights(*model->file_, model->config_);
+  if (!options.exact) use_fast_products(model->weights_);
   for (float divisor : model->weights_.rope_freqs) {
     if (!(divisor > 0)) {
       fail(ErrorCode::InvalidFile, "'", path, "': rope_freqs.weight holds ", divisor,
@@ -22,6 +36,15 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelLoadOptio
   kv_row_bytes(options.device.kv_type, model->config_.head_dim);  // refuses q8_0 for a head size it cannot block
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
   model->fingerprint_ = fingerprint_file(*model->file_);
+  if (!options.exact && options.backend == BackendKind::Cpu) {
+    // The fast products round activations: a cache saved by them is not what
+    // the exact path would compute, so it is kept apart.
+    FnvHash hash;
+    const char tag[] = "fast-cpu-products";
+    hash.add(&model->fingerprint_, sizeof model->fingerprint_);
+    hash.add(tag, sizeof tag);
+    model->fingerprint_ = hash.value();
+  }
   if (options.rope_scaling.set) {
     // Keys and values depend on the RoPE in use: a cache saved under one scaling
     // must not be read back under another.

@@ -21,6 +21,9 @@ struct ModelLoadOptions {
   std::string backend = "cpu";  // a name create_backend knows
   BackendOptions device;
   RopeScalingRequest rope_scaling;  // overrides the file's RoPE scaling when set
+  // CPU matrix products: the exact f32 path (what the float64 checks hold to),
+  // or by default the fast int8 one (cpu/matmul_quantized.h, a tested bound).
+  bool exact = false;
 };
 
 class Model {

@@ -21,6 +21,10 @@ struct WeightMatrix {
   int cols = 0;
   std::size_t row_bytes = 0;
   const std::uint8_t* data = nullptr;
+  // Products with this matrix on the CPU: the exact f32 path (the float64
+  // checks), or the fast int8 path (cpu/matmul_quantized.h) where it applies.
+  // The model's load option sets it (ModelLoadOptions::exact).
+  bool exact = true;
 
   const std::uint8_t* row(int r) const { return data + static_cast<std::size_t>(r) * row_bytes; }
   std::size_t bytes() const { return row_bytes * static_cast<std::size_t>(rows); }

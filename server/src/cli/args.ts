@@ -43,6 +43,7 @@ Options:
   --backend auto|cuda|cpu
   --gpu-memory <GiB>      GPU memory the engine may use (default: what is free, less 5%)
   --prefix-in-host-memory keep the folder's prompt cache in host memory, streamed to the GPU a layer at a time
+  --exact                 exact f32 matrix products on the CPU instead of the fast int8 ones
   --rope-scaling file|none|linear|yarn
                           RoPE scaling (default: as the model file says); yarn stretches the file's context
   --rope-scale <n>        the factor for --rope-scaling yarn|linear (default 4: a 32K Qwen2.5 serves 128K)
@@ -116,6 +117,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       }
       case '--prefix-in-host-memory': args.settings.prefixInHostMemory = true; break;
+      case '--exact': args.settings.exact = true; break;
       case '--rope-scaling': {
         const kind = value();
         if (kind !== 'file' && kind !== 'none' && kind !== 'linear' && kind !== 'yarn') {

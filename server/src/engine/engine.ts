@@ -24,6 +24,11 @@ export interface LoadOptions {
   prefixInHostMemory?: boolean;
   /** RoPE scaling instead of the file's: { ropeScaling: 'yarn', ropeScale: 4 } serves a 32K Qwen2.5 at 128K. */
   rope?: RopeScalingRequest;
+  /**
+   * CPU matrix products in exact f32 (what the float64 reference checks hold to) instead of the
+   * default fast int8 ones (test/fast-cpu-products.test.ts holds their error against the float64 reference).
+   */
+  exact?: boolean;
   signal?: AbortSignal;
 }
 
@@ -70,20 +75,21 @@ export const Engine = {
     // Absent: the engine's default (ModelLoadOptions owns it), reported back in model.info.kvType.
     const kvType = options.kvType === undefined ? {} : { kvType: options.kvType };
     const rope = ropeOptions(options.rope);
+    const exact = options.exact === true;
     let native: NativeModel;
     let reason = plan.cpuReason;
     if (plan.first === 'cuda') {
       try {
-        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cuda', ...kvType, gpuMemoryBytes, prefixInHostMemory: options.prefixInHostMemory === true, ...rope }));
+        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cuda', ...kvType, gpuMemoryBytes, prefixInHostMemory: options.prefixInHostMemory === true, exact, ...rope }));
         reason = backend === 'auto' ? `auto: CUDA on ${native.info().deviceName ?? 'the GPU'}` : 'cuda backend requested';
       } catch (error) {
         if (!plan.fallBackToCpu || !(error instanceof EngineError) || !CPU_FALLBACK_CODES.has(error.code)) throw error;
         throwIfAborted(options.signal);
-        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu', ...kvType, ...rope }));
+        native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu', ...kvType, exact, ...rope }));
         reason = `auto: CPU, because the GPU cannot run this model (${error.message})`;
       }
     } else {
-      native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu', ...kvType, ...rope }));
+      native = await nativeCall(() => nativeAddon().loadModel(path, { threads, backend: 'cpu', ...kvType, exact, ...rope }));
     }
     if (options.signal?.aborted) {
       native.dispose();

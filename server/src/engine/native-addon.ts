@@ -203,7 +203,7 @@ export interface NativeAddon {
   CancelFlag: new () => NativeCancelFlag;
   loadModel(
     path: string,
-    options: { threads?: number; backend?: 'cpu' | 'cuda'; gpuMemoryBytes?: number; prefixInHostMemory?: boolean; kvType?: KvType } & RopeScalingRequest,
+    options: { threads?: number; backend?: 'cpu' | 'cuda'; gpuMemoryBytes?: number; prefixInHostMemory?: boolean; kvType?: KvType; exact?: boolean } & RopeScalingRequest,
   ): Promise<NativeModel>;
   inspectModel(path: string, options: RopeScalingRequest): Promise<NativeInspection>;
   buildInfo(): NativeBuildInfo;

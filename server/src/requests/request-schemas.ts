@@ -37,6 +37,7 @@ const serverSettingsShape = {
   backend: optional(oneOf('auto', 'cuda', 'cpu')),
   gpuMemoryGiB: optional(finite(0, 1 << 20)),
   prefixInHostMemory: optional(boolean),
+  exact: optional(boolean),
   ropeScaling: optional(oneOf('file', 'none', 'linear', 'yarn')),
   ropeScale: optional(finite(1, 1024)),
   kvType: optional(oneOf('f16', 'bf16', 'q8_0', 'f32')),

@@ -32,6 +32,8 @@ export interface BackendSettings {
   backend: 'auto' | 'cuda' | 'cpu';
   gpuMemoryBytes: number;
   prefixInHostMemory: boolean;
+  /** Exact f32 CPU matrix products instead of the fast int8 ones (absent: fast). */
+  exact?: boolean;
   /** RoPE scaling instead of the file's; empty: the file's. */
   rope?: RopeScalingRequest;
   /** The CPU backend's KV storage; undefined: the engine's default. */
@@ -52,6 +54,7 @@ export async function loadModel(path: string, settings: BackendSettings, signal?
     backend: settings.backend,
     gpuMemoryBytes: settings.gpuMemoryBytes,
     prefixInHostMemory: settings.prefixInHostMemory,
+    exact: settings.exact === true,
     rope: settings.rope,
     kvType: settings.kvType,
     threads: settings.threads,

@@ -426,6 +426,7 @@ export class Session {
       next.prefixInHostMemory !== before.prefixInHostMemory ||
       next.kvType !== before.kvType ||
       next.threads !== before.threads ||
+      next.exact !== before.exact ||
       JSON.stringify(next.rope) !== JSON.stringify(before.rope);
     const packingChanged =
       JSON.stringify([next.include, next.exclude, next.includeSecrets, next.maxContextTokens, next.cacheDir]) !==

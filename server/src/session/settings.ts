@@ -20,6 +20,8 @@ export interface ResolvedSettings {
   /** 0: the engine's default (free GPU memory at load, less 5%). */
   gpuMemoryBytes: number;
   prefixInHostMemory: boolean;
+  /** Exact f32 CPU matrix products instead of the fast int8 ones. */
+  exact: boolean;
   /** Empty: the file's RoPE scaling. */
   rope: RopeScalingRequest;
   /** Undefined: the engine's default (f16). */
@@ -128,6 +130,8 @@ export function resolveSettings(input: ServerSettings | undefined, base?: Resolv
   if (typeof prefixInHostMemory !== 'boolean') {
     throw new SettingsError(`setting prefixInHostMemory must be true or false, not ${JSON.stringify(prefixInHostMemory)}`);
   }
+  const exact = given.exact ?? base?.exact ?? false;
+  if (typeof exact !== 'boolean') throw new SettingsError(`setting exact must be true or false, not ${JSON.stringify(exact)}`);
   const givenModelPath = optionalString(given.modelPath, 'modelPath');
   const modelPath = givenModelPath !== undefined ? givenModelPath.trim() || undefined : base?.modelPath;
   const rope = resolveRope(given, base?.rope);
@@ -145,6 +149,7 @@ export function resolveSettings(input: ServerSettings | undefined, base?: Resolv
     backend,
     gpuMemoryBytes: Math.round(gpuMemoryGiB * GIB),
     prefixInHostMemory,
+    exact,
     rope,
     kvType,
     threads,

@@ -1,0 +1,111 @@
+#include "cpu/matmul_quantized.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "cpu/quant_prep.h"
+#include "cpu/thread_pool.h"
+#include "cpu/weight_unpack.h"
+
+namespace snapkv {
+
+namespace {
+
+constexpr int kTokensPerTask = 16;     // quantization of activations
+
+void quantize_tokens(QuantizedTokens& quantized, const float* in, int tokens, int cols, int group_size, ThreadPool& pool) {
+  quantized.resize(tokens, cols, group_size);
+  const int tasks = (tokens + kTokensPerTask - 1) / kTokensPerTask;
+  pool.parallel_for(tasks, [&](int task, int) {
+    quantized.quantize(in, task * kTokensPerTask, std::min(tokens, (task + 1) * kTokensPerTask));
+  });
+}
+
+constexpr int kRowsPerMatvecTask = 32;
+
+// One token: rows are unpacked a few at a time into buffers that stay in L1
+// (no panel is interleaved) and meet the token in row_products, whose f32
+// steps are panel_product's, so a decoded token has the bits of a prefilled one.
+void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, const QuantizedTokens& x, float* out,
+                      ThreadPool& pool, const QuantKernels& kernels) {
+  const int groups = w.cols / unpacker.group_size;
+  const int blocks = w.cols / unpacker.block_values;
+  const auto row_values = static_cast<std::size_t>(w.cols);
+  const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
+  const QuantTokens token = x.view(0);
+  const int tasks = (w.rows + kRowsPerMatvecTask - 1) / kRowsPerMatvecTask;
+  pool.parallel_for(tasks, [&](int task, int) {
+    thread_local std::vector<std::uint8_t> quants;
+    thread_local std::vector<float> scales, offsets;
+    quants.resize(row_values * kRowProductRows);
+    scales.resize(static_cast<std::size_t>(groups) * kRowProductRows);
+    offsets.resize(scales.size());
+    const int last = std::min(w.rows, (task + 1) * kRowsPerMatvecTask);
+    for (int r = task * kRowsPerMatvecTask; r < last; r += kRowProductRows) {
+      const int count = std::min(kRowProductRows, last - r);
+      for (int i = 0; i < count; ++i) {
+        std::uint8_t* q = quants.data() + i * row_values;
+        float* s = scales.data() + static_cast<std::size_t>(i) * groups;
+        float* o = offsets.data() + static_cast<std::size_t>(i) * groups;
+        unpacker.unpack(w.row(r + i), blocks, q, s, o);
+        if (bias != 0) {  // as PackedPanel::pack moves the bias into the offset
+          for (std::size_t k = 0; k < row_values; ++k) q[k] = static_cast<std::uint8_t>(q[k] - bias);
+          for (int g = 0; g < groups; ++g) o[g] = o[g] + static_cast<float>(bias) * s[g];
+        }
+      }
+      kernels.row_products(quants.data(), scales.data(), offsets.data(), count, groups, unpacker.group_size, token,
+                           out + r);
+    }
+  });
+}
+
+}  // namespace
+
+bool quantized_matmul_applies(const WeightMatrix& w, int tokens, const QuantKernels& kernels) {
+  if (tokens < 1) return false;
+  if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) return tokens > 1 && kernels.bf16_panel_product != nullptr;
+  return weight_unpacker(w.type) != nullptr;
+}
+
+namespace {
+
+void matmul_bf16(const WeightMatrix& w, const float* in, float* out, int tokens, ThreadPool& pool,
+                 const QuantKernels& kernels) {
+  thread_local Bf16TokenPairs buffer;
+  Bf16TokenPairs& pairs = buffer;  // the caller's, inside the workers' lambda too
+  pairs.convert(in, tokens, w.cols);
+  const int panel_rows = kernels.panel_rows;
+  const int panels = (w.rows + panel_rows - 1) / panel_rows;
+  pool.parallel_for(panels, [&](int panel, int) {
+    thread_local PackedBf16Panel packed;
+    const int first = panel * panel_rows;
+    packed.pack(w, panel_rows, first);
+    kernels.bf16_panel_product(packed.view(), pairs.view(0), tokens, out + first, static_cast<std::size_t>(w.rows),
+                               std::min(panel_rows, w.rows - first));
+  });
+}
+
+}  // namespace
+
+void matmul_quantized(const WeightMatrix& w, const float* in, float* out, int tokens, ThreadPool& pool,
+                      const QuantKernels& kernels) {
+  if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) return matmul_bf16(w, in, out, tokens, pool, kernels);
+  const WeightUnpacker& unpacker = *weight_unpacker(w.type);
+  // The calling thread's buffer, named by a reference: inside the workers'
+  // lambda a thread_local name would mean each worker's own.
+  thread_local QuantizedTokens buffer;
+  QuantizedTokens& quantized = buffer;
+  quantize_tokens(quantized, in, tokens, w.cols, unpacker.group_size, pool);
+  if (tokens == 1) return matvec_quantized(w, unpacker, quantized, out, pool, kernels);
+  const int panel_rows = kernels.panel_rows;
+  const int panels = (w.rows + panel_rows - 1) / panel_rows;
+  pool.parallel_for(panels, [&](int panel, int) {
+    thread_local PackedPanel packed;
+    const int first = panel * panel_rows;
+    packed.pack(w, unpacker, kernels, first);
+    kernels.panel_product(packed.view(), quantized.view(0), tokens, out + first, static_cast<std::size_t>(w.rows),
+                          std::min(panel_rows, w.rows - first));
+  });
+}
+
+}  // namespace snapkv

@@ -1,0 +1,86 @@
+#pragma once
+// The int8 dot-product kernels of the fast (not exact) matmul path, one set per
+// instruction set. Each set lives in its own translation unit, compiled with
+// that instruction set's target flags, and is chosen at run time from the
+// CPU's features (cpu/kernel_choice.h), so one build runs well on any x86-64.
+//
+// The data they see is prepared by portable code (cpu/quant_panel.h):
+// - weights unpacked to w = scale * u + offset per group of G values
+//   (G = 16 or 32, the type's sub-block), u a small integer, stored as u8,
+//   or as s8 for kernels that take signed weights (u - 128 where u may pass
+//   127, the offset taking the difference), in panels
+//   of `panel_rows` rows interleaved four values at a time;
+// - activations quantized per block of 32 to int8 in [-127, 127] with an f32
+//   scale; per group g the kernel reads the block's scale and the scaled sum
+//   of the group's int8 values (what the offset multiplies).
+#include <cstddef>
+#include <cstdint>
+
+namespace snapkv {
+
+// One panel of `panel_rows` weight rows over `groups` groups of `group_size`.
+// quants: for each group, for each run of four values, for each row, the four
+// quants of that row (group_size * panel_rows bytes per group). scales and
+// offsets: panel_rows floats per group. Rows past the matrix are all zero.
+struct QuantPanel {
+  const std::uint8_t* quants;
+  const float* scales;
+  const float* offsets;
+  int groups;
+  int group_size;
+};
+
+// Tokens quantized per block of 32: quants (cols bytes per token), and per
+// weight group the block's scale and scale * (sum of the group's quants).
+struct QuantTokens {
+  const std::int8_t* quants;
+  const float* group_scales;
+  const float* group_sums;
+  std::size_t quant_stride;  // bytes from one token to the next
+  std::size_t group_stride;  // floats from one token to the next
+};
+
+// F16 or BF16 weights as bf16 in panels of `panel_rows` rows, two values per
+// row in each 32-bit word (a row's pair k, k + 1 at word (k / 2) * panel_rows
+// + row); tokens as bf16 pairs, pair_stride words from one token to the next.
+struct Bf16Panel {
+  const std::uint32_t* pairs;
+  int pair_count;
+};
+struct Bf16Tokens {
+  const std::uint32_t* pairs;
+  std::size_t pair_stride;
+};
+
+constexpr int kRowProductRows = 4;
+
+struct QuantKernels {
+  const char* name;
+  int panel_rows;
+  bool signed_weights;  // quants as s8 (else u8)
+  // out[t * out_stride + r] = sum over the row of w * x, for t < tokens, r < valid_rows.
+  void (*panel_product)(const QuantPanel& panel, const QuantTokens& tokens, int token_count, float* out,
+                        std::size_t out_stride, int valid_rows);
+  // Up to kRowProductRows weight rows against one token (a decode step):
+  // row i's quants unpacked group after group (group_size bytes each, u8 or
+  // s8 as panel_product's) at quants + i * groups * group_size, its scales and
+  // offsets (one per group) at scales/offsets + i * groups; out[i] for each.
+  // The f32 steps are panel_product's for each row, in its order, so a result
+  // has the bits panel_product gives the same row and token in any batch;
+  // the rows are independent chains, which hide the f32 latency.
+  void (*row_products)(const std::uint8_t* quants, const float* scales, const float* offsets, int row_count,
+                       int groups, int group_size, const QuantTokens& token, float* out);
+  // out[t * out_stride + r] = sum over the row of w * x in bf16 products with
+  // f32 sums, for t < tokens, r < valid_rows; null where the set has none.
+  void (*bf16_panel_product)(const Bf16Panel& panel, const Bf16Tokens& tokens, int token_count, float* out,
+                             std::size_t out_stride, int valid_rows);
+};
+
+// The sets compiled into this build; null where the compiler could not
+// target the instruction set (or the host is not x86-64).
+const QuantKernels* portable_quant_kernels();
+const QuantKernels* avx2_quant_kernels();
+const QuantKernels* avx512vnni_quant_kernels();
+const QuantKernels* avx512bf16_quant_kernels();  // avx512vnni's, and bf16 products
+
+}  // namespace snapkv

@@ -1,0 +1,149 @@
+#include "cpu/quant_prep.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "cpu/number_formats.h"
+
+namespace snapkv {
+
+void QuantizedTokens::resize(int tokens, int cols, int group_size) {
+  cols_ = cols;
+  group_size_ = group_size;
+  const auto values = static_cast<std::size_t>(tokens) * cols;
+  quants_.resize(values);
+  block_scales_.resize(values / 32);
+  group_scales_.resize(values / group_size);
+  group_sums_.resize(values / group_size);
+}
+
+void QuantizedTokens::quantize(const float* in, int first, int last) {
+  const int blocks = cols_ / 32;
+  const int groups_per_block = 32 / group_size_;
+  for (int t = first; t < last; ++t) {
+    const float* x = in + static_cast<std::size_t>(t) * cols_;
+    std::int8_t* q = quants_.data() + static_cast<std::size_t>(t) * cols_;
+    float* scales = block_scales_.data() + static_cast<std::size_t>(t) * blocks;
+    float* group_scales = group_scales_.data() + static_cast<std::size_t>(t) * blocks * groups_per_block;
+    float* group_sums = group_sums_.data() + static_cast<std::size_t>(t) * blocks * groups_per_block;
+    for (int b = 0; b < blocks; ++b) {
+      const float* xb = x + 32 * b;
+      // The largest |x| compared as bit patterns (monotone for non-NaN
+      // floats): an integer max the compiler vectorizes.
+      std::uint32_t largest_bits = 0;
+      for (int j = 0; j < 32; ++j) {
+        std::uint32_t bits;
+        std::memcpy(&bits, xb + j, sizeof bits);
+        largest_bits = std::max(largest_bits, bits & 0x7fffffffu);
+      }
+      float largest;
+      std::memcpy(&largest, &largest_bits, sizeof largest);
+      const float scale = largest / 127.0f;
+      const float inverse = largest > 0 ? 127.0f / largest : 0.0f;
+      // Round to nearest (even) by the 1.5 * 2^23 trick: |x * inverse| <= 127,
+      // and the loop vectorizes where a call to nearbyint would not.
+      constexpr float kRound = 12582912.0f;
+      std::int8_t* qb = q + 32 * b;
+      for (int j = 0; j < 32; ++j) qb[j] = static_cast<std::int8_t>(static_cast<int>((xb[j] * inverse + kRound) - kRound));
+      int sums[2] = {0, 0};
+      for (int j = 0; j < 32; ++j) sums[j / 16] += qb[j];
+      scales[b] = scale;
+      for (int g = 0; g < groups_per_block; ++g) {
+        const int sum = groups_per_block == 1 ? sums[0] + sums[1] : sums[g];
+        group_scales[b * groups_per_block + g] = scale;
+        group_sums[b * groups_per_block + g] = scale * static_cast<float>(sum);
+      }
+    }
+  }
+}
+
+QuantTokens QuantizedTokens::view(int first_token) const {
+  const int groups = cols_ / group_size_;
+  const auto g0 = static_cast<std::size_t>(first_token) * groups;
+  return {quants_.data() + static_cast<std::size_t>(first_token) * cols_, group_scales_.data() + g0,
+          group_sums_.data() + g0, static_cast<std::size_t>(cols_), static_cast<std::size_t>(groups)};
+}
+
+void PackedPanel::pack(const WeightMatrix& w, const WeightUnpacker& unpacker, const QuantKernels& kernels, int first) {
+  const int rows = kernels.panel_rows;
+  const int size = unpacker.group_size;
+  groups_ = w.cols / size;
+  group_size_ = size;
+  quants_.resize(static_cast<std::size_t>(groups_) * size * rows);
+  scales_.resize(static_cast<std::size_t>(groups_) * rows);
+  offsets_.resize(static_cast<std::size_t>(groups_) * rows);
+  if (first + rows > w.rows) {  // the last panel: rows past the matrix are zeros
+    std::fill(quants_.begin(), quants_.end(), std::uint8_t{0});
+    std::fill(scales_.begin(), scales_.end(), 0.0f);
+    std::fill(offsets_.begin(), offsets_.end(), 0.0f);
+  }
+  row_quants_.resize(static_cast<std::size_t>(w.cols));
+  row_scales_.resize(static_cast<std::size_t>(groups_));
+  row_offsets_.resize(static_cast<std::size_t>(groups_));
+  const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
+  for (int r = 0; r < rows && first + r < w.rows; ++r) {
+    unpacker.unpack(w.row(first + r), w.cols / unpacker.block_values, row_quants_.data(), row_scales_.data(),
+                    row_offsets_.data());
+    for (int g = 0; g < groups_; ++g) {
+      std::uint8_t* group = quants_.data() + static_cast<std::size_t>(g) * size * rows;
+      const std::uint8_t* source = row_quants_.data() + static_cast<std::size_t>(g) * size;
+      for (int run = 0; run < size / 4; ++run) {
+        std::uint8_t* dest = group + (run * rows + r) * 4;
+        for (int k = 0; k < 4; ++k) dest[k] = static_cast<std::uint8_t>(source[4 * run + k] - bias);
+      }
+      // The bias moves into the offset: s * u + o = s * (u - bias) + (o + bias * s).
+      scales_[static_cast<std::size_t>(g) * rows + r] = row_scales_[g];
+      offsets_[static_cast<std::size_t>(g) * rows + r] = row_offsets_[g] + static_cast<float>(bias) * row_scales_[g];
+    }
+  }
+}
+
+QuantPanel PackedPanel::view() const { return {quants_.data(), scales_.data(), offsets_.data(), groups_, group_size_}; }
+
+namespace {
+
+std::uint32_t bf16_bits(float value) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;  // nearest, ties to even (finite values)
+}
+
+std::uint32_t bf16_pair(const float* values, int k, int cols) {
+  const std::uint32_t low = bf16_bits(values[k]);
+  const std::uint32_t high = k + 1 < cols ? bf16_bits(values[k + 1]) : 0u;
+  return low | (high << 16);
+}
+
+}  // namespace
+
+void Bf16TokenPairs::convert(const float* in, int tokens, int cols) {
+  pairs_per_token_ = (cols + 1) / 2;
+  pairs_.resize(static_cast<std::size_t>(tokens) * pairs_per_token_);
+  for (int t = 0; t < tokens; ++t) {
+    const float* x = in + static_cast<std::size_t>(t) * cols;
+    std::uint32_t* out = pairs_.data() + static_cast<std::size_t>(t) * pairs_per_token_;
+    for (int k = 0; k < pairs_per_token_; ++k) out[k] = bf16_pair(x, 2 * k, cols);
+  }
+}
+
+Bf16Tokens Bf16TokenPairs::view(int first_token) const {
+  return {pairs_.data() + static_cast<std::size_t>(first_token) * pairs_per_token_,
+          static_cast<std::size_t>(pairs_per_token_)};
+}
+
+void PackedBf16Panel::pack(const WeightMatrix& w, int panel_rows, int first) {
+  pair_count_ = (w.cols + 1) / 2;
+  pairs_.resize(static_cast<std::size_t>(pair_count_) * panel_rows);
+  if (first + panel_rows > w.rows) std::fill(pairs_.begin(), pairs_.end(), 0u);
+  row_.resize(static_cast<std::size_t>(w.cols));
+  for (int r = 0; r < panel_rows && first + r < w.rows; ++r) {
+    // F16 widens to f32 exactly; BF16 widens and rounds back to itself.
+    convert_row_to_f32(w.type, w.row(first + r), row_.data(), w.cols);
+    for (int k = 0; k < pair_count_; ++k) {
+      pairs_[static_cast<std::size_t>(k) * panel_rows + r] = bf16_pair(row_.data(), 2 * k, w.cols);
+    }
+  }
+}
+
+}  // namespace snapkv

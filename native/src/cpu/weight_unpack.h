@@ -1,0 +1,25 @@
+#pragma once
+// Block-quantized weights unpacked to small integers: every group of G values
+// (G = 16 or 32, the type's sub-block) becomes w = scale * u + offset with u in
+// 0..255. The products and sums are those of cpu/block_decoders.h, so
+// scale * u + offset rounds to the value that decoder gives.
+#include <cstdint>
+
+#include "gguf/ggml_type.h"
+
+namespace snapkv {
+
+struct WeightUnpacker {
+  int group_size;   // values per (scale, offset) group
+  int block_values; // values per stored block
+  int block_bytes;
+  int max_quant;    // the largest u
+  // Unpacks `count` blocks: count * block_values quants, and a scale and an
+  // offset per group.
+  void (*unpack)(const std::uint8_t* blocks, int count, std::uint8_t* quants, float* scales, float* offsets);
+};
+
+// The unpacker of a block-quantized type, or null for F32, F16, BF16.
+const WeightUnpacker* weight_unpacker(GgmlType type);
+
+}  // namespace snapkv
