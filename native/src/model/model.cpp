@@ -36,7 +36,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelLoadOptio
   kv_row_bytes(options.device.kv_type, model->config_.head_dim);  // refuses q8_0 for a head size it cannot block
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
   model->fingerprint_ = fingerprint_file(*model->file_);
-  if (!options.exact && options.backend == BackendKind::Cpu) {
+  if (!options.exact && options.backend == "cpu") {
     // The fast products round activations: a cache saved by them is not what
     // the exact path would compute, so it is kept apart.
     FnvHash hash;
