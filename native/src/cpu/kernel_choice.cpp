@@ -2,11 +2,25 @@
 
 #include <cstdlib>
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#endif
+
 #include "common/engine_error.h"
 
 namespace snapkv {
 
 namespace {
+
+#if defined(__x86_64__) || defined(_M_X64)
+// F16C and FMA from cpuid leaf 1 itself: clang's __builtin_cpu_supports does
+// not know the names "f16c" and "fma".
+bool has_f16c_and_fma() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (ecx & bit_F16C) != 0 && (ecx & bit_FMA) != 0;
+}
+#endif
 
 bool cpu_runs(const std::string& name) {
 #if defined(__x86_64__) || defined(_M_X64)
@@ -15,10 +29,10 @@ bool cpu_runs(const std::string& name) {
   if (name == "avx512vnni") {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-           __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+           has_f16c_and_fma();
   }
   if (name == "avx2") {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && has_f16c_and_fma();
   }
 #endif
   return name == "portable";
