@@ -219,6 +219,23 @@ void check_set(const QuantKernels& kernels, GgmlType type) {
 
 }  // namespace
 
+// A NaN or an infinity among the activations (the fuzzer's model with broken
+// weights) makes the products through its block NaN, as on the exact path,
+// instead of an undefined float-to-int conversion (UBSan stops there).
+void check_non_finite(const QuantKernels& kernels, GgmlType type) {
+  for (const float bad : {std::nanf(""), INFINITY}) {
+    Case c = make_case(type, 3, 17);
+    c.x[5] = bad;  // token 0, block 0
+    std::vector<float> fast(static_cast<std::size_t>(c.tokens) * c.w.rows);
+    ThreadPool pool(1);
+    matmul_quantized(c.w, c.x.data(), fast.data(), c.tokens, pool, kernels);
+    for (int r = 0; r < c.w.rows; ++r) {
+      if (std::isfinite(fast[r])) throw std::runtime_error("row " + std::to_string(r) + " of the token with a non-finite activation is finite");
+      if (!std::isfinite(fast[static_cast<std::size_t>(c.w.rows) + r])) throw std::runtime_error("another token's row " + std::to_string(r) + " is not finite");
+    }
+  }
+}
+
 std::vector<Check> fast_kernel_checks() {
   std::vector<Check> checks;
   for (const std::string& name : quant_kernel_names()) {
@@ -231,6 +248,8 @@ std::vector<Check> fast_kernel_checks() {
       checks.emplace_back(name + " kernels, " + ggml_type_name(type) + ": within the activation rounding of the exact path",
                           [kernels, type] { check_set(*kernels, type); });
     }
+    checks.emplace_back(name + " kernels: a NaN or infinite activation gives non-finite products, not undefined behaviour",
+                        [kernels] { check_non_finite(*kernels, GgmlType::Q4_K); check_non_finite(*kernels, GgmlType::Q8_0); });
     if (kernels->bf16_panel_product == nullptr) continue;
     for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
       checks.emplace_back(name + " kernels, " + ggml_type_name(type) + ": within bf16 rounding of the exact path",

@@ -37,6 +37,20 @@ void QuantizedTokens::quantize(const float* in, int first, int last) {
         std::memcpy(&bits, xb + j, sizeof bits);
         largest_bits = std::max(largest_bits, bits & 0x7fffffffu);
       }
+      std::int8_t* qb = q + 32 * b;
+      if (largest_bits >= 0x7f800000u) {
+        // An infinity or NaN in the block (a broken model's weights): the
+        // exact product is not finite either, so the block's scale is NaN,
+        // which every product through it carries; rounding it to int8 would
+        // be undefined.
+        std::fill(qb, qb + 32, std::int8_t{0});
+        scales[b] = std::nanf("");
+        for (int g = 0; g < groups_per_block; ++g) {
+          group_scales[b * groups_per_block + g] = scales[b];
+          group_sums[b * groups_per_block + g] = scales[b];
+        }
+        continue;
+      }
       float largest;
       std::memcpy(&largest, &largest_bits, sizeof largest);
       const float scale = largest / 127.0f;
@@ -44,7 +58,6 @@ void QuantizedTokens::quantize(const float* in, int first, int last) {
       // Round to nearest (even) by the 1.5 * 2^23 trick: |x * inverse| <= 127,
       // and the loop vectorizes where a call to nearbyint would not.
       constexpr float kRound = 12582912.0f;
-      std::int8_t* qb = q + 32 * b;
       for (int j = 0; j < 32; ++j) qb[j] = static_cast<std::int8_t>(static_cast<int>((xb[j] * inverse + kRound) - kRound));
       int sums[2] = {0, 0};
       for (int j = 0; j < 32; ++j) sums[j / 16] += qb[j];
