@@ -4,7 +4,7 @@
 // that instruction set's target flags, and is chosen at run time from the
 // CPU's features (cpu/kernel_choice.h), so one build runs well on any x86-64.
 //
-// The data they see is prepared by portable code (cpu/quant_panel.h):
+// The data they see is prepared by portable code (cpu/quant_prep.h, cpu/weight_unpack.h):
 // - weights unpacked to w = scale * u + offset per group of G values
 //   (G = 16 or 32, the type's sub-block), u a small integer, stored as u8,
 //   or as s8 for kernels that take signed weights (u - 128 where u may pass
