@@ -97,7 +97,7 @@ std::vector<double> term_magnitudes(const Case& c) {
   std::vector<float> scales(c.w.cols / unpacker.group_size), offsets(scales.size());
   std::vector<double> magnitudes(static_cast<std::size_t>(c.tokens) * c.w.rows);
   for (int r = 0; r < c.w.rows; ++r) {
-    unpacker.unpack(c.w.row(r), c.w.cols / unpacker.block_values, u.data(), scales.data(), offsets.data());
+    unpacker.unpack(c.w.row(r), blocks_in_row(c.w.type, c.w.cols), u.data(), scales.data(), offsets.data());
     for (int t = 0; t < c.tokens; ++t) {
       double total = 0;
       for (int k = 0; k < c.w.cols; ++k) {

@@ -29,7 +29,7 @@ constexpr int kRowsPerMatvecTask = 32;
 void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, const QuantizedTokens& x, float* out,
                       ThreadPool& pool, const QuantKernels& kernels) {
   const int groups = w.cols / unpacker.group_size;
-  const int blocks = w.cols / unpacker.block_values;
+  const int blocks = blocks_in_row(w.type, w.cols);
   const auto row_values = static_cast<std::size_t>(w.cols);
   const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
   const QuantTokens token = x.view(0);

@@ -95,8 +95,9 @@ void PackedPanel::pack(const WeightMatrix& w, const WeightUnpacker& unpacker, co
   row_scales_.resize(static_cast<std::size_t>(groups_));
   row_offsets_.resize(static_cast<std::size_t>(groups_));
   const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
+  const int blocks = blocks_in_row(w.type, w.cols);
   for (int r = 0; r < rows && first + r < w.rows; ++r) {
-    unpacker.unpack(w.row(first + r), w.cols / unpacker.block_values, row_quants_.data(), row_scales_.data(),
+    unpacker.unpack(w.row(first + r), blocks, row_quants_.data(), row_scales_.data(),
                     row_offsets_.data());
     for (int g = 0; g < groups_; ++g) {
       std::uint8_t* group = quants_.data() + static_cast<std::size_t>(g) * size * rows;

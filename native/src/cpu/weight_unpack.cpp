@@ -201,16 +201,16 @@ void unpack_q6_k(const std::uint8_t* b, int count, std::uint8_t* u, float* s, fl
   }
 }
 
-constexpr WeightUnpacker kQ4_0{32, 32, 18, 15, unpack_q4_0_or_q5_0<false>};
-constexpr WeightUnpacker kQ5_0{32, 32, 22, 31, unpack_q4_0_or_q5_0<true>};
-constexpr WeightUnpacker kQ4_1{32, 32, 20, 15, unpack_q4_1_or_q5_1<false>};
-constexpr WeightUnpacker kQ5_1{32, 32, 24, 31, unpack_q4_1_or_q5_1<true>};
-constexpr WeightUnpacker kQ8_0{32, 32, 34, 255, unpack_q8_0};
-constexpr WeightUnpacker kQ2_K{16, 256, 84, 3, unpack_q2_k};
-constexpr WeightUnpacker kQ3_K{16, 256, 110, 7, unpack_q3_k};
-constexpr WeightUnpacker kQ4_K{32, 256, 144, 15, unpack_q4_or_q5_k<false>};
-constexpr WeightUnpacker kQ5_K{32, 256, 176, 31, unpack_q4_or_q5_k<true>};
-constexpr WeightUnpacker kQ6_K{16, 256, 210, 63, unpack_q6_k};
+constexpr WeightUnpacker kQ4_0{32, 15, unpack_q4_0_or_q5_0<false>};
+constexpr WeightUnpacker kQ5_0{32, 31, unpack_q4_0_or_q5_0<true>};
+constexpr WeightUnpacker kQ4_1{32, 15, unpack_q4_1_or_q5_1<false>};
+constexpr WeightUnpacker kQ5_1{32, 31, unpack_q4_1_or_q5_1<true>};
+constexpr WeightUnpacker kQ8_0{32, 255, unpack_q8_0};
+constexpr WeightUnpacker kQ2_K{16, 3, unpack_q2_k};
+constexpr WeightUnpacker kQ3_K{16, 7, unpack_q3_k};
+constexpr WeightUnpacker kQ4_K{32, 15, unpack_q4_or_q5_k<false>};
+constexpr WeightUnpacker kQ5_K{32, 31, unpack_q4_or_q5_k<true>};
+constexpr WeightUnpacker kQ6_K{16, 63, unpack_q6_k};
 
 }  // namespace
 
@@ -228,6 +228,10 @@ const WeightUnpacker* weight_unpacker(GgmlType type) {
     case GgmlType::Q6_K: return &kQ6_K;
     default: return nullptr;
   }
+}
+
+int blocks_in_row(GgmlType type, int cols) {
+  return cols / static_cast<int>(ggml_type_traits(static_cast<std::uint32_t>(type))->block_elements);
 }
 
 }  // namespace snapkv

@@ -11,15 +11,17 @@ namespace snapkv {
 
 struct WeightUnpacker {
   int group_size;   // values per (scale, offset) group
-  int block_values; // values per stored block
-  int block_bytes;
   int max_quant;    // the largest u
-  // Unpacks `count` blocks: count * block_values quants, and a scale and an
-  // offset per group.
+  // Unpacks `count` blocks: count * (the type's block size) quants, and a
+  // scale and an offset per group.
   void (*unpack)(const std::uint8_t* blocks, int count, std::uint8_t* quants, float* scales, float* offsets);
 };
 
 // The unpacker of a block-quantized type, or null for F32, F16, BF16.
 const WeightUnpacker* weight_unpacker(GgmlType type);
+
+// Blocks in a row of `cols` values of a block type (gguf/ggml_type.h owns the
+// block sizes).
+int blocks_in_row(GgmlType type, int cols);
 
 }  // namespace snapkv
