@@ -1,6 +1,7 @@
 // Command-line arguments of `snapkv-code`, parsed by hand: a handful of
 // options does not justify a dependency.
 import type { ServerSettings } from '../protocol';
+import { KV_TYPES } from '../engine';
 import { DEFAULT_SNAPKV } from '../session/settings';
 
 export interface CliArgs {
@@ -135,10 +136,11 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       }
       case '--kv-type': {
         const kind = value();
-        if (kind !== 'f16' && kind !== 'bf16' && kind !== 'q8_0' && kind !== 'f32') {
-          throw new UsageError(`--kv-type must be f16, bf16, q8_0 or f32, not "${kind}"`);
+        const known = KV_TYPES.find((type) => type === kind);
+        if (known === undefined) {
+          throw new UsageError(`--kv-type must be ${KV_TYPES.slice(0, -1).join(', ')} or ${KV_TYPES[KV_TYPES.length - 1]}, not "${kind}"`);
         }
-        args.settings.kvType = kind;
+        args.settings.kvType = known;
         break;
       }
       case '--threads': args.settings.threads = integer(flag, value()); break;

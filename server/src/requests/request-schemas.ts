@@ -2,6 +2,7 @@
 // limits that keep one request from freezing or poisoning the server: a 10 MB
 // question would block the event loop while it is tokenized and then prefill
 // for minutes, a mistyped number would turn the memory estimate into NaN.
+import { KV_TYPES } from '../engine';
 import type { AskParams, CancelParams, ContextMapParams, IndexParams, ModelsParams, ServerSettings } from '../protocol';
 import { boolean, Check, either, finite, integer, InvalidParamsError, list, object, oneOf, optional, params, text } from './schema';
 
@@ -40,7 +41,7 @@ const serverSettingsShape = {
   exact: optional(boolean),
   ropeScaling: optional(oneOf('file', 'none', 'linear', 'yarn')),
   ropeScale: optional(finite(1, 1024)),
-  kvType: optional(oneOf('f16', 'bf16', 'q8_0', 'f32')),
+  kvType: optional(oneOf(...KV_TYPES)),
   threads: optional(integer(0, 4096)),
   snapkv: optional(snapkvSettings),
   maxContextTokens: optional(integer(1, MAX_TOKENS_ANYWHERE)),
