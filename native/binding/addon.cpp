@@ -5,6 +5,7 @@
 #include "addon_data.h"
 #include "cancel_flag.h"
 #include "common/cuda_probe.h"
+#include "common/engine_error.h"
 #include "js_values.h"
 #include "model_handle.h"
 #include "model/model_inspection.h"
@@ -33,11 +34,11 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
   load.device.memory_budget = static_cast<std::size_t>(budget);
   load.device.prefix_in_host_memory = bool_option(options, "prefixInHostMemory", false);
   load.rope_scaling = rope_scaling_from_js(options);
-  const std::string kv_type = string_option(options, "kvType", kv_type_name(load.device.kv_type));
-  if (kv_type != "f16" && kv_type != "bf16" && kv_type != "q8_0" && kv_type != "f32") {
-    throw Napi::TypeError::New(env, "kvType must be 'f16', 'bf16', 'q8_0' or 'f32', not '" + kv_type + "'");
+  try {
+    load.device.kv_type = parse_kv_type(string_option(options, "kvType", kv_type_name(load.device.kv_type)));
+  } catch (const EngineError& error) {
+    throw Napi::TypeError::New(env, error.what());  // kv/kv_type.cpp names the types
   }
-  load.device.kv_type = parse_kv_type(kv_type);
   load.exact = bool_option(options, "exact", false);
   auto model = std::make_shared<std::shared_ptr<Model>>();
   return PromiseWorker::start(
