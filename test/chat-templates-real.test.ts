@@ -6,6 +6,7 @@ import * as assert from 'assert';
 import { ChatMessage, ChatTemplate, SERVER_TEMPLATE_VARIABLES } from '../server/src/text/chat-template';
 import { qwenVocab } from './fixtures/qwen-vocab';
 import { LLAMA32_TEMPLATE, QWEN3_TEMPLATE } from './fixtures/chat-templates';
+import { formatTemplateDate } from '../server/src/text/template-clock';
 
 const CONVERSATION: ChatMessage[] = [
   { role: 'system', content: 'You answer questions about a repository.' },
@@ -90,7 +91,7 @@ describe('real chat templates of the supported families', () => {
     it('writes today\'s date when no date_string is given', () => {
       const today = new ChatTemplate({ template: LLAMA32_TEMPLATE, bosToken: '<|begin_of_text|>' });
       const rendered = today.render(CONVERSATION, { addGenerationPrompt: true });
-      const expected = new Date().toLocaleDateString('en-GB', { day: '2-digit', month: 'short', year: 'numeric' });
+      const expected = formatTemplateDate(new Date(), '%d %b %Y');
       assert.ok(rendered.includes(`Today Date: ${expected}\n`), rendered.slice(0, 200));
     });
 

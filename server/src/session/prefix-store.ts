@@ -11,6 +11,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { AbortError, EngineError, Model, PrefixCache } from '../engine';
+import { parseTemplateDay, templateDay } from '../text/template-clock';
 
 interface StoreRecord {
   version: 1;
@@ -19,6 +20,8 @@ interface StoreRecord {
   modelBytes: number;
   tokens: number;
   savedAt: string;
+  /** The date the chat template wrote into the cache's head (template-clock.ts); absent in older records. */
+  templateDay?: string;
 }
 
 export type StoreLog = (line: string) => void;
@@ -88,7 +91,18 @@ export class PrefixStore {
     }
   }
 
-  async save(prefix: PrefixCache, folder: string, modelPath: string, modelBytes: number): Promise<string> {
+  /** The date written into the saved cache's head, so an update renders the same head; undefined without a record. */
+  savedDay(modelPath: string): Date | undefined {
+    try {
+      const saved = JSON.parse(fs.readFileSync(this.files(modelPath).record, 'utf8')) as Partial<StoreRecord>;
+      // Records from before templateDay was kept were written the day their cache was first saved.
+      return parseTemplateDay(saved.templateDay) ?? parseTemplateDay(typeof saved.savedAt === 'string' ? saved.savedAt.slice(0, 10) : undefined);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async save(prefix: PrefixCache, folder: string, modelPath: string, modelBytes: number, day: Date): Promise<string> {
     const { cache, record } = this.files(modelPath);
     this.ensurePrivateFolder();
     // A leftover that is not a regular file (a folder, a link) would take the engine's rename or be written through.
@@ -102,6 +116,7 @@ export class PrefixStore {
       modelBytes,
       tokens: prefix.length,
       savedAt: new Date().toISOString(),
+      templateDay: templateDay(day),
     };
     const partial = `${record}.partial`;
     fs.rmSync(partial, { force: true, recursive: true });

@@ -15,8 +15,9 @@ export interface PrefixHead {
   tokens: Int32Array;
 }
 
-export function buildPrefixHead(tokenizer: TextTokenizer, template: ChatTemplate): PrefixHead {
-  const { head } = template.layout({ system: SYSTEM_PROMPT, history: [], question: '?' });
+/** `today`: the date a template may write in its system turn (the cache's day; see template-clock.ts). */
+export function buildPrefixHead(tokenizer: TextTokenizer, template: ChatTemplate, today?: Date): PrefixHead {
+  const { head } = template.layout({ system: SYSTEM_PROMPT, history: [], question: '?' }, today);
   const ids = tokenizer.encode(head, { parseSpecial: true, startsPrompt: true });
   if (tokenizer.addBos && tokenizer.bosId !== undefined) ids.unshift(tokenizer.bosId);
   return { text: head, tokens: Int32Array.from(ids) };

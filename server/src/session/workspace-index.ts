@@ -75,6 +75,8 @@ function concatTokens(head: Int32Array, packed: PackedWorkspace): Int32Array {
 export class WorkspaceIndex {
   readonly lock = new ReadWriteLock();
   private prefix: PrefixCache | undefined;
+  /** The date the prefix's head was rendered with: kept while the cache lives, so its tokens stay valid. */
+  private cacheDay: Date | undefined;
   private snapshot: IndexSnapshot | undefined;
   private updating: Promise<IndexResult> | undefined;
   private readonly saver = new Debouncer(SAVE_QUIET_MS, () => {
@@ -123,9 +125,9 @@ export class WorkspaceIndex {
   }
 
   /** Lists, filters and tokenizes the folder without touching the cache. */
-  async pack(options: Omit<IndexOptions, 'force'>): Promise<PackedPrompt> {
+  async pack(options: Omit<IndexOptions, 'force'>, today: Date | undefined = this.cacheDay): Promise<PackedPrompt> {
     const { tokenizer, template } = this.loaded;
-    const head = buildPrefixHead(tokenizer, template);
+    const head = buildPrefixHead(tokenizer, template, today);
     const packed = await packWorkspace(
       this.folder,
       tokenizer,
@@ -146,7 +148,9 @@ export class WorkspaceIndex {
     const { signal, onProgress } = options;
     const { model } = this.loaded;
     const report = (progress: Partial<IndexProgress> & { phase: IndexPhase }): void => onProgress?.({ ...NO_PROGRESS, ...progress });
-    const { head, packed, tokens: wanted, lineMap } = await this.pack(options);
+    // A cache kept or reloaded keeps the date its head was written with; only a fresh prefill takes today's.
+    const today = options.force ? new Date() : this.prefix ? this.cacheDay : (this.store.savedDay(this.loaded.path) ?? new Date());
+    const { head, packed, tokens: wanted, lineMap } = await this.pack(options, today);
     const filesTotal = packed.blocks.length;
 
     const release = await this.lock.write(signal);
@@ -157,6 +161,7 @@ export class WorkspaceIndex {
         this.prefix = undefined;
         this.snapshot = undefined;
       }
+      this.cacheDay = today;
       if (!this.prefix && !options.force) {
         const extra = Math.max(wanted.length + 1024, model.info.contextLength);
         this.prefix = await this.store.load(model, this.loaded.path, this.loaded.fileBytes, extra);
@@ -242,7 +247,7 @@ export class WorkspaceIndex {
     const prefix = this.prefix;
     if (!prefix || this.snapshot === undefined) return;
     try {
-      await this.store.save(prefix, this.folder, this.loaded.path, this.loaded.fileBytes);
+      await this.store.save(prefix, this.folder, this.loaded.path, this.loaded.fileBytes, this.cacheDay ?? new Date());
     } catch (error) {
       this.log(`could not save the prefix cache: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -2,9 +2,10 @@
 // ChatML when the file has none, and the layout of a question about a repository around it.
 import type { MetadataValue } from '../engine';
 import { CHATML_TEMPLATE } from './chatml';
-import { JinjaTemplate, parseJinjaTemplate } from './jinja-template';
+import { JinjaTemplate, parseJinjaTemplate, TEMPLATE_CLOCK } from './jinja-template';
 import { readBoolean, readString, readStringArray } from './metadata-values';
 import { RepositoryPromptLayout, RepositoryPromptRequest, layoutRepositoryPrompt } from './repository-prompt';
+import { formatTemplateDate } from './template-clock';
 import { TextTokenizer } from './tokenizer';
 
 export interface ChatMessage {
@@ -96,10 +97,15 @@ export class ChatTemplate {
     }
   }
 
-  /** The conversation as the model's prompt text, BOS included if the template writes it. */
-  render(messages: ChatMessage[], options: { addGenerationPrompt: boolean }): string {
+  /**
+   * The conversation as the model's prompt text, BOS included if the template writes it.
+   * `today` is the date the template's strftime_now gives (the clock when absent).
+   */
+  render(messages: ChatMessage[], options: { addGenerationPrompt: boolean; today?: Date }): string {
+    const today = options.today ?? new Date();
     try {
       return this.parsed.render({
+        [TEMPLATE_CLOCK]: (format: unknown) => formatTemplateDate(today, String(format)),
         ...this.variables,
         messages: messages.map((message) => ({ role: message.role, content: message.content })),
         add_generation_prompt: options.addGenerationPrompt,
@@ -119,8 +125,9 @@ export class ChatTemplate {
    * `tail` comes after it. head + repository + tail is the rendered conversation, less a
    * leading BOS that the tokenizer adds itself (addBos).
    */
-  layout(request: RepositoryPromptRequest): RepositoryPromptLayout {
-    const layout = layoutRepositoryPrompt(request, (messages) => this.render(messages, { addGenerationPrompt: true }));
+  layout(request: RepositoryPromptRequest, today: Date = new Date()): RepositoryPromptLayout {
+    // One date for all the renderings the split compares, so midnight cannot fall between them.
+    const layout = layoutRepositoryPrompt(request, (messages) => this.render(messages, { addGenerationPrompt: true, today }));
     if (this.addBos && this.bosToken.length > 0 && layout.head.startsWith(this.bosToken)) {
       return { ...layout, head: layout.head.slice(this.bosToken.length) };
     }
