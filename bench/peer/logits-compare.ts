@@ -43,8 +43,8 @@ function comparisonPrompts(count: number, length: number): number[][] {
   return Array.from({ length: count }, (_, i) => promptTokens(length, 1000 + i));
 }
 
-async function ourProbabilities(file: PeerModelFile, prompts: readonly number[][], threads: number): Promise<Float64Array[]> {
-  const model = await Engine.load(file.path, { backend: 'cpu', threads });
+async function ourProbabilities(file: PeerModelFile, prompts: readonly number[][], threads: number, exact: boolean): Promise<Float64Array[]> {
+  const model = await Engine.load(file.path, exact ? { backend: 'cpu', threads, exact: true, kvType: 'f32' } : { backend: 'cpu', threads });
   try {
     const out: Float64Array[] = [];
     for (const prompt of prompts) {
@@ -106,10 +106,11 @@ export async function compareLogits(
   promptCount: number,
   promptLength: number,
   threads: number,
+  exact = false,
 ): Promise<LogitsComparison> {
   const prompts = comparisonPrompts(promptCount, promptLength);
   const theirs = await llamaProbabilities(llama, file, prompts, threads);
-  const ours = await ourProbabilities(file, prompts, threads);
+  const ours = await ourProbabilities(file, prompts, threads, exact);
   let maxAbsError = 0;
   let maxRelError = 0;
   let relSum = 0;

@@ -23,6 +23,8 @@ export interface PeerOptions {
   logitsTypes: PeerFileType[];
   logitsPrompts: number;
   logitsPromptLength: number;
+  /** The engine's exact path (f32 products, f32 KV) in the logits comparison, so its own rounding drops out. */
+  logitsExact: boolean;
   askShape: PeerShape;
   askFolder: string;
   askQuestion: string;
@@ -49,6 +51,7 @@ export const USAGE = `npm run bench:peer -- [options]   (node out/bench/peer/pee
   --logits-shape S         shape of the logits comparison (default qwen2.5-coder-1.5b-4l)
   --logits-types LIST      default F16,Q8_0,Q4_0,Q4_K_M,Q5_K_M,Q6_K
   --logits-prompts N       prompts compared per type (default 16), --logits-length N tokens each (default 128)
+  --logits-exact           compare the engine's exact path (f32 products and KV) instead of its default
   --ask-shape S            model of the snapkv-code ask timing (default qwen2.5-coder-1.5b, Q4_K_M)
   --ask-folder DIR         folder asked about (default server/src/cli)
   --ask-question TEXT      the question
@@ -83,6 +86,7 @@ function defaults(quick: boolean, repoRoot: string): PeerOptions {
     logitsTypes: ['F16', 'Q8_0', 'Q4_0', 'Q4_K_M', 'Q5_K_M', 'Q6_K'],
     logitsPrompts: 16,
     logitsPromptLength: 128,
+    logitsExact: false,
     askShape: parseShape('qwen2.5-coder-1.5b'),
     askFolder: path.join(repoRoot, 'server', 'src', 'cli'),
     askQuestion: 'Which command-line flags does snapkv-code accept, and where are they parsed?',
@@ -143,6 +147,7 @@ export function parsePeerOptions(argv: readonly string[], repoRoot: string): Pee
       case '--logits-types': options.logitsTypes = list(value()).map(parseFileType); break;
       case '--logits-prompts': options.logitsPrompts = positive(flag, value()); break;
       case '--logits-length': options.logitsPromptLength = positive(flag, value()); break;
+      case '--logits-exact': options.logitsExact = true; break;
       case '--ask-shape': options.askShape = parseShape(value()); break;
       case '--ask-folder': options.askFolder = path.resolve(value()); break;
       case '--ask-question': options.askQuestion = value(); break;

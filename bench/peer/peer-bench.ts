@@ -49,7 +49,7 @@ async function logitsSection(llama: PeerLlama, options: PeerOptions): Promise<Lo
   for (const type of options.logitsTypes) {
     const file = ensurePeerModel(options.logitsShape, type, options.modelsDir, log);
     log(`logits: ${file.shape.name} ${type}`);
-    rows.push(await compareLogits(llama, file, options.logitsPrompts, options.logitsPromptLength, options.threads));
+    rows.push(await compareLogits(llama, file, options.logitsPrompts, options.logitsPromptLength, options.threads, options.logitsExact));
   }
   return rows;
 }

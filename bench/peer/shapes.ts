@@ -1,6 +1,7 @@
 // The model shapes and weight recipes the peer bench writes: real Qwen shapes
 // (random weights, the real 151,669-token vocabulary), each in llama.cpp's
 // per-tensor recipe of a file type, so both engines read the same file.
+import type { ArchVariant } from '../../test/fixtures/arch-variants';
 import { TinyModelSpec, tinyModelSpec } from '../../test/fixtures/tiny-models';
 import { WeightType } from '../../test/fixtures/quantize';
 import { Q4_K_M, Q5_K_M, WeightRecipe, kQuantRecipe, uniformRecipe } from '../../test/fixtures/weight-recipes';
@@ -12,6 +13,8 @@ export interface PeerShape {
   readonly heads: number;
   readonly kvHeads: number;
   readonly ffn: number;
+  /** RoPE scaling keys and the like, as the test fixtures write them. */
+  readonly variant?: ArchVariant;
 }
 
 /** Published configurations (tied embeddings in both), and cut-down ones of the same widths for quick passes. */
@@ -21,6 +24,17 @@ export const PEER_SHAPES: Readonly<Record<string, PeerShape>> = {
   // Widths of the 0.5B and 1.5B models with 4 layers: minutes to write, the same kernels per layer.
   'qwen2.5-0.5b-4l': { name: 'qwen2.5-0.5b-4l', hidden: 896, layers: 4, heads: 14, kvHeads: 2, ffn: 4864 },
   'qwen2.5-coder-1.5b-4l': { name: 'qwen2.5-coder-1.5b-4l', hidden: 1536, layers: 4, heads: 12, kvHeads: 2, ffn: 8960 },
+  // YaRN as Qwen documents it for long prompts (factor 4), with the original context shrunk to 64
+  // tokens so a 128-token prompt spans all three bands of the frequency ramp; with and without an
+  // explicit attention factor, the key whose treatment differs between implementations.
+  'qwen2.5-coder-1.5b-4l-yarn': {
+    name: 'qwen2.5-coder-1.5b-4l-yarn', hidden: 1536, layers: 4, heads: 12, kvHeads: 2, ffn: 8960,
+    variant: { ropeScaling: { type: 'yarn', factor: 4, originalContext: 64 } },
+  },
+  'qwen2.5-coder-1.5b-4l-yarn-attn': {
+    name: 'qwen2.5-coder-1.5b-4l-yarn-attn', hidden: 1536, layers: 4, heads: 12, kvHeads: 2, ffn: 8960,
+    variant: { ropeScaling: { type: 'yarn', factor: 4, originalContext: 64, attnFactor: 1.25 } },
+  },
 };
 
 /** The file types of the bench: the names llama.cpp's quantize tool gives them. */
@@ -53,6 +67,7 @@ export function peerModelSpec(shape: PeerShape, type: PeerFileType, seed = 1): T
     seed,
     weightType,
     recipe: recipeOf(type),
+    variant: shape.variant,
   });
 }
 
