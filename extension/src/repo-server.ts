@@ -32,6 +32,7 @@ import type {
 } from '../../server/src/protocol';
 import { CrashPolicy, ServerCrash } from './crash-policy';
 import { failureOf, ServerFailure } from './failure-advice';
+import { showFailureMessage } from './failure-message';
 import { readServerSettings } from './settings';
 
 export type ServerState = 'stopped' | 'starting' | 'running' | 'failed';
@@ -40,6 +41,9 @@ export type IndexProgress =
   | { kind: 'begin'; title: string; message?: string; percentage?: number }
   | { kind: 'report'; message?: string; percentage?: number }
   | { kind: 'end'; message?: string };
+
+/** Said once the server crashed too often to be restarted automatically. */
+export const SERVER_GAVE_UP = 'The SnapKV server stopped after repeated crashes and was not restarted.';
 
 /** Restarts allowed after crashes within RESTART_WINDOW_MS; one more crash stops the server. */
 const MAX_RESTARTS = 3;
@@ -83,20 +87,35 @@ export class RepoServer implements vscode.Disposable {
   async start(): Promise<void> {
     if (this.client?.isRunning()) return;
     this.client ??= this.createClient();
+    this.initFailure = undefined;
     this.setState('starting');
     try {
       await this.client.start();
     } catch (error) {
+      // The refusal is known before the state changes, so that what listens to the state can say why.
+      const refused = this.initFailure !== undefined;
       this.setState('failed');
-      const reason = this.initFailure ?? messageOf(error);
-      this.log.error(`The SnapKV server did not start: ${reason}`);
-      throw new Error(`The SnapKV server did not start: ${reason}`);
+      const down = this.downFailure;
+      if (refused && down !== undefined) {
+        void showFailureMessage(down, this.log);
+        throw down;
+      }
+      this.log.error(`The SnapKV server did not start: ${messageOf(error)}`);
+      throw new Error(`The SnapKV server did not start: ${messageOf(error)}`);
     }
   }
 
-  /** Why the server could not initialize, while that stands. */
-  get startFailure(): string | undefined {
-    return this.initFailure;
+  /**
+   * Why the server takes no requests, where the user has to act: it refused its settings at initialize
+   * (it has exited; a settings change starts it again), or it stopped after repeated crashes. Undefined
+   * while it runs or starts.
+   */
+  get downFailure(): ServerFailure | undefined {
+    if (this.currentState !== 'failed') return undefined;
+    if (this.initFailure !== undefined) {
+      return new ServerFailure(`${/[.!?]$/.test(this.initFailure) ? this.initFailure : `${this.initFailure}.`} Correct the setting: the server starts again when the settings change.`, 'INVALID_SETTINGS');
+    }
+    return new ServerFailure(`${SERVER_GAVE_UP} Run "SnapKV: Restart Server" to start it again.`, 'SERVER_STOPPED');
   }
 
   /**
@@ -105,7 +124,6 @@ export class RepoServer implements vscode.Disposable {
    */
   async restartForNewSettings(): Promise<void> {
     this.crashPolicy.reset();
-    this.initFailure = undefined;
     const old = this.client;
     this.client = undefined;
     if (old !== undefined) await old.dispose(2000).catch(() => undefined);
@@ -208,12 +226,8 @@ export class RepoServer implements vscode.Disposable {
 
   private runningClient(): LanguageClient {
     if (this.client === undefined || !this.client.isRunning()) {
-      if (this.initFailure !== undefined) {
-        throw new Error(`The SnapKV server could not start: ${this.initFailure} It starts again when the settings change.`);
-      }
-      if (this.currentState === 'failed') {
-        throw new ServerFailure('The SnapKV server is stopped after repeated crashes. Run "SnapKV: Restart Server" (details in the SnapKV Code output).', 'SERVER_STOPPED');
-      }
+      const down = this.downFailure;
+      if (down !== undefined) throw down;
       throw new Error('The SnapKV server is not running yet.');
     }
     return this.client;
@@ -232,11 +246,6 @@ export class RepoServer implements vscode.Disposable {
         // The server exits after this reply (server-main.ts); it is started again when the settings change.
         this.initFailure = messageOf(error);
         this.log.error(`The SnapKV server failed to initialize: ${this.initFailure}`);
-        void vscode.window.showErrorMessage(`${this.initFailure} Correct the setting: the server starts again when settings change.`, 'Open Settings', 'Show Log')
-          .then((choice) => {
-            if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'snapkvCode');
-            if (choice === 'Show Log') this.log.show();
-          });
         return false;
       },
     };
