@@ -3,6 +3,7 @@
 import { randomUUID } from 'crypto';
 import * as vscode from 'vscode';
 import {
+  CloseAction,
   LanguageClient,
   LanguageClientOptions,
   ResponseError,
@@ -241,7 +242,12 @@ export class RepoServer implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       initializationOptions: () => readServerSettings(),
       outputChannel: this.log,
-      errorHandler: this.crashPolicy,
+      errorHandler: {
+        error: (error, message, count) => this.crashPolicy.error(error, message, count),
+        // A server that refused its settings exits on purpose (server-main.ts): no crash, no restart with the
+        // same settings; a settings change starts it again (restartForNewSettings).
+        closed: () => (this.initFailure !== undefined ? { action: CloseAction.DoNotRestart, handled: true } : this.crashPolicy.closed()),
+      },
       initializationFailedHandler: (error) => {
         // The server exits after this reply (server-main.ts); it is started again when the settings change.
         this.initFailure = messageOf(error);
