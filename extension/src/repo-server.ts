@@ -44,7 +44,7 @@ export type IndexProgress =
   | { kind: 'end'; message?: string };
 
 /** Said once the server crashed too often to be restarted automatically. */
-export const SERVER_GAVE_UP = 'The SnapKV server stopped after repeated crashes and was not restarted.';
+const SERVER_GAVE_UP = 'The SnapKV server stopped after repeated crashes and was not restarted.';
 
 /** Restarts allowed after crashes within RESTART_WINDOW_MS; one more crash stops the server. */
 const MAX_RESTARTS = 3;
@@ -93,13 +93,12 @@ export class RepoServer implements vscode.Disposable {
     try {
       await this.client.start();
     } catch (error) {
-      // The refusal is known before the state changes, so that what listens to the state can say why.
-      const refused = this.initFailure !== undefined;
       this.setState('failed');
-      const down = this.downFailure;
-      if (refused && down !== undefined) {
-        void showFailureMessage(down, this.log);
-        throw down;
+      // A refusal (initializationFailedHandler has run by now) says why, with its way out.
+      const refusal = this.initFailure !== undefined ? this.downFailure : undefined;
+      if (refusal !== undefined) {
+        void showFailureMessage(refusal, this.log);
+        throw refusal;
       }
       this.log.error(`The SnapKV server did not start: ${messageOf(error)}`);
       throw new Error(`The SnapKV server did not start: ${messageOf(error)}`);
