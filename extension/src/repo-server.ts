@@ -248,9 +248,10 @@ export class RepoServer implements vscode.Disposable {
         closed: () => (this.initFailure !== undefined ? { action: CloseAction.DoNotRestart, handled: true } : this.crashPolicy.closed()),
       },
       initializationFailedHandler: (error) => {
-        // The server exits after this reply (server-main.ts); it is started again when the settings change.
-        this.initFailure = messageOf(error);
-        this.log.error(`The SnapKV server failed to initialize: ${this.initFailure}`);
+        this.log.error(`The SnapKV server failed to initialize: ${messageOf(error)}`);
+        // A refusal exits the server after this reply (server-main.ts); it is started again when the settings
+        // change. A connection lost during initialize is a crash instead, for the crash policy to restart.
+        if (isInitializeRefusal(error)) this.initFailure = messageOf(error);
         return false;
       },
     };
@@ -315,6 +316,13 @@ function toIndexProgress(value: WorkDoneProgressBegin | WorkDoneProgressReport |
 
 function isStatusResult(value: unknown): value is StatusResult {
   return typeof value === 'object' && value !== null && typeof (value as StatusResult).tokensIndexed === 'number' && 'model' in value;
+}
+
+/** The server's own reply refusing initialize (server-main.ts's failInitialize: an InitializeError, retry false). */
+function isInitializeRefusal(error: unknown): boolean {
+  if (!(error instanceof ResponseError)) return false;
+  const data: unknown = error.data;
+  return typeof data === 'object' && data !== null && (data as { retry?: unknown }).retry === false;
 }
 
 export function messageOf(error: unknown): string {
