@@ -85,3 +85,44 @@ describe('the model-loader fuzzer\'s committed inputs', function () {
     }
   });
 });
+
+// The prompt-cache fuzzer's committed inputs (native/fuzz/prefix-corpus, written by
+// SNAPKV_FUZZ_WRITE_PREFIX_CORPUS=DIR snapkv-fuzz-prefix for the model below): the valid caches
+// still load with today's engine (a format change that leaves them stale fails here, not silently in
+// the fuzzer), and every broken one and every regression input is refused with a message naming it.
+describe('the prompt-cache fuzzer\'s committed inputs', function () {
+  this.timeout(120_000);
+  const PREFIX_CORPUS_DIR = path.join(FUZZ_CORPUS_DIR, '..', 'prefix-corpus');
+  const PREFIX_REGRESSIONS_DIR = path.join(FUZZ_CORPUS_DIR, '..', 'prefix-regressions');
+  const caches = (dir: string, prefix: string): string[] =>
+    (fs.existsSync(dir) ? fs.readdirSync(dir) : []).filter((n) => n.startsWith(prefix) && n.endsWith('.snapkvpc')).sort().map((n) => path.join(dir, n));
+
+  it('the valid caches load for their model and take more tokens; the broken ones are refused by name', async () => {
+    const model = await Engine.load(path.join(FUZZ_CORPUS_DIR, 'valid-llama-f16-h16.gguf'), LOAD);
+    try {
+      const valid = caches(PREFIX_CORPUS_DIR, 'valid-');
+      assert.deepStrictEqual(valid.map((f) => path.basename(f)), ['valid-1-tokens.snapkvpc', 'valid-24-tokens.snapkvpc', 'valid-5-tokens.snapkvpc']);
+      for (const file of valid) {
+        const prefix = await model.loadPrefix(file, { extraCapacity: 1 });
+        try {
+          assert.strictEqual(prefix.length, Number(/valid-(\d+)-tokens/.exec(file)?.[1]));
+          await prefix.extend([0]);
+        } finally {
+          prefix.dispose();
+        }
+      }
+      const broken = [...caches(PREFIX_CORPUS_DIR, 'broken-'), ...caches(PREFIX_REGRESSIONS_DIR, '')];
+      assert.ok(broken.length >= 5, `${broken.length} broken caches`);
+      for (const file of broken) {
+        await assert.rejects(model.loadPrefix(file, { extraCapacity: 1 }), (error: unknown) => {
+          assert.ok(error instanceof EngineError, `${path.basename(file)}: ${String(error)}`);
+          assert.strictEqual(error.code, 'INVALID_FILE', `${path.basename(file)}: ${error.message}`);
+          assert.ok(error.message.includes(file), `the message names the file: ${error.message}`);
+          return true;
+        });
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});

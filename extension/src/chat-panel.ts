@@ -3,10 +3,11 @@ import { randomUUID } from 'crypto';
 import * as vscode from 'vscode';
 import type { AskResult, SelectionContext } from '../../server/src/protocol';
 import { ChatHistory } from './chat-history';
-import { ChatTurnRecord, FromWebview, PanelAction, PanelNotice, parseWebviewMessage, ToWebview } from './chat-messages';
+import { ChatTurnRecord, FromWebview, PanelNotice, parseWebviewMessage, ToWebview } from './chat-messages';
 import { ContextMapView } from './context-map-view';
 import { EditorTracker } from './editor-tracker';
-import { adviceFor, failureOf } from './failure-advice';
+import { failureNotice, failureOf } from './failure-advice';
+import { runFailureAction } from './failure-message';
 import { formatBytes } from './format';
 import { openReference, workspacePath } from './references';
 import { messageOf, RepoServer } from './repo-server';
@@ -122,13 +123,13 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         turn.status = 'stopped';
       } else {
         const failure = failureOf(error);
-        const advice = adviceFor(failure);
+        const { text, action } = failureNotice(messageOf(error), failure);
         turn.status = 'error';
-        turn.error = advice.hint ? `${messageOf(error)} ${advice.hint}` : messageOf(error);
+        turn.error = text;
         this.log.warn(`Question failed: ${turn.error}`);
         // A failure with a code gets its way out (Select Model, Open Settings...) as a notice until the next question
         // or index change; one without (no folder, an untrusted workspace) leaves the notice that already says so.
-        if (failure !== undefined && advice.action) this.post({ type: 'notice', notice: { kind: 'error', text: turn.error, action: advice.action } });
+        if (failure !== undefined && action) this.post({ type: 'notice', notice: { kind: 'error', text, action } });
       }
     } finally {
       cancellation.dispose();
@@ -204,8 +205,7 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       case 'showContextMap':
         return this.contextMap.show(message.requestId);
       case 'action':
-        await vscode.commands.executeCommand(...ACTION_COMMANDS[message.command]);
-        return;
+        return runFailureAction(message.command);
     }
   }
 
@@ -238,17 +238,6 @@ export class ChatPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 }
 
-/** Each panel action as a command and its arguments. */
-const ACTION_COMMANDS: Record<PanelAction, [string, ...unknown[]]> = {
-  trust: ['workbench.trust.manage'],
-  restartServer: ['snapkvCode.restartServer'],
-  selectModel: ['snapkvCode.selectModel'],
-  showLog: ['snapkvCode.showLog'],
-  reindex: ['snapkvCode.reindex'],
-  openSettings: ['workbench.action.openSettings', 'snapkvCode'],
-  newChat: ['snapkvCode.newChat'],
-};
-
 function noticeFor(state: IndexState): PanelNotice | null {
   switch (state.kind) {
     case 'no-folder':
@@ -269,10 +258,8 @@ function noticeFor(state: IndexState): PanelNotice | null {
     }
     case 'indexed':
       return null;
-    case 'failed': {
-      const advice = adviceFor(state.failure);
-      return { kind: 'error', text: advice.hint ? `${state.message} ${advice.hint}` : state.message, action: advice.action };
-    }
+    case 'failed':
+      return { kind: 'error', ...failureNotice(state.message, state.failure) };
   }
 }
 

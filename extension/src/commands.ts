@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { ChatPanel } from './chat-panel';
 import { ContextMapView } from './context-map-view';
 import { EXPLAIN_COMMAND, explainQuestion, selectionContext } from './explain-selection';
+import { showFailureMessage } from './failure-message';
 import { messageOf, RepoServer } from './repo-server';
 import { RepositoryIndex } from './repository-index';
 import { selectModel } from './select-model';
@@ -26,7 +27,8 @@ export function registerCommands(targets: CommandTargets): vscode.Disposable[] {
         await run(...args);
       } catch (error) {
         log.error(`${id}: ${messageOf(error)}`);
-        void vscode.window.showErrorMessage(`SnapKV: ${messageOf(error)}`);
+        // The same way out the chat panel offers for this failure (Open Settings, Select Model...).
+        void showFailureMessage(error, log);
       }
     });
 

@@ -7,6 +7,7 @@ import { registerCommands } from './commands';
 import { CONTEXT_MAP_VIEW_ID, ContextMapView } from './context-map-view';
 import { EditorTracker } from './editor-tracker';
 import { ExplainSelectionActions } from './explain-selection';
+import { showFailureMessage } from './failure-message';
 import { messageOf, RepoServer } from './repo-server';
 import { registerRepoParticipant } from './repo-participant';
 import { registerRepositoryTools } from './language-model-tools';
@@ -41,19 +42,20 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerCommands({ panel, contextMap, server, index, statusBar, log }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affectsServerSettings(event)) return;
-      if (server.state === 'failed' || server.startFailure !== undefined) {
-        // A server that refused its settings (or stopped after crashes) gets another start with the new ones.
+      if (server.downFailure !== undefined) {
+        // A server that refused its settings (or stopped after crashes) gets another start with the new ones,
+        // and the index it could not build. Settings it refuses again are shown again (RepoServer.start).
         log.info('Settings changed while the server was down: starting it again.');
-        server.restartForNewSettings().catch((error) => {
-          log.error(`Starting the server again: ${messageOf(error)}`);
-        });
+        server.restartForNewSettings()
+          .then(() => index.reindex(false))
+          .catch((error) => log.error(`Starting the server again: ${messageOf(error)}`));
         return;
       }
       if (server.state !== 'running') return;
       log.info('Settings changed: sending them to the server.');
       applySettings(server, index, affectsPrefix(event)).catch((error) => {
         log.error(`Applying settings: ${messageOf(error)}`);
-        void vscode.window.showErrorMessage(`SnapKV: ${messageOf(error)}`);
+        void showFailureMessage(error, log);
       });
     }),
   );

@@ -93,6 +93,26 @@ export function adviceFor(failure: Failure | undefined): FailureAdvice {
   }
 }
 
+/**
+ * A failure as the editor shows it, wherever it shows it (the chat panel's turn and notice, a command's
+ * error message): the message, the hint after it, and the one button.
+ */
+export function failureNotice(message: string, failure: Failure | undefined): { text: string; action?: FailureAdvice['action'] } {
+  const advice = adviceFor(failure);
+  return { text: advice.hint ? `${message} ${advice.hint}` : message, action: advice.action };
+}
+
+/** What each button runs: a command and its arguments. */
+export const ACTION_COMMANDS: Readonly<Record<PanelAction, readonly [string, ...unknown[]]>> = {
+  trust: ['workbench.trust.manage'],
+  restartServer: ['snapkvCode.restartServer'],
+  selectModel: ['snapkvCode.selectModel'],
+  showLog: ['snapkvCode.showLog'],
+  reindex: ['snapkvCode.reindex'],
+  openSettings: ['workbench.action.openSettings', 'snapkvCode'],
+  newChat: ['snapkvCode.newChat'],
+};
+
 function unhandled(failure: never): FailureAdvice {
   throw new Error(`no advice for the failure ${String(failure)}`);
 }

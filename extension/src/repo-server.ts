@@ -3,6 +3,7 @@
 import { randomUUID } from 'crypto';
 import * as vscode from 'vscode';
 import {
+  CloseAction,
   LanguageClient,
   LanguageClientOptions,
   ResponseError,
@@ -32,6 +33,7 @@ import type {
 } from '../../server/src/protocol';
 import { CrashPolicy, ServerCrash } from './crash-policy';
 import { failureOf, ServerFailure } from './failure-advice';
+import { showFailureMessage } from './failure-message';
 import { readServerSettings } from './settings';
 
 export type ServerState = 'stopped' | 'starting' | 'running' | 'failed';
@@ -40,6 +42,9 @@ export type IndexProgress =
   | { kind: 'begin'; title: string; message?: string; percentage?: number }
   | { kind: 'report'; message?: string; percentage?: number }
   | { kind: 'end'; message?: string };
+
+/** Said once the server crashed too often to be restarted automatically. */
+const SERVER_GAVE_UP = 'The SnapKV server stopped after repeated crashes and was not restarted.';
 
 /** Restarts allowed after crashes within RESTART_WINDOW_MS; one more crash stops the server. */
 const MAX_RESTARTS = 3;
@@ -83,20 +88,34 @@ export class RepoServer implements vscode.Disposable {
   async start(): Promise<void> {
     if (this.client?.isRunning()) return;
     this.client ??= this.createClient();
+    this.initFailure = undefined;
     this.setState('starting');
     try {
       await this.client.start();
     } catch (error) {
       this.setState('failed');
-      const reason = this.initFailure ?? messageOf(error);
-      this.log.error(`The SnapKV server did not start: ${reason}`);
-      throw new Error(`The SnapKV server did not start: ${reason}`);
+      // A refusal (initializationFailedHandler has run by now) says why, with its way out.
+      const refusal = this.initFailure !== undefined ? this.downFailure : undefined;
+      if (refusal !== undefined) {
+        void showFailureMessage(refusal, this.log);
+        throw refusal;
+      }
+      this.log.error(`The SnapKV server did not start: ${messageOf(error)}`);
+      throw new Error(`The SnapKV server did not start: ${messageOf(error)}`);
     }
   }
 
-  /** Why the server could not initialize, while that stands. */
-  get startFailure(): string | undefined {
-    return this.initFailure;
+  /**
+   * Why the server takes no requests, where the user has to act: it refused its settings at initialize
+   * (it has exited; a settings change starts it again), or it stopped after repeated crashes. Undefined
+   * while it runs or starts.
+   */
+  get downFailure(): ServerFailure | undefined {
+    if (this.currentState !== 'failed') return undefined;
+    if (this.initFailure !== undefined) {
+      return new ServerFailure(`${/[.!?]$/.test(this.initFailure) ? this.initFailure : `${this.initFailure}.`} Correct the setting: the server starts again when the settings change.`, 'INVALID_SETTINGS');
+    }
+    return new ServerFailure(`${SERVER_GAVE_UP} Run "SnapKV: Restart Server" to start it again.`, 'SERVER_STOPPED');
   }
 
   /**
@@ -105,7 +124,6 @@ export class RepoServer implements vscode.Disposable {
    */
   async restartForNewSettings(): Promise<void> {
     this.crashPolicy.reset();
-    this.initFailure = undefined;
     const old = this.client;
     this.client = undefined;
     if (old !== undefined) await old.dispose(2000).catch(() => undefined);
@@ -208,12 +226,8 @@ export class RepoServer implements vscode.Disposable {
 
   private runningClient(): LanguageClient {
     if (this.client === undefined || !this.client.isRunning()) {
-      if (this.initFailure !== undefined) {
-        throw new Error(`The SnapKV server could not start: ${this.initFailure} It starts again when the settings change.`);
-      }
-      if (this.currentState === 'failed') {
-        throw new ServerFailure('The SnapKV server is stopped after repeated crashes. Run "SnapKV: Restart Server" (details in the SnapKV Code output).', 'SERVER_STOPPED');
-      }
+      const down = this.downFailure;
+      if (down !== undefined) throw down;
       throw new Error('The SnapKV server is not running yet.');
     }
     return this.client;
@@ -227,16 +241,17 @@ export class RepoServer implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       initializationOptions: () => readServerSettings(),
       outputChannel: this.log,
-      errorHandler: this.crashPolicy,
+      errorHandler: {
+        error: (error, message, count) => this.crashPolicy.error(error, message, count),
+        // A server that refused its settings exits on purpose (server-main.ts): no crash, no restart with the
+        // same settings; a settings change starts it again (restartForNewSettings).
+        closed: () => (this.initFailure !== undefined ? { action: CloseAction.DoNotRestart, handled: true } : this.crashPolicy.closed()),
+      },
       initializationFailedHandler: (error) => {
-        // The server exits after this reply (server-main.ts); it is started again when the settings change.
-        this.initFailure = messageOf(error);
-        this.log.error(`The SnapKV server failed to initialize: ${this.initFailure}`);
-        void vscode.window.showErrorMessage(`${this.initFailure} Correct the setting: the server starts again when settings change.`, 'Open Settings', 'Show Log')
-          .then((choice) => {
-            if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'snapkvCode');
-            if (choice === 'Show Log') this.log.show();
-          });
+        this.log.error(`The SnapKV server failed to initialize: ${messageOf(error)}`);
+        // A refusal exits the server after this reply (server-main.ts); it is started again when the settings
+        // change. A connection lost during initialize is a crash instead, for the crash policy to restart.
+        if (isInitializeRefusal(error)) this.initFailure = messageOf(error);
         return false;
       },
     };
@@ -301,6 +316,13 @@ function toIndexProgress(value: WorkDoneProgressBegin | WorkDoneProgressReport |
 
 function isStatusResult(value: unknown): value is StatusResult {
   return typeof value === 'object' && value !== null && typeof (value as StatusResult).tokensIndexed === 'number' && 'model' in value;
+}
+
+/** The server's own reply refusing initialize (server-main.ts's failInitialize: an InitializeError, retry false). */
+function isInitializeRefusal(error: unknown): boolean {
+  if (!(error instanceof ResponseError)) return false;
+  const data: unknown = error.data;
+  return typeof data === 'object' && data !== null && (data as { retry?: unknown }).retry === false;
 }
 
 export function messageOf(error: unknown): string {

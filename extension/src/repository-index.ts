@@ -1,5 +1,5 @@
 // When the repository gets indexed: only in a trusted workspace with a folder, once the server runs; again after
-// a crash restart, a settings change that alters the prefix, or the Reindex command.
+// a crash restart, a settings change that alters the prefix or starts a refused server again, or the Reindex command.
 import * as vscode from 'vscode';
 import type { IndexResult } from '../../server/src/protocol';
 import { Failure, failureOf, ServerFailure } from './failure-advice';
@@ -14,9 +14,6 @@ export type IndexState =
   | { kind: 'indexing'; percentage?: number; message?: string }
   | { kind: 'indexed'; result: IndexResult }
   | { kind: 'failed'; message: string; failure: Failure | undefined };
-
-/** Shown once the server crashed too often to be restarted automatically. */
-export const SERVER_GAVE_UP = 'The SnapKV server stopped after repeated crashes and was not restarted.';
 
 export class RepositoryIndex implements vscode.Disposable {
   private current: IndexState;
@@ -41,10 +38,12 @@ export class RepositoryIndex implements vscode.Disposable {
         this.running = undefined;
         this.reindex(false).catch(() => undefined);
       }),
-      server.onDidChangeState((state) => {
-        if (state !== 'failed' || this.current.kind === 'untrusted' || this.current.kind === 'no-folder') return;
+      server.onDidChangeState(() => {
+        // Down for good (settings refused, or too many crashes): say why, and what way out there is.
+        const down = server.downFailure;
+        if (down === undefined || this.current.kind === 'untrusted' || this.current.kind === 'no-folder') return;
         this.cancelRunning?.cancel();
-        this.setState({ kind: 'failed', message: SERVER_GAVE_UP, failure: 'SERVER_STOPPED' });
+        this.setState({ kind: 'failed', message: down.message, failure: down.failure });
       }),
     );
   }
@@ -133,7 +132,8 @@ export class RepositoryIndex implements vscode.Disposable {
       this.setState({ kind: 'indexed', result });
       return result;
     } catch (error) {
-      if (this.server.state === 'failed') throw new ServerFailure(SERVER_GAVE_UP, 'SERVER_STOPPED');
+      const down = this.server.downFailure;
+      if (down !== undefined) throw down;
       const cancelled = token.isCancellationRequested;
       const message = cancelled ? 'Indexing was cancelled.' : messageOf(error);
       const failure = cancelled ? 'CANCELLED' : failureOf(error);
@@ -145,7 +145,8 @@ export class RepositoryIndex implements vscode.Disposable {
 
   private assertAllowed(): void {
     if (this.folder === undefined) throw new Error('Open a folder to ask about it.');
-    if (this.server.state === 'failed') throw new ServerFailure(`${SERVER_GAVE_UP} Run "SnapKV: Restart Server" to start it again.`, 'SERVER_STOPPED');
+    const down = this.server.downFailure;
+    if (down !== undefined) throw down;
     if (!vscode.workspace.isTrusted) {
       throw new Error('This workspace is not trusted, so SnapKV has not read it. Trust the workspace to index it.');
     }

@@ -7,10 +7,12 @@
 #   1. build-sanitize/: the addon, the tools and snapkv-fuzz-model, CPU only, ASan+UBSan
 #      (native/sanitizers.cmake).
 #   2. snapkv-unit-test (native/tools/unit_test*.cpp).
-#   3. The fuzzer replays every committed input (native/fuzz/corpus, native/fuzz/regressions),
+#   3. The model fuzzer replays every committed input (native/fuzz/corpus, native/fuzz/regressions),
 #      then fuzzes FUZZ_RUNS inputs (default 100000) from seed FUZZ_SEED (default 1), a
 #      scratch copy of the corpus so the committed one stays as it is. A finding stops the
 #      run and leaves its input in build-sanitize/fuzz-findings/.
+#   3b. The prompt-cache fuzzer (snapkv-fuzz-prefix) the same way: native/fuzz/prefix-corpus and
+#      native/fuzz/prefix-regressions, then FUZZ_PREFIX_RUNS inputs (default 50000, about 30 s).
 #   4. The engine's CPU tests (mocha) with the sanitized addon, node running with the ASan
 #      runtime preloaded (leak checks off: node itself is not built for them).
 set -euo pipefail
@@ -50,6 +52,16 @@ rm -rf "$SCRATCH" && mkdir -p "$SCRATCH" "$FINDINGS"
 "$BIN/snapkv-fuzz-model" -runs="$FUZZ_RUNS" -seed="$FUZZ_SEED" -timeout=10 -rss_limit_mb=2048 \
   -print_final_stats=1 -artifact_prefix="$FINDINGS/" "$SCRATCH" native/fuzz/corpus 2>&1 |
   grep -v -E '^#[0-9]+ +(NEW|REDUCE|pulse)' || { echo "run_sanitizers: the fuzzer found a crash: see $FINDINGS/" >&2; exit 1; }
+
+step "prompt-cache fuzzer: replay the committed inputs"
+mapfile -t COMMITTED < <(find native/fuzz/prefix-corpus native/fuzz/prefix-regressions -name '*.snapkvpc' 2>/dev/null | sort)
+"$BIN/snapkv-fuzz-prefix" "${COMMITTED[@]}"
+
+step "prompt-cache fuzzer: ${FUZZ_PREFIX_RUNS:=50000} executions from seed $FUZZ_SEED"
+rm -rf "$SCRATCH" && mkdir -p "$SCRATCH"
+"$BIN/snapkv-fuzz-prefix" -runs="$FUZZ_PREFIX_RUNS" -seed="$FUZZ_SEED" -timeout=10 -rss_limit_mb=2048 \
+  -print_final_stats=1 -artifact_prefix="$FINDINGS/" "$SCRATCH" native/fuzz/prefix-corpus 2>&1 |
+  grep -v -E '^#[0-9]+ +(NEW|REDUCE|pulse)' || { echo "run_sanitizers: the prompt-cache fuzzer found a crash: see $FINDINGS/" >&2; exit 1; }
 
 step "engine CPU tests with the sanitized addon"
 ASAN_RUNTIME=$("$CXX_CLANG" -print-file-name=libclang_rt.asan-x86_64.so)

@@ -216,4 +216,23 @@ PrefixCache load_prefix(const Model& model, const std::string& path, int extra_c
   return prefix;
 }
 
+void reseal_prefix_image(std::uint8_t* image, std::size_t size) {
+  PrefixFileHeader header{};
+  if (size < sizeof header) return;
+  std::memcpy(&header, image, sizeof header);
+  const std::size_t token_room = (size - sizeof header) / sizeof(std::int32_t);
+  const std::size_t tokens = header.token_count < token_room ? static_cast<std::size_t>(header.token_count) : token_room;
+  FnvHash hash;
+  hash.add(image + sizeof header, tokens * sizeof(std::int32_t));
+  header.token_hash = hash.value();
+  // The reader's checksum runs over the whole file in order with this field zero (Checksum64 does not
+  // depend on how its input is split), whenever the file's size is the one its header implies.
+  header.checksum = 0;
+  std::memcpy(image, &header, sizeof header);
+  Checksum64 sum;
+  sum.add(image, size);
+  header.checksum = sum.value();
+  std::memcpy(image, &header, sizeof header);
+}
+
 }  // namespace snapkv
