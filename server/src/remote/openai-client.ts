@@ -123,6 +123,12 @@ export class OpenAiClient {
         } catch {
           throw new RemoteError(`${this.url}/chat/completions sent an event that is not JSON: ${data.slice(0, 80)}`);
         }
+        // vLLM and serve report a failure after the stream began as an event of its own.
+        const failure = (chunk as { error?: { message?: unknown } | string }).error;
+        if (failure !== undefined) {
+          const message = typeof failure === 'string' ? failure : typeof failure?.message === 'string' ? failure.message : JSON.stringify(failure);
+          throw new RemoteError(`${this.url}/chat/completions failed while answering: ${message}`);
+        }
         const choice = chunk.choices?.[0];
         const piece = choice?.delta?.content;
         if (typeof piece === 'string' && piece !== '') {

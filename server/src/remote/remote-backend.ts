@@ -273,7 +273,8 @@ export class RemoteBackend {
   private promptReport(usage: ChatCompletionUsage | undefined, counted: number | undefined, snapkv: SnapKvAnswerExtension | undefined, repository: PackedRepository | undefined): PromptUsage {
     return {
       promptTokens: usage?.prompt_tokens ?? counted ?? 0,
-      repositoryTokens: snapkv?.repositoryTokens ?? repository?.tokens ?? 0,
+      // The repository we sent, where we sent one; else the one serve holds.
+      repositoryTokens: repository?.tokens ?? snapkv?.repositoryTokens ?? 0,
       cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
       keptTokens: snapkv?.keptTokens ?? 0,
     };
