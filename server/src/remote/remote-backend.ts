@@ -189,7 +189,7 @@ export class RemoteBackend {
   /**
    * The prompt's tokens for a plain endpoint: the repository, then each later message and its framing.
    * With the endpoint's counts and its context length known, a question that cannot fit is refused here,
-   * before the repository travels; with estimates the endpoint judges (an estimate errs on the large side).
+   * before the repository travels; with estimates the endpoint judges (an estimate can be off either way: digits are a token each).
    */
   private async promptTokens(messages: WireMessage[], repository: PackedRepository, endpoint: Endpoint, maxTokens: number, signal: AbortSignal): Promise<number> {
     const counter = this.counterFor(endpoint);
