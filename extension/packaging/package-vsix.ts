@@ -1,9 +1,10 @@
 // npm run package: the .vsix with the built extension, the built server, the native addon, the webview assets and
-// the runtime node_modules, and nothing else. The list of packages comes from what the compiled code requires.
+// the runtime node_modules, and nothing else. Our files are those the two entry points (the extension, and the
+// language server it starts by path) reach through require; the packages are those these files require.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { dependencyClosure, requiredPackages } from './runtime-modules';
+import { dependencyClosure, reachableFiles, requiredPackages } from './runtime-modules';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const SERVER_OUT = 'out/server/src';
@@ -15,8 +16,10 @@ function main(): void {
   for (const required of [`${SERVER_OUT}/server-main.js`, `${EXTENSION_OUT}/extension.js`, ADDON, 'media/chat.js']) {
     if (!fs.existsSync(path.join(root, required))) throw new Error(`${required} is missing: run npm install (or npm run build) first.`);
   }
-  const packages = requiredPackages([path.join(root, SERVER_OUT), path.join(root, EXTENSION_OUT)]);
+  const files = reachableFiles([path.join(root, EXTENSION_OUT, 'extension.js'), path.join(root, SERVER_OUT, 'server-main.js')]);
+  const packages = requiredPackages(files);
   const modules = dependencyClosure(root, packages);
+  console.log(`${files.length} compiled files reached from the extension and the language server.`);
   console.log(`Runtime packages required by the code: ${[...packages].sort().join(', ')}`);
   console.log(`With their dependencies: ${modules.length} package folders.`);
 
@@ -25,7 +28,12 @@ function main(): void {
   const base = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
   // Code, data and licences of each package; not its sources, type declarations, source maps or docs.
   const allowModules = modules.flatMap((dir) => [`!${dir}/**/*.{js,cjs,mjs,json,node,wasm}`, `!${dir}/LICEN[CS]E*`]).join('\n');
-  fs.writeFileSync(ignoreFile, `${base.trimEnd()}\n\n# Runtime packages (computed by extension/packaging/package-vsix.ts)\n${allowModules}\n`);
+  const allowFiles = files.map((file) => `!${path.relative(root, file).split(path.sep).join('/')}`).join('\n');
+  fs.writeFileSync(
+    ignoreFile,
+    `${base.trimEnd()}\n\n# Compiled files the entry points reach (computed by extension/packaging/package-vsix.ts)\n${allowFiles}\n` +
+      `\n# Runtime packages (computed likewise)\n${allowModules}\n`,
+  );
 
   const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
   const vsix = path.join(root, `${manifest.name}-${manifest.version}.vsix`);

@@ -1,5 +1,7 @@
-// Which installed packages the built server and extension load at run time: the packages their compiled
-// JavaScript requires, and everything those depend on, as folders under node_modules (nested ones included).
+// What the built server and extension load at run time: our compiled files that the entry points reach
+// through require, the packages those files require, and everything those depend on, as folders under
+// node_modules (nested ones included). Files only the command line reaches (its MCP server and the HTTP
+// server of `serve`, with the MCP SDK and its web-server dependencies) are not the extension's.
 import { builtinModules } from 'module';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -14,18 +16,39 @@ interface PackageJson {
 const REQUIRE_CALL = /\brequire\(\s*["']([^"'./][^"']*)["']\s*\)/g;
 const NOT_PACKAGED = new Set(['vscode', ...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
 
-/** Package names required by the .js files under `dirs` (bare specifiers only). */
-export function requiredPackages(dirs: string[]): Set<string> {
+const RELATIVE_REQUIRE_CALL = /\brequire\(\s*["'](\.{1,2}\/[^"']*)["']\s*\)/g;
+
+function resolveRelative(fromFile: string, specifier: string): string {
+  const base = path.resolve(path.dirname(fromFile), specifier);
+  for (const candidate of [base, `${base}.js`, `${base}.json`, path.join(base, 'index.js')]) {
+    if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+  }
+  throw new Error(`${fromFile} requires ${specifier}, which is not built: run npm run build:ts and npm run build:extension.`);
+}
+
+/** Our compiled files that `entries` reach through relative requires, the entries included, sorted. */
+export function reachableFiles(entries: string[]): string[] {
+  const seen = new Set<string>();
+  const pending = [...entries.map((entry) => path.resolve(entry))];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    if (!file.endsWith('.js')) continue;
+    for (const match of fs.readFileSync(file, 'utf8').matchAll(RELATIVE_REQUIRE_CALL)) pending.push(resolveRelative(file, match[1]));
+  }
+  return [...seen].sort();
+}
+
+/** Package names required by `files` (bare specifiers only). */
+export function requiredPackages(files: string[]): Set<string> {
   const names = new Set<string>();
-  for (const dir of dirs) {
-    for (const file of listJsFiles(dir)) {
-      const source = fs.readFileSync(file, 'utf8');
-      for (const match of source.matchAll(REQUIRE_CALL)) {
-        const specifier = match[1];
-        if (NOT_PACKAGED.has(specifier) || specifier.startsWith('node:')) continue;
-        const parts = specifier.split('/');
-        names.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]);
-      }
+  for (const file of files) {
+    const source = fs.readFileSync(file, 'utf8');
+    for (const match of source.matchAll(REQUIRE_CALL)) {
+      const specifier = match[1];
+      if (NOT_PACKAGED.has(specifier) || specifier.startsWith('node:')) continue;
+      const parts = specifier.split('/');
+      names.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]);
     }
   }
   return names;
@@ -65,14 +88,4 @@ function resolvePackageDir(name: string, fromDir: string, root: string): string 
     if (parent === dir) return undefined;
     dir = parent;
   }
-}
-
-function listJsFiles(dir: string): string[] {
-  const files: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...listJsFiles(full));
-    else if (entry.name.endsWith('.js')) files.push(full);
-  }
-  return files;
 }

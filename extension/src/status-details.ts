@@ -55,6 +55,7 @@ function statusRows(state: IndexState, status: StatusResult | undefined): Status
     const remote = status.remote;
     row('$(remote) Answered by', `${remote.model ?? 'a remote model'} at ${remote.url}${remote.snapkv ? ' (snapkv-code serve)' : ''}`);
     row(remote.snapkv ? '$(info) SnapKV' : '$(warning) SnapKV off', remote.note);
+    if (remote.tokenCounting) row(remote.tokenCounting.source === 'endpoint' ? '$(symbol-numeric) Token counts' : '$(warning) Token counts', remote.tokenCounting.detail);
     if (remote.problem) row('$(error) Endpoint', remote.problem);
   } else if (status.model) {
     row('$(chip) Model', `${path.basename(status.model.path)} · ${status.model.architecture} · ${formatTokens(status.model.parameters)} parameters · context ${formatTokens(status.model.contextLength)}${status.model.demo ? ' · demo model' : ''}`);

@@ -17,6 +17,6 @@ export function failureCode(error: unknown): ErrorCode {
   if (error instanceof Error && error.name === 'SettingsError') return 'INVALID_SETTINGS';
   if (error instanceof ModelLoadError) return 'MODEL_NOT_LOADED';
   if (error instanceof WorkspaceError) return error.code === 'INVALID_SETTING' ? 'INVALID_SETTINGS' : 'WORKSPACE_UNREADABLE';
-  if (error instanceof RemoteError) return 'REMOTE_FAILED';
+  if (error instanceof RemoteError) return error.code;
   return 'UNEXPECTED';
 }

@@ -193,7 +193,7 @@ export interface AskResult {
 export interface PromptUsage {
   /** The whole prompt: repository, earlier turns, question. */
   promptTokens: number;
-  /** Tokens of the repository prefix (the template head included); estimated where an endpoint cannot count them. */
+  /** Tokens of the repository prefix (the template head included); a remote endpoint's own count where it offers a tokenizer, else estimated. */
   repositoryTokens: number;
   /** Prompt tokens that came from a cache rather than running through the model for this question. */
   cachedTokens: number;
@@ -290,6 +290,16 @@ export interface RemoteStatus {
   note: string;
   /** Why the endpoint cannot be used, in words that say what to do. */
   problem?: string;
+  /** How the tokens of what is sent are counted, once known. */
+  tokenCounting?: TokenCounting;
+}
+
+/** Whose tokenizer counts the tokens of a remote endpoint's prompts. */
+export interface TokenCounting {
+  /** 'endpoint': its own tokenizer (POST /tokenize); 'estimate': one token per 3 characters, when it offers none. */
+  source: 'endpoint' | 'estimate';
+  /** In words: which tokenizer, or why the estimate. */
+  detail: string;
 }
 
 export interface ContextMapParams {

@@ -43,8 +43,11 @@ export class TestLspClient {
   private readonly child: ChildProcess;
   private stderr = '';
   private exited: Promise<number | null>;
+  /** A server run as another user cannot signal this process, so its watchdog would take us for dead. */
+  private readonly otherUser: boolean;
 
   constructor(options: ClientOptions = {}) {
+    this.otherUser = options.uid !== undefined;
     const env = { ...process.env, ...options.env };
     const ids = { uid: options.uid, gid: options.gid };
     if (options.transport === 'ipc') {
@@ -84,7 +87,8 @@ export class TestLspClient {
   async initialize(settings: ServerSettings, folder?: string | readonly string[]): Promise<void> {
     const folders = folder === undefined ? [] : typeof folder === 'string' ? [folder] : folder;
     await this.connection.sendRequest('initialize', {
-      processId: process.pid,
+      // vscode-languageserver checks the parent every 3 s with kill(pid, 0); as another user that fails (EPERM) and it exits.
+      processId: this.otherUser ? null : process.pid,
       rootUri: null,
       workspaceFolders: folders.length > 0 ? folders.map((f) => ({ uri: pathToFileURL(f).href, name: path.basename(f) })) : null,
       capabilities: { window: { workDoneProgress: true }, workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } },

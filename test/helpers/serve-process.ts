@@ -66,7 +66,11 @@ export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv
 
 /** The `data:` payloads of a server-sent-events body, read to its end. Written apart from the server's own reader. */
 export async function readSse(response: Response): Promise<string[]> {
-  const text = await response.text();
+  return sseData(await response.text());
+}
+
+/** The `data:` payloads of a whole server-sent-events text. */
+export function sseData(text: string): string[] {
   return text
     .split('\n\n')
     .filter((event) => event.trim() !== '')

@@ -1,7 +1,8 @@
 // `snapkv-code serve`: an OpenAI-compatible HTTP server over one Session. The
 // repository is the prompt's prefix, prefilled once; each chat request is a
-// question compressed with SnapKV against it. Node's http module: four routes
-// do not need a framework.
+// question compressed with SnapKV against it. POST /tokenize counts tokens with
+// the model's tokenizer in vLLM's shape, so a remote backend pointed here packs
+// by real counts. Node's http module: five routes do not need a framework.
 import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import * as http from 'http';
 import * as path from 'path';
@@ -9,7 +10,8 @@ import { AbortError, EngineError } from '../engine';
 import type { AskResult } from '../protocol';
 import type { Session } from '../session/session';
 import { ChatQuestion, HttpError, parseChatRequest } from './chat-request';
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionUsage, ModelList, SnapKvAnswerExtension, WireError, WireFinishReason } from './openai-wire';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionUsage, ModelList, SnapKvAnswerExtension, TokenizeResponse, WireError, WireFinishReason } from './openai-wire';
+import { parseTokenizeRequest } from './tokenize-request';
 
 export interface ServeOptions {
   /** Requests must send `Authorization: Bearer <apiKey>` (not /health). */
@@ -19,6 +21,8 @@ export interface ServeOptions {
   /** Chat requests running at once; more are refused with 429. */
   maxConcurrent: number;
   log: (line: string) => void;
+  /** True while files changed and the index has not caught up (serve's folder watcher); /health says "reindexing". */
+  indexStale?: () => boolean;
 }
 
 export const DEFAULT_SERVE_OPTIONS = { maxRequestBytes: 1024 * 1024, maxConcurrent: 4 } as const;
@@ -125,8 +129,11 @@ export class OpenAiServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health' && req.method === 'GET') {
       const status = this.session.status();
+      // The server listens once the first index is in: any update after that is a re-index, which new
+      // questions wait for while those already compressed finish on the old prefix.
+      const updating = status.indexing || (this.options.indexStale?.() ?? false);
       sendJson(res, 200, {
-        status: status.model && status.tokensIndexed > 0 && !status.indexing ? 'ok' : 'loading',
+        status: updating ? 'reindexing' : status.model && status.tokensIndexed > 0 ? 'ok' : 'loading',
         model: this.modelId(),
         files: status.files,
         repositoryTokens: status.tokensIndexed,
@@ -143,7 +150,20 @@ export class OpenAiServer {
     }
     if (url.pathname === '/v1/models' && req.method === 'GET') return this.models(res);
     if (url.pathname === '/v1/chat/completions' && req.method === 'POST') return this.chat(req, res);
-    throw new HttpError(404, `no route ${req.method} ${url.pathname} (GET /v1/models, POST /v1/chat/completions, GET /health)`, 'not_found_error');
+    if (url.pathname === '/tokenize' && req.method === 'POST') return this.tokenize(req, res);
+    throw new HttpError(404, `no route ${req.method} ${url.pathname} (GET /v1/models, POST /v1/chat/completions, POST /tokenize, GET /health)`, 'not_found_error');
+  }
+
+  private async tokenize(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const request = parseTokenizeRequest(await readBody(req, this.options.maxRequestBytes));
+    if (request.model !== undefined && request.model !== this.modelId()) {
+      throw new HttpError(404, `the model ${JSON.stringify(request.model)} is not served here (this server serves ${this.modelId()})`, 'not_found_error');
+    }
+    const { tokenizer, model } = await this.session.model();
+    // As serve reads a message: control-token text stays text.
+    const tokens = tokenizer.encode(request.prompt, { startsPrompt: true });
+    if (request.add_special_tokens !== false && tokenizer.addBos && tokenizer.bosId !== undefined) tokens.unshift(tokenizer.bosId);
+    sendJson(res, 200, { count: tokens.length, max_model_len: model.info.contextLength, tokens } satisfies TokenizeResponse);
   }
 
   private models(res: http.ServerResponse): void {

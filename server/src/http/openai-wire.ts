@@ -91,3 +91,18 @@ export interface ModelList {
 export interface WireError {
   error: { message: string; type: string; code: string | null };
 }
+
+/** vLLM's POST /tokenize request, as serve reads it (the chat form with `messages` is not offered). */
+export interface TokenizeRequest {
+  model?: string;
+  prompt: string;
+  /** Default true, as in vLLM: BOS first where the model's tokenizer adds one. */
+  add_special_tokens?: boolean;
+}
+
+/** vLLM's POST /tokenize answer. */
+export interface TokenizeResponse {
+  count: number;
+  max_model_len: number;
+  tokens: number[];
+}

@@ -3,7 +3,7 @@ import { CancellationToken, Connection, DidChangeWatchedFilesNotification } from
 import type { AnswerDelta, ConfigureResult, IndexParams } from '../protocol';
 import { Methods } from '../protocol';
 import { Session } from '../session/session';
-import { Debouncer } from '../session/debouncer';
+import { IndexRefresher } from '../session/index-refresher';
 import { listLocalModels } from '../session/model-facts';
 import { openIndexProgress, ProgressHandle } from './index-progress';
 import { answering, toResponseError } from './request-errors';
@@ -106,21 +106,17 @@ export function registerHandlers(connection: Connection, session: Session, optio
     ),
   );
 
-  // File changes arrive in bursts (a save, a branch switch): one update after they settle.
-  const reindexer = new Debouncer(1000, () => {
-    if (!session.hasIndex()) return;
-    void (async () => {
+  // The editor watches the files and tells us (workspace/didChangeWatchedFiles); the refresher waits for quiet.
+  const reindexer = new IndexRefresher(session, {
+    delayMs: 1000,
+    log,
+    begin: async () => {
       const progress = await openIndexProgress(connection, options.clientSupportsProgress(), undefined, 'Updating the index');
-      const controller = abortOn(progress.cancelled);
-      try {
-        await session.reindex({ signal: controller.signal, onProgress: (p) => progress.report(p) });
-      } finally {
-        progress.done();
-      }
-    })().catch((error: unknown) => log(`update after file changes failed: ${error instanceof Error ? error.message : String(error)}`));
+      return { signal: abortOn(progress.cancelled).signal, onProgress: (p) => progress.report(p), done: () => progress.done() };
+    },
   });
   connection.onNotification(DidChangeWatchedFilesNotification.type, () => reindexer.trigger());
 
   // A debounced update must not start on a session that shutdown disposed.
-  return { dispose: () => reindexer.cancel() };
+  return { dispose: () => reindexer.dispose() };
 }

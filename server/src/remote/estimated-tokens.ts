@@ -21,3 +21,8 @@ export const estimatingTokenizer: BlockTokenizer = {
     return { ids: starts.map(() => 0), starts };
   },
 };
+
+/** The estimated tokens of `text`, as the estimating tokenizer would split it. */
+export function estimateTokens(text: string): number {
+  return estimatingTokenizer.encodeWithOffsets(text).ids.length;
+}

@@ -2,18 +2,27 @@
 // Ollama's /v1, snapkv-code serve): list the models, stream a chat completion.
 // Node's fetch, cancelled through an AbortSignal.
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionUsage, ModelEntry, ModelList, SnapKvAnswerExtension, WireFinishReason } from '../http/openai-wire';
+import type { ServerErrorCode } from '../protocol';
 import { sseData } from './sse-events';
 
-/** The endpoint failed or could not be reached; the message says what to do. */
+/** The endpoint failed or could not be reached, or a question cannot be sent to it; the message says what to do. */
 export class RemoteError extends Error {
   override name = 'RemoteError';
   constructor(
     message: string,
     /** The HTTP status, when the endpoint answered. */
     readonly status?: number,
+    readonly code: Extract<ServerErrorCode, 'REMOTE_FAILED' | 'QUESTION_TOO_LONG'> = 'REMOTE_FAILED',
   ) {
     super(message);
   }
+}
+
+/** An answer read whole, whatever its status: for probing what an endpoint offers. */
+export interface RawAnswer {
+  status: number;
+  /** The body as JSON; undefined when it is not JSON. */
+  body: unknown;
 }
 
 export interface StreamedCompletion {
@@ -41,15 +50,39 @@ export class OpenAiClient {
     return { 'content-type': 'application/json', ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}) };
   }
 
-  private async send(path: string, init: { method: string; body?: string; signal?: AbortSignal }): Promise<Response> {
-    let response: Response;
+  /**
+   * The server's root, where llama-server and vLLM serve what is not OpenAI's
+   * (/tokenize, /health): the API root without its /v1.
+   */
+  get serverRoot(): string {
+    return this.url.replace(/\/v1$/, '');
+  }
+
+  private async reach(url: string, init: { method: string; body?: string; signal?: AbortSignal }): Promise<Response> {
     try {
-      response = await fetch(`${this.url}${path}`, { ...init, headers: this.headers() });
+      return await fetch(url, { ...init, headers: this.headers() });
     } catch (error) {
       if (isAbort(error)) throw error;
       const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
       throw new RemoteError(`cannot reach ${this.url}${cause}; check that the server runs and that setting serverUrl names it`);
     }
+  }
+
+  /** POSTs JSON to a URL under the server's root and reads the answer whole, failed or not. */
+  async postRaw(pathFromRoot: string, body: unknown, signal?: AbortSignal): Promise<RawAnswer> {
+    const response = await this.reach(`${this.serverRoot}${pathFromRoot}`, { method: 'POST', body: JSON.stringify(body), signal });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, body: json };
+  }
+
+  private async send(path: string, init: { method: string; body?: string; signal?: AbortSignal }): Promise<Response> {
+    const response = await this.reach(`${this.url}${path}`, init);
     if (response.ok) return response;
     let detail = '';
     try {
@@ -89,6 +122,12 @@ export class OpenAiClient {
           chunk = JSON.parse(data) as ChatCompletionChunk;
         } catch {
           throw new RemoteError(`${this.url}/chat/completions sent an event that is not JSON: ${data.slice(0, 80)}`);
+        }
+        // vLLM and serve report a failure after the stream began as an event of its own.
+        const failure = (chunk as { error?: { message?: unknown } | string }).error;
+        if (failure !== undefined) {
+          const message = typeof failure === 'string' ? failure : typeof failure?.message === 'string' ? failure.message : JSON.stringify(failure);
+          throw new RemoteError(`${this.url}/chat/completions failed while answering: ${message}`);
         }
         const choice = chunk.choices?.[0];
         const piece = choice?.delta?.content;

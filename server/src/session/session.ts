@@ -358,6 +358,12 @@ export class Session {
     return this.indexFolder({ ...call, folder: this.indexedFolder });
   }
 
+  /** The files the current index listed, packed or left out (relative paths): what serve's folder watcher watches. */
+  indexedFiles(): string[] {
+    const packed = this.index?.current?.packed;
+    return packed ? [...packed.blocks.map((block) => block.path), ...packed.leftOut.map((file) => file.path)] : [];
+  }
+
   /** Whether a folder has been indexed, so file changes should update it. */
   hasIndex(): boolean {
     return this.indexedFolder !== undefined;

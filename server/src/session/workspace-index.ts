@@ -202,7 +202,8 @@ export class WorkspaceIndex {
         // Until the tail is in, the old map no longer describes the cache.
         this.snapshot = undefined;
         const before = this.prefix.stats().forwardedTokens;
-        await this.prefix.extend(tail, { signal, onProgress: progress, logits: 'none' });
+        // Nothing to add when the newest files were deleted: the cut cache is the whole prefix.
+        if (tail.length > 0) await this.prefix.extend(tail, { signal, onProgress: progress, logits: 'none' });
         forwarded = this.prefix.stats().forwardedTokens - before;
       } else {
         const capacity = Math.max(model.info.contextLength, wanted.length + 1024);

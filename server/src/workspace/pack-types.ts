@@ -31,6 +31,13 @@ export interface PackOptions {
   includeSecrets?: string[];
   /** Default 'auto'. */
   listing?: ListingMode;
+  /**
+   * The tokens a block takes where another tokenizer reads the prompt (a
+   * remote endpoint's, counted over HTTP). The budget and `totalTokens` use it;
+   * the blocks' token ids and line starts stay those of the packing tokenizer.
+   * Default: the packing tokenizer's count.
+   */
+  countTokens?: (blockText: string, signal?: AbortSignal) => Promise<number>;
 }
 
 export interface PackProgress {

@@ -124,8 +124,9 @@ export async function packWorkspace(
       leftOut.push(budget.full(file.path));
     } else {
       const block = buildPackedBlock({ path: file.path, mtimeMs: file.mtimeMs, size: verdict.size, text: verdict.text }, tokenizer);
-      if (budget.tryTake(block.tokens.length)) kept.push(block);
-      else leftOut.push(budget.overLimit(file.path, block.tokens.length));
+      const tokens = options.countTokens ? await options.countTokens(block.text, signal) : block.tokens.length;
+      if (budget.tryTake(tokens)) kept.push(block);
+      else leftOut.push(budget.overLimit(file.path, tokens));
       // Tokenizing is synchronous work: let LSP messages, a cancel among them, through.
       await yieldToEventLoop();
     }
