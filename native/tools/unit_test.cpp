@@ -64,6 +64,7 @@ OneShotSizes test_sizes() {
   OneShotSizes sizes;
   sizes.chunk_scratch = kGiB;
   sizes.score_workspace = kMiB;
+  sizes.kv_row_bytes = 128 * 2;  // head_dim 128 in bf16
   return sizes;
 }
 

@@ -363,7 +363,8 @@ OneShotSizes CudaBackend::one_shot_sizes(const SnapKvParams& params) const {
   sizes.chunk_scratch = LayerRunner::scratch_bytes(c, weights_->largest_matrix_elements(), kChunkRows);
   sizes.score_workspace = gpu::snapkv_score_workspace_bytes(c.heads, params.window);
   sizes.chunk_rows = kChunkRows;
-  sizes.kv_element_bytes = gpu::dtype_bytes(kKvType);
+  sizes.kv_row_bytes = static_cast<std::size_t>(c.head_dim) * gpu::dtype_bytes(kKvType);
+  sizes.window_query_value_bytes = gpu::dtype_bytes(kKvType);
   return sizes;
 }
 

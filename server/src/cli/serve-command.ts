@@ -12,6 +12,7 @@ export async function runServe(session: Session, serve: ServeArgs, signal: Abort
   const index = await session.indexFolder({ signal, onProgress: (p) => bar.update(p) });
   bar.clear();
   process.stderr.write(`${index.files} files, ${index.tokens.toLocaleString('en-US')} tokens (${index.source}); ${index.leftOut.length} left out\n`);
+  if (index.answerMode?.note) process.stderr.write(`${index.answerMode.note}\n`);
   const server = new OpenAiServer(session, {
     apiKey: serve.apiKey,
     maxConcurrent: serve.maxConcurrent ?? DEFAULT_SERVE_OPTIONS.maxConcurrent,

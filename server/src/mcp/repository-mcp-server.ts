@@ -103,6 +103,7 @@ export function createRepositoryMcpServer(session: Session, version: string, log
             kept: result.references,
             timings: result.timings,
             ...(result.prompt ? { prompt: result.prompt } : {}),
+            ...(result.answerMode ? { answerMode: result.answerMode } : {}),
           },
         };
       }),
