@@ -11,7 +11,9 @@ import type { AskResult, ContextMap, ErrorData, IndexResult, ServerSettings, Sta
 import { Methods } from '../server/src/protocol';
 import { EngineError } from '../server/src/engine';
 import type { NativeOneShotPlan } from '../server/src/engine/native-addon';
-import { AnswerModeFacts, chooseAnswerMode } from '../server/src/session/answer-mode';
+import { answerText } from '../server/src/agent-tools';
+import { AnswerModeFacts, chooseAnswerMode, oneShotNote } from '../server/src/session/answer-mode';
+import { describeIndexProgress } from '../server/src/session/progress-text';
 import { TestLspClient } from './helpers/lsp-client';
 import { writeLargeRepo, writeServerModel } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
@@ -75,6 +77,26 @@ describe('answer mode: prefix cache or one-shot', () => {
     // One-shot's own limit counts too: the backend's free memory, not only the setting.
     assert.strictEqual(refused(facts(8 * MIB, 6 * MIB, plan(4 * MIB, 2 * MIB))).code, 'OUT_OF_MEMORY');
     assert.match(refused(facts(8 * MIB, 6 * MIB, null)).message, /cannot answer one-shot/);
+  });
+
+  it('the note reaches agents (MCP and language-model tools) and progress messages', () => {
+    const note = oneShotNote({ bytes: 16 * GIB, where: 'host memory' });
+    assert.strictEqual(note, 'repository too large for a prefix cache in 16 GiB; answering one-shot (each question reads the whole repository)');
+    const result: AskResult = {
+      requestId: 'q',
+      text: 'In gen/module_003.ts.',
+      tokens: 7,
+      stopReason: 'eos',
+      references: [],
+      timings: { queuedMs: 0, compressMs: 1, firstTokenMs: 1, decodeMsPerToken: 1 },
+      compactBytes: 0,
+      answerMode: { mode: 'one-shot', note },
+    };
+    assert.ok(answerText(result).includes(`(${note})`));
+    assert.ok(!answerText({ ...result, answerMode: { mode: 'prefix-cache' } }).includes('one-shot'));
+    const progress = describeIndexProgress({ phase: 'one-shot', note, filesDone: 3, filesTotal: 3, tokensDone: 50, tokensTotal: 100, tokensPerSecond: 0, etaMs: undefined });
+    assert.strictEqual(progress.message, `${note} · 3 files · 50/100 tokens`);
+    assert.strictEqual(progress.percentage, 50);
   });
 });
 
