@@ -27,19 +27,19 @@ void check_cuda(cudaError_t status, const char* what) {
   const std::string detail = std::string(what) + ": " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")";
   switch (status) {
     case cudaErrorMemoryAllocation:
-      throw CudaError(ErrorCode::OutOfMemory, "out of GPU memory in " + detail, status);
+      throw CudaError(Failure::OutOfMemory, "out of GPU memory in " + detail, status);
     case cudaErrorNoKernelImageForDevice:
     case cudaErrorUnsupportedPtxVersion:
     case cudaErrorInvalidKernelImage:
-      throw CudaError(ErrorCode::UnsupportedModel,
+      throw CudaError(Failure::NoKernelImage,
                       "this build has no GPU code for the device (rebuild with its architecture in "
                       "CMAKE_CUDA_ARCHITECTURES): " + detail,
                       status);
     case cudaErrorInvalidValue:
     case cudaErrorInvalidConfiguration:
-      throw CudaError(ErrorCode::InvalidArgument, "invalid GPU launch arguments in " + detail, status);
+      throw CudaError(Failure::InvalidArgument, "invalid GPU launch arguments in " + detail, status);
     default:
-      throw CudaError(ErrorCode::Io, "GPU failure in " + detail, status);
+      throw CudaError(Failure::DeviceFault, "GPU failure in " + detail, status);
   }
 }
 

@@ -178,13 +178,13 @@ std::size_t decode_attention_workspace_bytes(int heads, int head_dim) {
 void decode_attention(const float* q, int heads, const KvView& kv, float* out, void* workspace, cudaStream_t stream) {
   check_kv_view(kv, "decode_attention");
   if (heads <= 0 || heads % kv.heads != 0 || heads / kv.heads > kMaxGroup) {
-    fail(ErrorCode::InvalidArgument, "decode_attention: ", heads, " query heads over ", kv.heads,
+    fail(Failure::InvalidArgument, "decode_attention: ", heads, " query heads over ", kv.heads,
          " cache heads (a whole group of at most ", kMaxGroup, " per cache head)");
   }
-  if (kv.head_dim > kMaxDim || kv.head_dim % 4 != 0) fail(ErrorCode::InvalidArgument, "decode_attention: head_dim ", kv.head_dim);
-  if (kv.heads > 65535) fail(ErrorCode::InvalidArgument, "decode_attention: too many cache heads");
-  if (q == nullptr || out == nullptr || workspace == nullptr) fail(ErrorCode::InvalidArgument, "decode_attention: null buffer");
-  if ((reinterpret_cast<std::uintptr_t>(workspace) & 15u) != 0) fail(ErrorCode::InvalidArgument, "decode_attention: workspace must be 16-byte aligned");
+  if (kv.head_dim > kMaxDim || kv.head_dim % 4 != 0) fail(Failure::InvalidArgument, "decode_attention: head_dim ", kv.head_dim);
+  if (kv.heads > 65535) fail(Failure::InvalidArgument, "decode_attention: too many cache heads");
+  if (q == nullptr || out == nullptr || workspace == nullptr) fail(Failure::InvalidArgument, "decode_attention: null buffer");
+  if ((reinterpret_cast<std::uintptr_t>(workspace) & 15u) != 0) fail(Failure::InvalidArgument, "decode_attention: workspace must be 16-byte aligned");
   const long long keys = kv.length();
   const int keys_per_split = decode_attention_keys_per_split(keys);
   const int splits = static_cast<int>((keys + keys_per_split - 1) / keys_per_split);

@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "common/cuda_probe.h"
+#include "device_probe.h"
 
-namespace snapkv {
+namespace snapkv::gpu {
 
 namespace {
 
@@ -30,9 +30,8 @@ struct DeviceBuffer {
 
 }  // namespace
 
-CudaProbe probe_cuda() {
-  CudaProbe probe;
-  probe.compiled = true;
+DeviceProbe probe_device() {
+  DeviceProbe probe;
   cudaError_t status = cudaGetDeviceCount(&probe.device_count);
   if (status != cudaSuccess) {
     probe.device_count = 0;
@@ -81,4 +80,4 @@ CudaProbe probe_cuda() {
   return probe;
 }
 
-}  // namespace snapkv
+}  // namespace snapkv::gpu

@@ -74,7 +74,7 @@ bool vector_ok_for(std::size_t n, const void* a, const void* b, const void* out,
 
 void add_in_place(float* x, const float* y, std::size_t n, cudaStream_t stream) {
   if (n == 0) return;
-  if (x == nullptr || y == nullptr) fail(ErrorCode::InvalidArgument, "add_in_place: null buffer");
+  if (x == nullptr || y == nullptr) fail(Failure::InvalidArgument, "add_in_place: null buffer");
   const bool vector_ok = vector_ok_for(n, x, y, x, DType::F32);
   add_kernel<<<stride_grid(vector_ok ? n / 4 : n, kThreads), kThreads, 0, stream>>>(x, y, n, vector_ok);
   check_launch("add_in_place");
@@ -82,9 +82,9 @@ void add_in_place(float* x, const float* y, std::size_t n, cudaStream_t stream) 
 
 void swiglu(const float* gate, const float* up, std::size_t n, DType out_type, void* out, cudaStream_t stream) {
   if (n == 0) return;
-  if (gate == nullptr || up == nullptr || out == nullptr) fail(ErrorCode::InvalidArgument, "swiglu: null buffer");
+  if (gate == nullptr || up == nullptr || out == nullptr) fail(Failure::InvalidArgument, "swiglu: null buffer");
   if (out == static_cast<const void*>(gate) && out_type != DType::F32) {
-    fail(ErrorCode::InvalidArgument, "swiglu: writing over the gate needs f32 output");
+    fail(Failure::InvalidArgument, "swiglu: writing over the gate needs f32 output");
   }
   const bool vector_ok = vector_ok_for(n, gate, up, out, out_type);
   const unsigned int grid = stride_grid(vector_ok ? n / 4 : n, kThreads);
@@ -100,7 +100,7 @@ void swiglu(const float* gate, const float* up, std::size_t n, DType out_type, v
 
 void convert_f32(const float* in, std::size_t n, DType out_type, void* out, cudaStream_t stream) {
   if (n == 0) return;
-  if (in == nullptr || out == nullptr) fail(ErrorCode::InvalidArgument, "convert_f32: null buffer");
+  if (in == nullptr || out == nullptr) fail(Failure::InvalidArgument, "convert_f32: null buffer");
   const bool vector_ok = vector_ok_for(n, in, nullptr, out, out_type);
   const unsigned int grid = stride_grid(vector_ok ? n / 4 : n, kThreads);
   switch (out_type) {

@@ -51,7 +51,7 @@ __global__ void embed_blocks_kernel(const void* data, std::size_t block_bytes, i
 template <typename OutT>
 void embed_blocks(const DeviceMatrix& table, const int* tokens, int count, unsigned int grid, OutT* out,
                   cudaStream_t stream) {
-  const std::size_t block_bytes = ggml_type_traits(static_cast<std::uint32_t>(table.type))->block_bytes;
+  const std::size_t block_bytes = static_cast<std::size_t>(block_shape(table.type).bytes);
   dispatch_quant_type(table.type, [&](auto type) {
     embed_blocks_kernel<decltype(type)::value, OutT><<<grid, kThreads, 0, stream>>>(table.data, block_bytes, table.rows,
                                                                                     table.cols, tokens, count, out);
@@ -63,9 +63,9 @@ void embed_blocks(const DeviceMatrix& table, const int* tokens, int count, unsig
 void embed_tokens(const DeviceMatrix& table, const int* tokens, int count, DType out_type, void* out,
                   cudaStream_t stream) {
   check_device_matrix(table, "embed_tokens");
-  if (count < 0) fail(ErrorCode::InvalidArgument, "embed_tokens: negative token count ", count);
+  if (count < 0) fail(Failure::InvalidArgument, "embed_tokens: negative token count ", count);
   if (count == 0) return;
-  if (tokens == nullptr || out == nullptr) fail(ErrorCode::InvalidArgument, "embed_tokens: null buffer");
+  if (tokens == nullptr || out == nullptr) fail(Failure::InvalidArgument, "embed_tokens: null buffer");
   const unsigned int grid = static_cast<unsigned int>(count < 65536 ? count : 65536);
   if (is_block_quantized(table.type)) {
     switch (out_type) {

@@ -240,23 +240,23 @@ void flash_attention_prefill(const void* q, std::size_t q_row_stride, int tokens
                              void* out, std::size_t out_row_stride, cudaStream_t stream) {
   check_kv_view(kv, "flash_attention_prefill");
   if (!flash_attention_supports_head_dim(kv.head_dim)) {
-    fail(ErrorCode::UnsupportedModel, "flash_attention_prefill: head_dim ", kv.head_dim,
+    fail(Failure::Unsupported, "flash_attention_prefill: head_dim ", kv.head_dim,
          " is not compiled (16, 32, 64 or 128)");
   }
   if (tokens < 0 || heads <= 0 || heads > 65535 || heads % kv.heads != 0) {
-    fail(ErrorCode::InvalidArgument, "flash_attention_prefill: ", tokens, " tokens, ", heads, " heads over ", kv.heads,
+    fail(Failure::InvalidArgument, "flash_attention_prefill: ", tokens, " tokens, ", heads, " heads over ", kv.heads,
          " cache heads (heads must be a multiple of the cache heads)");
   }
   if (tokens == 0) return;
   if (tokens > kv.own.length) {
-    fail(ErrorCode::InvalidArgument, "flash_attention_prefill: the chunk's ", tokens,
+    fail(Failure::InvalidArgument, "flash_attention_prefill: the chunk's ", tokens,
          " keys must be stored in the cache first (own segment holds ", kv.own.length, ")");
   }
-  if (q == nullptr || out == nullptr) fail(ErrorCode::InvalidArgument, "flash_attention_prefill: null buffer");
+  if (q == nullptr || out == nullptr) fail(Failure::InvalidArgument, "flash_attention_prefill: null buffer");
   const std::size_t width = static_cast<std::size_t>(heads) * kv.head_dim;
   if (!aligned16(q) || q_row_stride % 8 != 0 || q_row_stride < width || reinterpret_cast<std::uintptr_t>(out) % 4 != 0 ||
       out_row_stride % 2 != 0 || out_row_stride < width) {
-    fail(ErrorCode::InvalidArgument,
+    fail(Failure::InvalidArgument,
          "flash_attention_prefill: q must be 16-byte aligned with a row stride that is a multiple of 8, out 4-byte "
          "aligned with an even row stride, both strides at least heads x head_dim");
   }

@@ -161,19 +161,19 @@ int gemm_shared_bytes() { return kSharedBytes; }
 
 void gemm(DType operand_type, const void* a, int lda, const void* b, int ldb, float* c, int ldc, int m, int n, int k,
           bool accumulate, cudaStream_t stream) {
-  if (m < 0 || n <= 0 || k <= 0) fail(ErrorCode::InvalidArgument, "gemm: sizes ", m, " x ", n, " x ", k);
+  if (m < 0 || n <= 0 || k <= 0) fail(Failure::InvalidArgument, "gemm: sizes ", m, " x ", n, " x ", k);
   if (m == 0) return;
-  if (a == nullptr || b == nullptr || c == nullptr) fail(ErrorCode::InvalidArgument, "gemm: null buffer");
+  if (a == nullptr || b == nullptr || c == nullptr) fail(Failure::InvalidArgument, "gemm: null buffer");
   if (k % 8 != 0 || lda % 8 != 0 || ldb % 8 != 0) {
-    fail(ErrorCode::InvalidArgument, "gemm: K (", k, "), lda (", lda, ") and ldb (", ldb, ") must be multiples of 8");
+    fail(Failure::InvalidArgument, "gemm: K (", k, "), lda (", lda, ") and ldb (", ldb, ") must be multiples of 8");
   }
-  if (lda < k || ldb < k || ldc < n) fail(ErrorCode::InvalidArgument, "gemm: leading dimensions smaller than the rows");
-  if (!aligned16(a) || !aligned16(b)) fail(ErrorCode::InvalidArgument, "gemm: A and B must be 16-byte aligned");
-  if ((n + kBlockN - 1) / kBlockN > 65535) fail(ErrorCode::InvalidArgument, "gemm: N = ", n, " is above ", 65535 * kBlockN);
+  if (lda < k || ldb < k || ldc < n) fail(Failure::InvalidArgument, "gemm: leading dimensions smaller than the rows");
+  if (!aligned16(a) || !aligned16(b)) fail(Failure::InvalidArgument, "gemm: A and B must be 16-byte aligned");
+  if ((n + kBlockN - 1) / kBlockN > 65535) fail(Failure::InvalidArgument, "gemm: N = ", n, " is above ", 65535 * kBlockN);
   switch (operand_type) {
     case DType::F16: launch<__half>(a, lda, b, ldb, c, ldc, m, n, k, accumulate, stream); break;
     case DType::BF16: launch<__nv_bfloat16>(a, lda, b, ldb, c, ldc, m, n, k, accumulate, stream); break;
-    default: fail(ErrorCode::InvalidArgument, "gemm: operands must be f16 or bf16, not ", dtype_name(operand_type));
+    default: fail(Failure::InvalidArgument, "gemm: operands must be f16 or bf16, not ", dtype_name(operand_type));
   }
 }
 

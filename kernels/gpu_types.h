@@ -2,13 +2,67 @@
 // Host-side descriptions of what the kernels read and write: element types,
 // weight matrices in device memory and views of a KV cache. Plain structs with
 // device pointers, so the engine's backend can describe its buffers without
-// CUDA types; the launch wrappers check them before any launch.
+// CUDA types; the launch wrappers check them before any launch. Nothing here
+// comes from the engine: it maps its own types onto these
+// (engine/device_weight_layout.h), and a unit check holds the block shapes
+// below to the GGUF reader's (native/tools/unit_test.cpp).
 #include <cstddef>
 #include <cstdint>
 
-#include "gguf/ggml_type.h"
-
 namespace snapkv::gpu {
+
+// The weight types the kernels read: ggml's, as the file stores them.
+enum class WeightType { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K };
+
+// Values per block and bytes per block: the layouts quant_blocks.cuh decodes
+// (a plain type is a block of one value).
+struct BlockShape {
+  int values;
+  int bytes;
+};
+
+constexpr BlockShape block_shape(WeightType type) {
+  switch (type) {
+    case WeightType::F32: return {1, 4};
+    case WeightType::F16: return {1, 2};
+    case WeightType::BF16: return {1, 2};
+    case WeightType::Q8_0: return {32, 34};
+    case WeightType::Q4_0: return {32, 18};
+    case WeightType::Q4_1: return {32, 20};
+    case WeightType::Q5_0: return {32, 22};
+    case WeightType::Q5_1: return {32, 24};
+    case WeightType::Q2_K: return {256, 84};
+    case WeightType::Q3_K: return {256, 110};
+    case WeightType::Q4_K: return {256, 144};
+    case WeightType::Q5_K: return {256, 176};
+    case WeightType::Q6_K: return {256, 210};
+  }
+  return {0, 0};
+}
+
+constexpr const char* weight_type_name(WeightType type) {
+  switch (type) {
+    case WeightType::F32: return "F32";
+    case WeightType::F16: return "F16";
+    case WeightType::BF16: return "BF16";
+    case WeightType::Q8_0: return "Q8_0";
+    case WeightType::Q4_0: return "Q4_0";
+    case WeightType::Q4_1: return "Q4_1";
+    case WeightType::Q5_0: return "Q5_0";
+    case WeightType::Q5_1: return "Q5_1";
+    case WeightType::Q2_K: return "Q2_K";
+    case WeightType::Q3_K: return "Q3_K";
+    case WeightType::Q4_K: return "Q4_K";
+    case WeightType::Q5_K: return "Q5_K";
+    case WeightType::Q6_K: return "Q6_K";
+  }
+  return "?";
+}
+
+// Every WeightType, for checks that walk them all.
+constexpr WeightType kWeightTypes[] = {WeightType::F32,  WeightType::F16,  WeightType::BF16, WeightType::Q8_0, WeightType::Q4_0,
+                                       WeightType::Q4_1, WeightType::Q5_0, WeightType::Q5_1, WeightType::Q2_K, WeightType::Q3_K,
+                                       WeightType::Q4_K, WeightType::Q5_K, WeightType::Q6_K};
 
 // Element types of activations and caches on the device. F16 and BF16 are the
 // tensor-core operand types; F32 is the residual stream and every accumulator.
@@ -27,7 +81,7 @@ const char* dtype_name(DType type);
 // file's blocks as they are (rows of whole blocks, one after another; the
 // kernels decode them in place); no scales.
 struct DeviceMatrix {
-  GgmlType type = GgmlType::F32;
+  WeightType type = WeightType::F32;
   int rows = 0;
   int cols = 0;
   const void* data = nullptr;

@@ -16,19 +16,19 @@ constexpr int kRowsPerBlock = (kThreads / 32) * kRowsPerWarp;
 template <int kType>
 struct Format;
 template <>
-struct Format<static_cast<int>(GgmlType::F32)> {
+struct Format<static_cast<int>(WeightType::F32)> {
   static constexpr int kPerChunk = 4;
 };
 template <>
-struct Format<static_cast<int>(GgmlType::F16)> {
+struct Format<static_cast<int>(WeightType::F16)> {
   static constexpr int kPerChunk = 8;
 };
 template <>
-struct Format<static_cast<int>(GgmlType::BF16)> {
+struct Format<static_cast<int>(WeightType::BF16)> {
   static constexpr int kPerChunk = 8;
 };
 template <>
-struct Format<static_cast<int>(GgmlType::Q8_0)> {
+struct Format<static_cast<int>(WeightType::Q8_0)> {
   static constexpr int kPerChunk = 16;
 };
 
@@ -37,10 +37,10 @@ template <int kType>
 __device__ __forceinline__ float chunk_dot(const uint4& w, const float* xs, float scale) {
   const std::uint32_t words[4] = {w.x, w.y, w.z, w.w};
   float sum = 0.0f;
-  if constexpr (kType == static_cast<int>(GgmlType::F32)) {
+  if constexpr (kType == static_cast<int>(WeightType::F32)) {
 #pragma unroll
     for (int i = 0; i < 4; ++i) sum = fmaf(__uint_as_float(words[i]), xs[i], sum);
-  } else if constexpr (kType == static_cast<int>(GgmlType::Q8_0)) {
+  } else if constexpr (kType == static_cast<int>(WeightType::Q8_0)) {
     // The scale multiplies the chunk's sum once: scale * q is exact in f32,
     // so this only moves where the f32 roundings fall.
 #pragma unroll
@@ -50,7 +50,7 @@ __device__ __forceinline__ float chunk_dot(const uint4& w, const float* xs, floa
     }
     sum *= scale;
   } else {
-    using Half = std::conditional_t<kType == static_cast<int>(GgmlType::F16), __half, __nv_bfloat16>;
+    using Half = std::conditional_t<kType == static_cast<int>(WeightType::F16), __half, __nv_bfloat16>;
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const float2 pair = unpack2<Half>(words[i]);
@@ -103,7 +103,7 @@ __global__ void __launch_bounds__(kThreads) matvec_kernel(const void* data, cons
 #pragma unroll
           for (int r = 0; r < kRowsPerWarp; ++r) {
             float scale = 1.0f;
-            if constexpr (kType == static_cast<int>(GgmlType::Q8_0)) {
+            if constexpr (kType == static_cast<int>(WeightType::Q8_0)) {
               scale = __half2float(scales[static_cast<std::size_t>(row[r]) * (cols / 32) + c / 2]);
             }
             acc[r] += chunk_dot<kType>(loaded[r][u], xs, scale);
@@ -178,10 +178,10 @@ __global__ void __launch_bounds__(kThreads) matvec_blocks_kernel(const void* dat
 
 void matvec(const DeviceMatrix& w, const float* x, float* y, bool accumulate, cudaStream_t stream) {
   check_device_matrix(w, "matvec");
-  if (x == nullptr || y == nullptr) fail(ErrorCode::InvalidArgument, "matvec: null buffer");
+  if (x == nullptr || y == nullptr) fail(Failure::InvalidArgument, "matvec: null buffer");
   const unsigned int blocks_grid = static_cast<unsigned int>((w.rows + kRowsPerBlock - 1) / kRowsPerBlock);
   const bool quantized = dispatch_quant_type(w.type, [&](auto type) {
-    const std::size_t block_bytes = ggml_type_traits(static_cast<std::uint32_t>(w.type))->block_bytes;
+    const std::size_t block_bytes = static_cast<std::size_t>(block_shape(w.type).bytes);
     matvec_blocks_kernel<decltype(type)::value><<<blocks_grid, kThreads, 0, stream>>>(w.data, block_bytes, w.rows, w.cols, x, y,
                                                                                      accumulate, aligned16(x));
   });
@@ -189,22 +189,22 @@ void matvec(const DeviceMatrix& w, const float* x, float* y, bool accumulate, cu
     check_launch("matvec");
     return;
   }
-  const int per_chunk = w.type == GgmlType::F32 ? 4 : w.type == GgmlType::Q8_0 ? 16 : 8;
+  const int per_chunk = w.type == WeightType::F32 ? 4 : w.type == WeightType::Q8_0 ? 16 : 8;
   const bool vector_ok = w.cols % per_chunk == 0 && aligned16(w.data) && aligned16(x);
   const unsigned int grid = static_cast<unsigned int>((w.rows + kRowsPerBlock - 1) / kRowsPerBlock);
   const auto* scales = static_cast<const __half*>(w.scales);
   switch (w.type) {
-    case GgmlType::F32:
-      matvec_kernel<static_cast<int>(GgmlType::F32)><<<grid, kThreads, 0, stream>>>(w.data, scales, w.rows, w.cols, x, y, accumulate, vector_ok);
+    case WeightType::F32:
+      matvec_kernel<static_cast<int>(WeightType::F32)><<<grid, kThreads, 0, stream>>>(w.data, scales, w.rows, w.cols, x, y, accumulate, vector_ok);
       break;
-    case GgmlType::F16:
-      matvec_kernel<static_cast<int>(GgmlType::F16)><<<grid, kThreads, 0, stream>>>(w.data, scales, w.rows, w.cols, x, y, accumulate, vector_ok);
+    case WeightType::F16:
+      matvec_kernel<static_cast<int>(WeightType::F16)><<<grid, kThreads, 0, stream>>>(w.data, scales, w.rows, w.cols, x, y, accumulate, vector_ok);
       break;
-    case GgmlType::BF16:
-      matvec_kernel<static_cast<int>(GgmlType::BF16)><<<grid, kThreads, 0, stream>>>(w.data, scales, w.rows, w.cols, x, y, accumulate, vector_ok);
+    case WeightType::BF16:
+      matvec_kernel<static_cast<int>(WeightType::BF16)><<<grid, kThreads, 0, stream>>>(w.data, scales, w.rows, w.cols, x, y, accumulate, vector_ok);
       break;
     default:
-      matvec_kernel<static_cast<int>(GgmlType::Q8_0)><<<grid, kThreads, 0, stream>>>(w.data, scales, w.rows, w.cols, x, y, accumulate, vector_ok);
+      matvec_kernel<static_cast<int>(WeightType::Q8_0)><<<grid, kThreads, 0, stream>>>(w.data, scales, w.rows, w.cols, x, y, accumulate, vector_ok);
       break;
   }
   check_launch("matvec");

@@ -81,32 +81,19 @@ __device__ __forceinline__ int q3k_scale(const std::uint8_t* s, int j) {
 
 }  // namespace quant
 
-// Values per block and values per decoded group of the block-quantized types.
+// Values per block (gpu_types.h's block_shape) and decoded groups of 32 per block.
 template <int kType>
-struct QuantFormat;
-#define SNAPKV_QUANT_FORMAT(T, ELEMENTS)                                   \
-  template <>                                                             \
-  struct QuantFormat<static_cast<int>(GgmlType::T)> {                     \
-    static constexpr int kBlockElements = ELEMENTS;                       \
-    static constexpr int kGroupsPerBlock = ELEMENTS / 32;                 \
-  };
-SNAPKV_QUANT_FORMAT(Q4_0, 32)
-SNAPKV_QUANT_FORMAT(Q4_1, 32)
-SNAPKV_QUANT_FORMAT(Q5_0, 32)
-SNAPKV_QUANT_FORMAT(Q5_1, 32)
-SNAPKV_QUANT_FORMAT(Q2_K, 256)
-SNAPKV_QUANT_FORMAT(Q3_K, 256)
-SNAPKV_QUANT_FORMAT(Q4_K, 256)
-SNAPKV_QUANT_FORMAT(Q5_K, 256)
-SNAPKV_QUANT_FORMAT(Q6_K, 256)
-#undef SNAPKV_QUANT_FORMAT
+struct QuantFormat {
+  static constexpr int kBlockElements = block_shape(static_cast<WeightType>(kType)).values;
+  static constexpr int kGroupsPerBlock = kBlockElements / 32;
+};
 
 // v[l] = weight 32 g + l of the block at `b`, l < 32 (g < kGroupsPerBlock).
 template <int kType>
 __device__ __forceinline__ void decode_group(const std::uint8_t* b, int g, float (&v)[32]) {
   using namespace quant;
-  if constexpr (kType == static_cast<int>(GgmlType::Q4_0) || kType == static_cast<int>(GgmlType::Q4_1)) {
-    constexpr bool kMin = kType == static_cast<int>(GgmlType::Q4_1);
+  if constexpr (kType == static_cast<int>(WeightType::Q4_0) || kType == static_cast<int>(WeightType::Q4_1)) {
+    constexpr bool kMin = kType == static_cast<int>(WeightType::Q4_1);
     const float d = f16_at(b);
     const float m = kMin ? f16_at(b + 2) : 0.0f;
     std::uint32_t w[4];
@@ -122,8 +109,8 @@ __device__ __forceinline__ void decode_group(const std::uint8_t* b, int g, float
         v[j + 16] = mul(static_cast<float>(hi - 8), d);
       }
     }
-  } else if constexpr (kType == static_cast<int>(GgmlType::Q5_0) || kType == static_cast<int>(GgmlType::Q5_1)) {
-    constexpr bool kMin = kType == static_cast<int>(GgmlType::Q5_1);
+  } else if constexpr (kType == static_cast<int>(WeightType::Q5_0) || kType == static_cast<int>(WeightType::Q5_1)) {
+    constexpr bool kMin = kType == static_cast<int>(WeightType::Q5_1);
     const float d = f16_at(b);
     const float m = kMin ? f16_at(b + 2) : 0.0f;
     const std::uint32_t qh = u32_at(b + (kMin ? 4 : 2));
@@ -141,7 +128,7 @@ __device__ __forceinline__ void decode_group(const std::uint8_t* b, int g, float
         v[j + 16] = mul(static_cast<float>(hi - 16), d);
       }
     }
-  } else if constexpr (kType == static_cast<int>(GgmlType::Q2_K)) {
+  } else if constexpr (kType == static_cast<int>(WeightType::Q2_K)) {
     const float d = f16_at(b + 80), dmin = f16_at(b + 82);
     const int h = g >> 2, shift = 2 * (g & 3);
     std::uint32_t w[8];
@@ -155,7 +142,7 @@ __device__ __forceinline__ void decode_group(const std::uint8_t* b, int g, float
         v[l] = sub(mul(dl, static_cast<float>((byte_of(w, l) >> shift) & 3u)), ml);
       }
     }
-  } else if constexpr (kType == static_cast<int>(GgmlType::Q3_K)) {
+  } else if constexpr (kType == static_cast<int>(WeightType::Q3_K)) {
     const float d = f16_at(b + 108);
     const int h = g >> 2, shift = 2 * (g & 3);
     std::uint32_t w[8], mask[8];
@@ -171,8 +158,8 @@ __device__ __forceinline__ void decode_group(const std::uint8_t* b, int g, float
         v[l] = mul(dl, static_cast<float>(q));
       }
     }
-  } else if constexpr (kType == static_cast<int>(GgmlType::Q4_K) || kType == static_cast<int>(GgmlType::Q5_K)) {
-    constexpr bool kHigh = kType == static_cast<int>(GgmlType::Q5_K);
+  } else if constexpr (kType == static_cast<int>(WeightType::Q4_K) || kType == static_cast<int>(WeightType::Q5_K)) {
+    constexpr bool kHigh = kType == static_cast<int>(WeightType::Q5_K);
     const float d = f16_at(b), dmin = f16_at(b + 2);
     int scale, min;
     k4_scale_min(b + 4, g, scale, min);
@@ -188,7 +175,7 @@ __device__ __forceinline__ void decode_group(const std::uint8_t* b, int g, float
       v[l] = sub(mul(dl, static_cast<float>(q)), ml);
     }
   } else {
-    static_assert(kType == static_cast<int>(GgmlType::Q6_K), "decode_group: a block-quantized type");
+    static_assert(kType == static_cast<int>(WeightType::Q6_K), "decode_group: a block-quantized type");
     const float d = f16_at(b + 208);
     const int h = g >> 2, k = g & 3;
     std::uint32_t w[8], high[8];
@@ -221,17 +208,17 @@ __device__ __forceinline__ void decode_matrix_group(const void* data, std::size_
 // Host-side dispatch to a kernel template: calls f(std::integral_constant<int,
 // kType>()) for a block-quantized `type` and returns true; false for any other.
 template <typename F>
-bool dispatch_quant_type(GgmlType type, F&& f) {
+bool dispatch_quant_type(WeightType type, F&& f) {
   switch (type) {
-    case GgmlType::Q4_0: f(std::integral_constant<int, static_cast<int>(GgmlType::Q4_0)>()); return true;
-    case GgmlType::Q4_1: f(std::integral_constant<int, static_cast<int>(GgmlType::Q4_1)>()); return true;
-    case GgmlType::Q5_0: f(std::integral_constant<int, static_cast<int>(GgmlType::Q5_0)>()); return true;
-    case GgmlType::Q5_1: f(std::integral_constant<int, static_cast<int>(GgmlType::Q5_1)>()); return true;
-    case GgmlType::Q2_K: f(std::integral_constant<int, static_cast<int>(GgmlType::Q2_K)>()); return true;
-    case GgmlType::Q3_K: f(std::integral_constant<int, static_cast<int>(GgmlType::Q3_K)>()); return true;
-    case GgmlType::Q4_K: f(std::integral_constant<int, static_cast<int>(GgmlType::Q4_K)>()); return true;
-    case GgmlType::Q5_K: f(std::integral_constant<int, static_cast<int>(GgmlType::Q5_K)>()); return true;
-    case GgmlType::Q6_K: f(std::integral_constant<int, static_cast<int>(GgmlType::Q6_K)>()); return true;
+    case WeightType::Q4_0: f(std::integral_constant<int, static_cast<int>(WeightType::Q4_0)>()); return true;
+    case WeightType::Q4_1: f(std::integral_constant<int, static_cast<int>(WeightType::Q4_1)>()); return true;
+    case WeightType::Q5_0: f(std::integral_constant<int, static_cast<int>(WeightType::Q5_0)>()); return true;
+    case WeightType::Q5_1: f(std::integral_constant<int, static_cast<int>(WeightType::Q5_1)>()); return true;
+    case WeightType::Q2_K: f(std::integral_constant<int, static_cast<int>(WeightType::Q2_K)>()); return true;
+    case WeightType::Q3_K: f(std::integral_constant<int, static_cast<int>(WeightType::Q3_K)>()); return true;
+    case WeightType::Q4_K: f(std::integral_constant<int, static_cast<int>(WeightType::Q4_K)>()); return true;
+    case WeightType::Q5_K: f(std::integral_constant<int, static_cast<int>(WeightType::Q5_K)>()); return true;
+    case WeightType::Q6_K: f(std::integral_constant<int, static_cast<int>(WeightType::Q6_K)>()); return true;
     default: return false;
   }
 }

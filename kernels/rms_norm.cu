@@ -54,10 +54,10 @@ __global__ void __launch_bounds__(kThreads) rms_norm_kernel(const float* x, cons
 
 void rms_norm(const float* x, const float* weight, int rows, int width, float eps, DType out_type, void* out,
               cudaStream_t stream) {
-  if (rows < 0 || width <= 0) fail(ErrorCode::InvalidArgument, "rms_norm: ", rows, " rows of width ", width);
-  if (!(eps >= 0.0f)) fail(ErrorCode::InvalidArgument, "rms_norm: eps must be >= 0, got ", eps);
+  if (rows < 0 || width <= 0) fail(Failure::InvalidArgument, "rms_norm: ", rows, " rows of width ", width);
+  if (!(eps >= 0.0f)) fail(Failure::InvalidArgument, "rms_norm: eps must be >= 0, got ", eps);
   if (rows == 0) return;
-  if (x == nullptr || weight == nullptr || out == nullptr) fail(ErrorCode::InvalidArgument, "rms_norm: null buffer");
+  if (x == nullptr || weight == nullptr || out == nullptr) fail(Failure::InvalidArgument, "rms_norm: null buffer");
   // float4 reads of x and weight, and 4-element stores of out, at offsets t * width + 4k.
   const bool vector_ok = width % 4 == 0 && aligned16(x) && aligned16(weight) &&
                          (reinterpret_cast<std::uintptr_t>(out) % (4 * dtype_bytes(out_type))) == 0;

@@ -60,21 +60,21 @@ __global__ void __launch_bounds__(kThreads) rope_kernel(RopeJob job) {
 }  // namespace
 
 void rope(const RopeJob& job, cudaStream_t stream) {
-  if (job.rows < 0 || job.heads <= 0) fail(ErrorCode::InvalidArgument, "rope: ", job.rows, " rows of ", job.heads, " heads");
+  if (job.rows < 0 || job.heads <= 0) fail(Failure::InvalidArgument, "rope: ", job.rows, " rows of ", job.heads, " heads");
   if (job.head_dim <= 0 || job.head_dim % 2 != 0 || job.head_dim > 2 * kMaxPairs) {
-    fail(ErrorCode::InvalidArgument, "rope: head_dim must be even and at most ", 2 * kMaxPairs, ", got ", job.head_dim);
+    fail(Failure::InvalidArgument, "rope: head_dim must be even and at most ", 2 * kMaxPairs, ", got ", job.head_dim);
   }
   if (job.rows == 0) return;
   if (job.in == nullptr || job.out == nullptr || (job.rotate && job.positions == nullptr)) {
-    fail(ErrorCode::InvalidArgument, "rope: null buffer");
+    fail(Failure::InvalidArgument, "rope: null buffer");
   }
-  if (!(job.freq_base > 0.0f)) fail(ErrorCode::InvalidArgument, "rope: freq_base must be positive");
+  if (!(job.freq_base > 0.0f)) fail(Failure::InvalidArgument, "rope: freq_base must be positive");
   const std::size_t row_width = static_cast<std::size_t>(job.heads) * job.head_dim;
-  if (job.in_row_stride < row_width) fail(ErrorCode::InvalidArgument, "rope: input rows overlap");
-  if (job.out_head_stride < static_cast<std::size_t>(job.head_dim)) fail(ErrorCode::InvalidArgument, "rope: output heads overlap");
+  if (job.in_row_stride < row_width) fail(Failure::InvalidArgument, "rope: input rows overlap");
+  if (job.out_head_stride < static_cast<std::size_t>(job.head_dim)) fail(Failure::InvalidArgument, "rope: output heads overlap");
   if (job.out == job.in && (job.out_type != DType::F32 || job.out_row_stride != job.in_row_stride ||
                             job.out_head_stride != static_cast<std::size_t>(job.head_dim))) {
-    fail(ErrorCode::InvalidArgument, "rope: in place needs f32 output with the input's layout");
+    fail(Failure::InvalidArgument, "rope: in place needs f32 output with the input's layout");
   }
   const unsigned int grid = static_cast<unsigned int>(job.rows < 65536 ? job.rows : 65536);
   switch (job.out_type) {

@@ -108,17 +108,17 @@ std::size_t sampling_workspace_bytes(int vocab) { return sizeof(double) * static
 
 void sample_token(const float* logits, int vocab, const DeviceSampling& o, double uniform, void* workspace, int* token,
                   cudaStream_t stream) {
-  if (vocab <= 0) fail(ErrorCode::InvalidArgument, "sample_token: vocabulary of ", vocab);
+  if (vocab <= 0) fail(Failure::InvalidArgument, "sample_token: vocabulary of ", vocab);
   if (!(o.temperature >= 0.0f) || !std::isfinite(o.temperature)) {
-    fail(ErrorCode::InvalidArgument, "sample_token: temperature must be 0 (greedy) or positive, got ", o.temperature);
+    fail(Failure::InvalidArgument, "sample_token: temperature must be 0 (greedy) or positive, got ", o.temperature);
   }
-  if (o.top_k < 0) fail(ErrorCode::InvalidArgument, "sample_token: topK must be 0 (off) or positive, got ", o.top_k);
-  if (!(o.top_p > 0.0f && o.top_p <= 1.0f)) fail(ErrorCode::InvalidArgument, "sample_token: topP must be in (0, 1], got ", o.top_p);
-  if (!(uniform >= 0.0 && uniform < 1.0)) fail(ErrorCode::InvalidArgument, "sample_token: uniform must be in [0, 1), got ", uniform);
+  if (o.top_k < 0) fail(Failure::InvalidArgument, "sample_token: topK must be 0 (off) or positive, got ", o.top_k);
+  if (!(o.top_p > 0.0f && o.top_p <= 1.0f)) fail(Failure::InvalidArgument, "sample_token: topP must be in (0, 1], got ", o.top_p);
+  if (!(uniform >= 0.0 && uniform < 1.0)) fail(Failure::InvalidArgument, "sample_token: uniform must be in [0, 1), got ", uniform);
   if (logits == nullptr || token == nullptr || (o.temperature > 0.0f && workspace == nullptr)) {
-    fail(ErrorCode::InvalidArgument, "sample_token: null buffer");
+    fail(Failure::InvalidArgument, "sample_token: null buffer");
   }
-  if ((reinterpret_cast<std::uintptr_t>(workspace) & 7u) != 0) fail(ErrorCode::InvalidArgument, "sample_token: workspace must be 8-byte aligned");
+  if ((reinterpret_cast<std::uintptr_t>(workspace) & 7u) != 0) fail(Failure::InvalidArgument, "sample_token: workspace must be 8-byte aligned");
   sample_kernel<<<1, kThreads, 0, stream>>>(logits, vocab, o, uniform, static_cast<double*>(workspace), token);
   check_launch("sample_token");
 }

@@ -246,17 +246,17 @@ void snapkv_scores(const SnapKvScoreJob& job, cudaStream_t stream) {
   const KvView& kv = job.keys;
   check_kv_view(kv, "snapkv_scores");
   if (job.window <= 0 || job.heads <= 0 || job.heads % kv.heads != 0) {
-    fail(ErrorCode::InvalidArgument, "snapkv_scores: window ", job.window, ", ", job.heads, " heads over ", kv.heads,
+    fail(Failure::InvalidArgument, "snapkv_scores: window ", job.window, ", ", job.heads, " heads over ", kv.heads,
          " KV heads");
   }
   if (kv.length() <= job.window) {
-    fail(ErrorCode::InvalidArgument, "snapkv_scores: the prompt (", kv.length(), ") must be longer than the window (",
+    fail(Failure::InvalidArgument, "snapkv_scores: the prompt (", kv.length(), ") must be longer than the window (",
          job.window, ")");
   }
   if (job.window_queries == nullptr || job.scores == nullptr || job.workspace == nullptr) {
-    fail(ErrorCode::InvalidArgument, "snapkv_scores: null buffer");
+    fail(Failure::InvalidArgument, "snapkv_scores: null buffer");
   }
-  if (job.query_row_stride < static_cast<std::size_t>(job.heads) * kv.head_dim) fail(ErrorCode::InvalidArgument, "snapkv_scores: query rows overlap");
+  if (job.query_row_stride < static_cast<std::size_t>(job.heads) * kv.head_dim) fail(Failure::InvalidArgument, "snapkv_scores: query rows overlap");
   const int dim = kv.head_dim;
   const long long length = kv.length();
   const long long tiles = (length + kKeys - 1) / kKeys;
@@ -272,7 +272,7 @@ void snapkv_scores(const SnapKvScoreJob& job, cudaStream_t stream) {
               partial + rows * kMaxSplits * 2 + rows, job.scores};
   const std::size_t shared = shared_bytes_for(dim);
   const unsigned int window_chunks = static_cast<unsigned int>((job.window + kRows - 1) / kRows);
-  if (window_chunks > 65535 || job.heads > 65535 || cache_heads > 65535) fail(ErrorCode::InvalidArgument, "snapkv_scores: window or heads too large");
+  if (window_chunks > 65535 || job.heads > 65535 || cache_heads > 65535) fail(Failure::InvalidArgument, "snapkv_scores: window or heads too large");
   const dim3 stats_grid(static_cast<unsigned int>(splits), static_cast<unsigned int>(job.heads), window_chunks);
   const dim3 column_grid(static_cast<unsigned int>((scored + kKeys - 1) / kKeys), static_cast<unsigned int>(cache_heads));
   const unsigned int combine_blocks = static_cast<unsigned int>((rows + kThreads - 1) / kThreads);

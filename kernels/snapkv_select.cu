@@ -133,9 +133,9 @@ __global__ void gather_kernel(KvArgs source, int source_heads, const int* positi
 
 void snapkv_pool(const float* scores, int heads, int length, int kernel, PoolKind pooling, float* pooled,
                  cudaStream_t stream) {
-  if (heads <= 0 || length <= 0) fail(ErrorCode::InvalidArgument, "snapkv_pool: ", heads, " rows of ", length);
-  if (kernel < 1 || kernel % 2 == 0) fail(ErrorCode::InvalidArgument, "snapkv_pool: kernel must be odd and positive, got ", kernel);
-  if (scores == nullptr || pooled == nullptr || scores == pooled) fail(ErrorCode::InvalidArgument, "snapkv_pool: null or aliased buffers");
+  if (heads <= 0 || length <= 0) fail(Failure::InvalidArgument, "snapkv_pool: ", heads, " rows of ", length);
+  if (kernel < 1 || kernel % 2 == 0) fail(Failure::InvalidArgument, "snapkv_pool: kernel must be odd and positive, got ", kernel);
+  if (scores == nullptr || pooled == nullptr || scores == pooled) fail(Failure::InvalidArgument, "snapkv_pool: null or aliased buffers");
   const std::size_t total = static_cast<std::size_t>(heads) * length;
   pool_kernel<<<stride_grid(total, kThreads), kThreads, 0, stream>>>(scores, heads, length, kernel,
                                                                      pooling == PoolKind::Max ? 1 : 0, pooled);
@@ -145,22 +145,22 @@ void snapkv_pool(const float* scores, int heads, int length, int kernel, PoolKin
 void snapkv_select_top(const float* pooled, int heads, int scored, int budget, int window, int* positions,
                        float* kept_scores, cudaStream_t stream) {
   if (heads <= 0 || scored <= 0 || window < 0 || budget < window) {
-    fail(ErrorCode::InvalidArgument, "snapkv_select_top: ", heads, " heads, ", scored, " scored, budget ", budget,
+    fail(Failure::InvalidArgument, "snapkv_select_top: ", heads, " heads, ", scored, " scored, budget ", budget,
          ", window ", window);
   }
   if (static_cast<long long>(scored) + window < budget) {
-    fail(ErrorCode::InvalidArgument, "snapkv_select_top: the prompt (", static_cast<long long>(scored) + window,
+    fail(Failure::InvalidArgument, "snapkv_select_top: the prompt (", static_cast<long long>(scored) + window,
          ") is shorter than the budget (", budget, "): use snapkv_keep_all");
   }
-  if (pooled == nullptr || positions == nullptr || kept_scores == nullptr) fail(ErrorCode::InvalidArgument, "snapkv_select_top: null buffer");
-  if (heads > 0x7fffffff) fail(ErrorCode::InvalidArgument, "snapkv_select_top: too many heads");
+  if (pooled == nullptr || positions == nullptr || kept_scores == nullptr) fail(Failure::InvalidArgument, "snapkv_select_top: null buffer");
+  if (heads > 0x7fffffff) fail(Failure::InvalidArgument, "snapkv_select_top: too many heads");
   select_kernel<<<static_cast<unsigned int>(heads), kSelectThreads, 0, stream>>>(pooled, scored, budget, window, positions, kept_scores);
   check_launch("snapkv_select_top");
 }
 
 void snapkv_keep_all(int heads, int length, int* positions, float* kept_scores, cudaStream_t stream) {
-  if (heads <= 0 || length <= 0) fail(ErrorCode::InvalidArgument, "snapkv_keep_all: ", heads, " heads of ", length);
-  if (positions == nullptr || kept_scores == nullptr) fail(ErrorCode::InvalidArgument, "snapkv_keep_all: null buffer");
+  if (heads <= 0 || length <= 0) fail(Failure::InvalidArgument, "snapkv_keep_all: ", heads, " heads of ", length);
+  if (positions == nullptr || kept_scores == nullptr) fail(Failure::InvalidArgument, "snapkv_keep_all: null buffer");
   const std::size_t total = static_cast<std::size_t>(heads) * length;
   keep_all_kernel<<<stride_grid(total, kThreads), kThreads, 0, stream>>>(heads, length, positions, kept_scores);
   check_launch("snapkv_keep_all");
@@ -169,13 +169,13 @@ void snapkv_keep_all(int heads, int length, int* positions, float* kept_scores, 
 void snapkv_gather(const KvView& source, const int* positions, int position_stride, int count,
                    const CompactTarget& compact, cudaStream_t stream) {
   check_kv_view(source, "snapkv_gather");
-  if (count < 0 || position_stride < count) fail(ErrorCode::InvalidArgument, "snapkv_gather: ", count, " slots, stride ", position_stride);
-  if (compact.heads <= 0 || compact.heads > 65535) fail(ErrorCode::InvalidArgument, "snapkv_gather: ", compact.heads, " compact heads");
+  if (count < 0 || position_stride < count) fail(Failure::InvalidArgument, "snapkv_gather: ", count, " slots, stride ", position_stride);
+  if (compact.heads <= 0 || compact.heads > 65535) fail(Failure::InvalidArgument, "snapkv_gather: ", compact.heads, " compact heads");
   if (count == 0) return;
-  if (positions == nullptr || compact.keys == nullptr || compact.values == nullptr) fail(ErrorCode::InvalidArgument, "snapkv_gather: null buffer");
+  if (positions == nullptr || compact.keys == nullptr || compact.values == nullptr) fail(Failure::InvalidArgument, "snapkv_gather: null buffer");
   if (!aligned16(compact.keys) || !aligned16(compact.values) || compact.head_stride % 8 != 0 ||
       compact.head_stride < static_cast<std::size_t>(count) * source.head_dim) {
-    fail(ErrorCode::InvalidArgument, "snapkv_gather: compact cache must be 16-byte aligned with room for ", count, " slots per head");
+    fail(Failure::InvalidArgument, "snapkv_gather: compact cache must be 16-byte aligned with room for ", count, " slots per head");
   }
   const std::size_t per_head = static_cast<std::size_t>(count) * (source.head_dim / 8);
   const unsigned int blocks = static_cast<unsigned int>(std::min<std::size_t>((per_head + kThreads - 1) / kThreads, 4096));

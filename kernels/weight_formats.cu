@@ -32,11 +32,11 @@ __global__ void convert_matrix_kernel(int type, const void* data, const void* sc
     const std::size_t first = g * 8;
     if (vector_ok && first + 8 <= total) {
       float v[8];
-      if (type == static_cast<int>(GgmlType::F32)) {
+      if (type == static_cast<int>(WeightType::F32)) {
         const float4 a = reinterpret_cast<const float4*>(data)[2 * g];
         const float4 b = reinterpret_cast<const float4*>(data)[2 * g + 1];
         v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
-      } else if (type == static_cast<int>(GgmlType::Q8_0)) {
+      } else if (type == static_cast<int>(WeightType::Q8_0)) {
         const uint2 q = reinterpret_cast<const uint2*>(data)[g];
         const float scale = __half2float(static_cast<const __half*>(scales)[first / 32]);
 #pragma unroll
@@ -50,7 +50,7 @@ __global__ void convert_matrix_kernel(int type, const void* data, const void* sc
         const std::uint32_t words[4] = {w.x, w.y, w.z, w.w};
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
-          const float2 pair = type == static_cast<int>(GgmlType::F16) ? unpack2<__half>(words[i])
+          const float2 pair = type == static_cast<int>(WeightType::F16) ? unpack2<__half>(words[i])
                                                                       : unpack2<__nv_bfloat16>(words[i]);
           v[2 * i] = pair.x;
           v[2 * i + 1] = pair.y;
@@ -102,7 +102,7 @@ __global__ void convert_blocks_kernel(const void* data, std::size_t block_bytes,
 template <typename OutT>
 void convert_blocks(const DeviceMatrix& w, OutT* out, cudaStream_t stream) {
   const std::size_t groups = static_cast<std::size_t>(w.rows) * (w.cols / 32);
-  const std::size_t block_bytes = ggml_type_traits(static_cast<std::uint32_t>(w.type))->block_bytes;
+  const std::size_t block_bytes = static_cast<std::size_t>(block_shape(w.type).bytes);
   const bool vector_ok = aligned16(out);
   const unsigned int grid = stride_grid(groups, kThreads);
   dispatch_quant_type(w.type, [&](auto type) {
@@ -112,41 +112,41 @@ void convert_blocks(const DeviceMatrix& w, OutT* out, cudaStream_t stream) {
 
 }  // namespace
 
-bool is_block_quantized(GgmlType type) {
+bool is_block_quantized(WeightType type) {
   return dispatch_quant_type(type, [](auto) {});
 }
 
 void check_device_matrix(const DeviceMatrix& w, const char* who) {
   // The engine refuses types the GPU does not read when it uploads the weights
   // (engine/device_weight_layout.h); here the launch's own arguments are checked.
-  const bool plain = w.type == GgmlType::F32 || w.type == GgmlType::F16 || w.type == GgmlType::BF16 ||
-                     w.type == GgmlType::Q8_0;
+  const bool plain = w.type == WeightType::F32 || w.type == WeightType::F16 || w.type == WeightType::BF16 ||
+                     w.type == WeightType::Q8_0;
   if (!plain && !is_block_quantized(w.type)) {
-    fail(ErrorCode::InvalidArgument, who, ": the kernels do not read ", ggml_type_name(w.type), " weights");
+    fail(Failure::InvalidArgument, who, ": the kernels do not read ", weight_type_name(w.type), " weights");
   }
-  const std::size_t block = ggml_type_traits(static_cast<std::uint32_t>(w.type))->block_elements;
+  const std::size_t block = static_cast<std::size_t>(block_shape(w.type).values);
   if (w.rows <= 0 || w.cols <= 0 || static_cast<std::size_t>(w.cols) % block != 0) {
-    fail(ErrorCode::InvalidArgument, who, ": ", ggml_type_name(w.type), " matrix of ", w.rows, " x ", w.cols,
+    fail(Failure::InvalidArgument, who, ": ", weight_type_name(w.type), " matrix of ", w.rows, " x ", w.cols,
          " (columns must be a positive multiple of its block of ", block, ")");
   }
-  if (w.data == nullptr) fail(ErrorCode::InvalidArgument, who, ": matrix without data");
-  if (w.type == GgmlType::Q8_0) {
-    if (w.scales == nullptr) fail(ErrorCode::InvalidArgument, who, ": Q8_0 matrix without its scales (repack_q8_0 first)");
-    if (!aligned16(w.data)) fail(ErrorCode::InvalidArgument, who, ": Q8_0 quants must be 16-byte aligned");
+  if (w.data == nullptr) fail(Failure::InvalidArgument, who, ": matrix without data");
+  if (w.type == WeightType::Q8_0) {
+    if (w.scales == nullptr) fail(Failure::InvalidArgument, who, ": Q8_0 matrix without its scales (repack_q8_0 first)");
+    if (!aligned16(w.data)) fail(Failure::InvalidArgument, who, ": Q8_0 quants must be 16-byte aligned");
   }
   if (is_block_quantized(w.type) && (reinterpret_cast<std::uintptr_t>(w.data) & 1u) != 0) {
-    fail(ErrorCode::InvalidArgument, who, ": ", ggml_type_name(w.type), " blocks must be 2-byte aligned");
+    fail(Failure::InvalidArgument, who, ": ", weight_type_name(w.type), " blocks must be 2-byte aligned");
   }
 }
 
 void repack_q8_0(const void* raw_blocks, int rows, int cols, void* quants, void* scales, cudaStream_t stream) {
   if (rows <= 0 || cols <= 0 || cols % 32 != 0) {
-    fail(ErrorCode::InvalidArgument, "repack_q8_0: ", rows, " x ", cols, " (columns must be a positive multiple of 32)");
+    fail(Failure::InvalidArgument, "repack_q8_0: ", rows, " x ", cols, " (columns must be a positive multiple of 32)");
   }
-  if (raw_blocks == nullptr || quants == nullptr || scales == nullptr) fail(ErrorCode::InvalidArgument, "repack_q8_0: null buffer");
-  if ((reinterpret_cast<std::uintptr_t>(raw_blocks) & 1u) != 0) fail(ErrorCode::InvalidArgument, "repack_q8_0: raw blocks must be 2-byte aligned");
+  if (raw_blocks == nullptr || quants == nullptr || scales == nullptr) fail(Failure::InvalidArgument, "repack_q8_0: null buffer");
+  if ((reinterpret_cast<std::uintptr_t>(raw_blocks) & 1u) != 0) fail(Failure::InvalidArgument, "repack_q8_0: raw blocks must be 2-byte aligned");
   if (!aligned16(quants) || (reinterpret_cast<std::uintptr_t>(scales) & 1u) != 0) {
-    fail(ErrorCode::InvalidArgument, "repack_q8_0: quants must be 16-byte and scales 2-byte aligned");
+    fail(Failure::InvalidArgument, "repack_q8_0: quants must be 16-byte and scales 2-byte aligned");
   }
   const std::size_t blocks = static_cast<std::size_t>(rows) * (cols / 32);
   repack_q8_0_kernel<<<stride_grid(blocks, kThreads), kThreads, 0, stream>>>(
@@ -156,7 +156,7 @@ void repack_q8_0(const void* raw_blocks, int rows, int cols, void* quants, void*
 
 void convert_matrix(const DeviceMatrix& w, DType out_type, void* out, cudaStream_t stream) {
   check_device_matrix(w, "convert_matrix");
-  if (out == nullptr) fail(ErrorCode::InvalidArgument, "convert_matrix: null output");
+  if (out == nullptr) fail(Failure::InvalidArgument, "convert_matrix: null output");
   if (is_block_quantized(w.type)) {
     switch (out_type) {
       case DType::F32: convert_blocks(w, static_cast<float*>(out), stream); break;

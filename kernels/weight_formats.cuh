@@ -8,9 +8,9 @@ namespace snapkv::gpu {
 
 __device__ __forceinline__ float weight_at(int type, const void* data, const void* scales, std::size_t flat) {
   switch (type) {
-    case static_cast<int>(GgmlType::F32): return static_cast<const float*>(data)[flat];
-    case static_cast<int>(GgmlType::F16): return __half2float(static_cast<const __half*>(data)[flat]);
-    case static_cast<int>(GgmlType::BF16): return __bfloat162float(static_cast<const __nv_bfloat16*>(data)[flat]);
+    case static_cast<int>(WeightType::F32): return static_cast<const float*>(data)[flat];
+    case static_cast<int>(WeightType::F16): return __half2float(static_cast<const __half*>(data)[flat]);
+    case static_cast<int>(WeightType::BF16): return __bfloat162float(static_cast<const __nv_bfloat16*>(data)[flat]);
     default: {  // Q8_0, repacked
       const float scale = __half2float(static_cast<const __half*>(scales)[flat / 32]);
       return scale * static_cast<float>(static_cast<const std::int8_t*>(data)[flat]);

@@ -39,6 +39,6 @@ void convert_matrix(const DeviceMatrix& weights, DType out_type, void* out, cuda
 void check_device_matrix(const DeviceMatrix& weights, const char* who);
 
 // Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K: read in place as the file's blocks.
-bool is_block_quantized(GgmlType type);
+bool is_block_quantized(WeightType type);
 
 }  // namespace snapkv::gpu

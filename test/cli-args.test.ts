@@ -19,6 +19,8 @@ describe('snapkv-code options', () => {
     assert.throws(() => parseArgs(['ask', 'repo', 'q', '--gpu-memory', 'lots']), /--gpu-memory needs a positive number of GiB, not "lots"/);
     assert.throws(() => parseArgs(['ask', 'repo', 'q', '--gpu-memory', '0']), /--gpu-memory needs a positive number of GiB/);
     assert.throws(() => parseArgs(['ask', 'repo', 'q', '--backend', 'tpu']), /--backend must be auto, cuda or cpu/);
+    assert.strictEqual(parseArgs(['ask', 'repo', 'q', '--host-memory', '0.25']).settings.hostMemoryGiB, 0.25);
+    assert.throws(() => parseArgs(['ask', 'repo', 'q', '--host-memory', '-3']), /--host-memory needs a positive number of GiB, not "-3"/);
   });
 
   it('takes the KV cache type and the thread count, and says what they must be', () => {

@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { writeFixtureRepo, writeLargeRepo, writeServerModel } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -69,6 +69,24 @@ describe('snapkv-code command', function () {
     assert.strictEqual(result.index.files, 4);
     assert.strictEqual(result.answer.tokens, 4);
     assert.ok(result.contextMap.files.length > 0);
+  });
+
+  it('ask answers one-shot when the repository cache does not fit --host-memory, and says so', async () => {
+    // Eight layers of four KV heads: 2 KiB of keys and values per token, about 8.6 MiB for this repository;
+    // one-shot needs about half of it.
+    const deep = writeServerModel(tempDir(), { layers: 8, heads: 4, kvHeads: 4, seed: 11 });
+    const large = path.join(tempDir(), 'large');
+    writeLargeRepo(large, 10, 20);
+    const limit = String(6.4 / 1024);
+    const run = await runCli(['ask', large, 'Which module defines value_3_7?', '--model', deep, '--max-tokens', '4', '--budget', '256', '--window', '16', '--host-memory', limit, '--json'], env());
+    assert.strictEqual(run.code, 0, run.stderr);
+    const { index, answer } = JSON.parse(run.stdout) as { index: { source: string }; answer: { tokens: number; answerMode?: { note?: string } } };
+    assert.strictEqual(index.source, 'one-shot');
+    assert.ok(answer.tokens > 0);
+    assert.match(answer.answerMode?.note ?? '', /^repository too large for a prefix cache in 6.4 MiB; answering one-shot \(each question reads the whole repository\)$/);
+    const plain = await runCli(['ask', large, 'Which module defines value_3_7?', '--model', deep, '--max-tokens', '4', '--budget', '256', '--window', '16', '--host-memory', limit], env());
+    assert.strictEqual(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /repository too large for a prefix cache in 6.4 MiB; answering one-shot/);
   });
 
   it('index prints what is packed and left out, and the token count', async () => {

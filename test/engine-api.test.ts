@@ -296,8 +296,18 @@ describe('engine API', function () {
       assert.match(error.message, /use backend 'cpu'/);
     });
 
-    it('plans one-shot GPU memory and reports GPU memory only on a GPU: null on the CPU backend', () => {
-      assert.strictEqual(model.planOneShot(100_000), null);
+    it('plans one-shot in host memory on the CPU backend, and reports GPU memory only on a GPU', () => {
+      const plan = model.planOneShot(100_000, { budget: 256 });
+      assert.ok(plan);
+      assert.strictEqual(plan.memory, 'host memory');
+      const { hiddenStates, layerKeysValues, selection, compactCache, working } = plan.parts;
+      assert.strictEqual(plan.bytesNeeded, hiddenStates + layerKeysValues + selection + compactCache + working);
+      // f32 hidden states, token ids and positions of every prompt token; one layer of the full cache's keys and values.
+      assert.strictEqual(hiddenStates, 100_000 * (model.info.hidden * 4 + 8));
+      assert.strictEqual(layerKeysValues, (100_000 * model.info.kvBytesPerToken) / model.info.layers);
+      assert.ok(plan.bytesAvailable > 0 && plan.longestPrompt > 0);
+      const longer = model.planOneShot(200_000, { budget: 256 });
+      assert.ok(longer && longer.bytesNeeded > plan.bytesNeeded);
       assert.strictEqual(model.gpuMemory(), null);
     });
 

@@ -109,11 +109,11 @@ describe('snapkv-code mcp (MCP over stdio)', function () {
     const blank = (await client.callTool({ name: 'repository_context', arguments: { question: '   ' } })) as ToolResult;
     assert.strictEqual(blank.isError, true);
     const overLimit = (await client.callTool({ name: 'ask_repository', arguments: { question: 'why '.repeat(9000) } })) as ToolResult;
-    assert.match(textOf(overLimit), /^INVALID_ARGUMENT: ask\.question is too long/);
+    assert.match(textOf(overLimit), /^INVALID_PARAMS: ask\.question is too long/);
     // Under the question's character limit, over the tiny model's context.
     const huge = (await client.callTool({ name: 'ask_repository', arguments: { question: 'why '.repeat(7900) } })) as ToolResult;
     assert.strictEqual(huge.isError, true);
-    assert.match(textOf(huge), /^INVALID_REQUEST: the question does not fit/);
+    assert.match(textOf(huge), /^QUESTION_TOO_LONG: the question does not fit/);
     assert.deepStrictEqual(Object.keys((huge.structuredContent as { error: object }).error).sort(), ['code', 'message']);
   });
 });

@@ -116,7 +116,7 @@ describe('session parts', () => {
       assert.strictEqual(changed.snapkv.window, 32);
     });
 
-    it('reads the GPU memory limit in GiB and the host-memory prefix switch, kept across changes', () => {
+    it('reads the GPU and host memory limits in GiB and the host-memory prefix switch, kept across changes', () => {
       const s = resolveSettings({});
       assert.strictEqual(s.gpuMemoryBytes, 0);
       assert.strictEqual(s.prefixInHostMemory, false);
@@ -128,6 +128,10 @@ describe('session parts', () => {
       assert.strictEqual(later.prefixInHostMemory, true);
       assert.throws(() => resolveSettings({ gpuMemoryGiB: -1 }), /gpuMemoryGiB must be a number of GiB, 0 or more/);
       assert.throws(() => resolveSettings({ prefixInHostMemory: 'yes' as never }), /prefixInHostMemory must be true or false/);
+      assert.strictEqual(s.hostMemoryBytes, 0);
+      assert.strictEqual(resolveSettings({ hostMemoryGiB: 0.5 }, s).hostMemoryBytes, 512 * 1024 ** 2);
+      assert.strictEqual(resolveSettings({}, resolveSettings({ hostMemoryGiB: 2 })).hostMemoryBytes, 2 * 1024 ** 3);
+      assert.throws(() => resolveSettings({ hostMemoryGiB: -1 }), /hostMemoryGiB must be a number of GiB, 0 or more/);
       assert.strictEqual(s.exact, false, 'the fast CPU products by default');
       assert.strictEqual(resolveSettings({ exact: true }, s).exact, true);
       assert.strictEqual(resolveSettings({}, resolveSettings({ exact: true }, s)).exact, true, 'kept from the base');

@@ -5,13 +5,14 @@ import type { ServerSettings, SnapKvSettings } from '../../server/src/protocol';
 export const SETTINGS_SECTION = 'snapkvCode';
 
 /** Settings whose change alters the packed repository or the model, so the prefix must be built again. */
-const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'prefixInHostMemory', 'exact', 'ropeScaling', 'ropeScale', 'kvType', 'threads', 'maxContextTokens', 'include', 'exclude', 'includeSecrets', 'serverUrl', 'serverModel'] as const;
+const PREFIX_SETTINGS = ['modelPath', 'backend', 'gpuMemoryGiB', 'hostMemoryGiB', 'prefixInHostMemory', 'exact', 'ropeScaling', 'ropeScale', 'kvType', 'threads', 'maxContextTokens', 'include', 'exclude', 'includeSecrets', 'serverUrl', 'serverModel'] as const;
 
 export function readServerSettings(): ServerSettings {
   const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
   const settings: ServerSettings = {
     backend: config.get<'auto' | 'cuda' | 'cpu'>('backend', 'auto'),
     gpuMemoryGiB: config.get<number>('gpuMemoryGiB', 0),
+    hostMemoryGiB: config.get<number>('hostMemoryGiB', 0),
     prefixInHostMemory: config.get<boolean>('prefixInHostMemory', false),
     exact: config.get<boolean>('exact', false),
     ropeScaling: config.get<'file' | 'none' | 'linear' | 'yarn'>('ropeScaling', 'file'),

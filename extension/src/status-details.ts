@@ -68,6 +68,7 @@ function statusRows(state: IndexState, status: StatusResult | undefined): Status
     row('$(warning) No model', status.modelProblem ?? 'select a GGUF model');
   }
   row('$(database) Repository prefix', `${formatTokens(status.tokensIndexed)} tokens · ${status.files} files · ${formatBytes(status.prefixBytes)}`);
+  if (status.answerMode?.mode === 'one-shot') row('$(warning) One-shot', status.answerMode.note ?? 'each question reads the whole repository');
   row('$(archive) Compact caches', `${formatBytes(status.compactBytes)} · ${status.questionsRunning} answering, ${status.questionsQueued} queued`);
   return rows;
 }

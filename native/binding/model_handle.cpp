@@ -117,7 +117,7 @@ Napi::Value ModelHandle::load_prefix(const Napi::CallbackInfo& info) {
 }
 
 // compressOneShot(tokens, options, cancelFlag?, onProgress?) -> Promise<CompactCache>
-// planOneShot(length, options) -> { bytesNeeded, bytesAvailable, longestPrompt, parts } | null (CPU backend)
+// planOneShot(length, options) -> { bytesNeeded, bytesAvailable, longestPrompt, memory, parts } | null (a backend that cannot say)
 Napi::Value ModelHandle::plan_one_shot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::shared_ptr<Model> m = model(env);
@@ -142,6 +142,8 @@ Napi::Value ModelHandle::plan_one_shot(const Napi::CallbackInfo& info) {
   result.Set("bytesNeeded", static_cast<double>(plan.memory.total()));
   result.Set("bytesAvailable", static_cast<double>(plan.available));
   result.Set("longestPrompt", static_cast<double>(plan.longest));
+  result.Set("memory", plan.memory_kind);
+  result.Set("deviceName", plan.device_name);
   result.Set("parts", parts);
   return result;
 }

@@ -2,8 +2,10 @@
 // model and no GPU (the device memory budget, where a cache is placed, byte
 // formatting, the weight block formats, the KV row types, the thread pool, the device layout of weight matrices). Prints one line per check and exits non-zero on a failure;
 // test/native-unit.test.ts runs it.
+#include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,7 @@ OneShotSizes test_sizes() {
   OneShotSizes sizes;
   sizes.chunk_scratch = kGiB;
   sizes.score_workspace = kMiB;
+  sizes.kv_row_bytes = 128 * 2;  // head_dim 128 in bf16
   return sizes;
 }
 
@@ -106,6 +109,30 @@ const std::vector<std::pair<std::string, std::function<void()>>> kChecks = {
          expect(!gpu_reads_weight_type(type), ggml_type_name(type) + " is not read by the GPU");
          message = expect_error(ErrorCode::UnsupportedModel, [&] { device_matrix_layout(type, 2, 256, "output"); });
          expect(contains(message, "output") && contains(message, ggml_type_name(type)) && contains(message, "cpu"), message);
+       }
+     }},
+    {"the kernels' weight types and block shapes (kernels/gpu_types.h) are the GGUF reader's, one for one",
+     [] {
+       std::vector<gpu::WeightType> reached;
+       for (std::uint32_t id = 0; id < 64; ++id) {
+         const std::optional<GgmlTypeTraits> traits = ggml_type_traits(id);
+         if (!traits) continue;
+         const GgmlType type = static_cast<GgmlType>(id);
+         const std::optional<gpu::WeightType> kernel = gpu_weight_type(type);
+         if (!kernel) continue;
+         reached.push_back(*kernel);
+         const gpu::BlockShape shape = gpu::block_shape(*kernel);
+         const std::string what = ggml_type_name(type) + " as " + gpu::weight_type_name(*kernel);
+         expect(std::string(gpu::weight_type_name(*kernel)) == ggml_type_name(type), what);
+         expect(static_cast<std::size_t>(shape.values) == traits->block_elements &&
+                    static_cast<std::size_t>(shape.bytes) == traits->block_bytes,
+                what + ": block of " + std::to_string(shape.values) + " values in " + std::to_string(shape.bytes) +
+                    " bytes, the file's " + std::to_string(traits->block_elements) + " in " +
+                    std::to_string(traits->block_bytes));
+       }
+       for (gpu::WeightType kernel : gpu::kWeightTypes) {
+         expect(std::count(reached.begin(), reached.end(), kernel) == 1,
+                std::string(gpu::weight_type_name(kernel)) + " is the kernels' name of exactly one file type");
        }
      }},
     {"format_bytes picks the unit",

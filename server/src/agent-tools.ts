@@ -54,6 +54,7 @@ function keptList(files: readonly ContextFile[]): string {
 
 export function answerText(result: AskResult): string {
   const parts = [result.text.trim() === '' ? '(no answer text)' : result.text];
+  if (result.answerMode?.note) parts.push(`(${result.answerMode.note})`);
   if (result.stopReason === 'cancelled') parts.push('(cancelled: the answer is incomplete)');
   if (result.stopReason === 'max-tokens') parts.push('(cut at the answer length limit)');
   if (result.references.length > 0) parts.push(`Kept context (share of the compressed cache):\n${keptList(result.references)}`);

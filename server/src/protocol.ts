@@ -22,6 +22,11 @@ export interface ServerSettings {
   /** Keep the repository's prompt cache in host memory and stream it to the GPU a layer at a time. */
   prefixInHostMemory?: boolean;
   /**
+   * Host memory the engine may fill with the repository's prompt cache, in GiB (absent or 0: what the system
+   * has available). A repository whose cache does not fit is answered one-shot.
+   */
+  hostMemoryGiB?: number;
+  /**
    * Exact f32 matrix products on the CPU (what the engine's float64 checks hold to) instead of the
    * default fast int8 ones, about twice as slow to prefill; logits differ by a few percent at most.
    */
@@ -100,9 +105,23 @@ export interface IndexResult {
   /** Tokens this call ran through the model (0 when the cache was reused as is). */
   prefilledTokens: number;
   /** Where the prefix came from. */
-  source: 'prefill' | 'incremental' | 'saved-cache' | 'unchanged';
+  source: 'prefill' | 'incremental' | 'saved-cache' | 'unchanged' | 'one-shot';
   leftOut: LeftOutFile[];
   seconds: number;
+  /** How questions are answered (absent from a remote endpoint). */
+  answerMode?: AnswerModeInfo;
+}
+
+/** How the local engine answers questions about the repository. */
+export interface AnswerModeInfo {
+  /**
+   * 'prefix-cache': the repository was prefilled once and each question is compressed against its cache.
+   * 'one-shot': no prefix cache fits the memory the engine may use, so each question reads the whole
+   * repository again, layer by layer.
+   */
+  mode: 'prefix-cache' | 'one-shot';
+  /** For one-shot: why, and what it costs, in words for the user. */
+  note?: string;
 }
 
 export interface ChatTurn {
@@ -188,6 +207,8 @@ export interface AskResult {
   compactBytes: number;
   /** The prompt's token counts (absent when the endpoint does not report them). */
   prompt?: PromptUsage;
+  /** How the local engine answered (absent from a remote endpoint). */
+  answerMode?: AnswerModeInfo;
 }
 
 export interface PromptUsage {
@@ -273,6 +294,8 @@ export interface StatusResult {
   files: number;
   tokensIndexed: number;
   prefixBytes: number;
+  /** How the indexed repository is answered, once it is indexed by the local engine. */
+  answerMode?: AnswerModeInfo;
   compactBytes: number;
   questionsRunning: number;
   questionsQueued: number;

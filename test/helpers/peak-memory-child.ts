@@ -33,7 +33,9 @@ async function main(): Promise<void> {
     prefix.dispose();
   }
   const peak = statusKiB('VmHWM');
-  process.stdout.write(`${JSON.stringify({ mode, beforeKiB: before, peakKiB: peak, growthKiB: peak - before })}\n`);
+  // What the server plans with when it chooses one-shot (session/answer-mode.ts).
+  const plannedKiB = (model.planOneShot(length, options)?.bytesNeeded ?? 0) / 1024;
+  process.stdout.write(`${JSON.stringify({ mode, beforeKiB: before, peakKiB: peak, growthKiB: peak - before, plannedKiB })}\n`);
   model.dispose();
 }
 

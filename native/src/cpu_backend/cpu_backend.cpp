@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "common/engine_error.h"
+#include "common/host_memory.h"
 #include "cpu/vector_ops.h"
 #include "cpu_backend/cpu_kv_store.h"
 #include "cpu_backend/kept_gather.h"
@@ -82,6 +84,32 @@ std::vector<float> CpuBackend::compress(const CompressionPass& pass) {
   compute_logits(model_, hidden.data() + static_cast<std::size_t>(count - 1) * c.hidden, buffers.normed.data(), 1,
                  logits.data());
   return logits;
+}
+
+std::optional<OneShotPlan> CpuBackend::plan_one_shot(long long length, const CompressOptions& options) {
+  const ModelConfig& c = model_.config();
+  validate_snapkv_params(options.snapkv, c);
+  // compress() above: every row's hidden state for the whole pass (no
+  // reusable row buffers), one layer's keys and values in this backend's
+  // type, every layer's window queries in f32, each query head's scores, and
+  // per thread one row of attention scores while a chunk runs.
+  OneShotSizes sizes;
+  sizes.chunk_rows = 0;
+  // Chunks are never longer than the prompt; a plan for the full chunk bounds a shorter prompt's.
+  sizes.chunk_scratch = ChunkBuffers::bytes(c, std::max(1, options.chunk_tokens));
+  sizes.kv_row_bytes = kv_row_bytes(kv_type_, c.head_dim);
+  sizes.window_query_layers = c.layers;
+  sizes.window_query_value_bytes = sizeof(float);
+  sizes.score_rows_per_query_head = 2;
+  sizes.attention_rows = model_.pool().size();
+  OneShotPlan plan;
+  plan.memory_kind = "host memory";
+  plan.device_name = "this computer";
+  plan.available = available_host_memory();
+  plan.memory = one_shot_memory(c, options.snapkv, options.reserve_tokens, length, sizes);
+  plan.longest = longest_one_shot(c, options.snapkv, options.reserve_tokens, sizes, plan.available,
+                                  std::numeric_limits<int>::max());
+  return plan;
 }
 
 void CpuBackend::read_kv(const KvStore& kv, int layer, int kind, int head, int length, float* out) {

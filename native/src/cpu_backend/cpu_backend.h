@@ -17,7 +17,7 @@ class CpuBackend : public Backend {
   void read_kv(const KvStore& kv, int layer, int kind, int head, int length, float* out) override;
   void write_kv(KvStore& kv, int layer, int kind, int head, int length, const float* values) override;
   std::optional<DeviceMemoryReport> device_memory() const override { return std::nullopt; }
-  std::optional<OneShotPlan> plan_one_shot(long long, const CompressOptions&) override { return std::nullopt; }
+  std::optional<OneShotPlan> plan_one_shot(long long length, const CompressOptions& options) override;
 
  private:
   const Model& model_;

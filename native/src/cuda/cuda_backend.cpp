@@ -7,6 +7,7 @@
 #include "common/cuda_probe.h"
 #include "common/engine_error.h"
 #include "cpu/number_formats.h"
+#include "cuda/cuda_errors.h"
 #include "cuda/snapkv_compressor.h"
 #include "cuda_check.h"
 #include "embedding.h"
@@ -363,7 +364,8 @@ OneShotSizes CudaBackend::one_shot_sizes(const SnapKvParams& params) const {
   sizes.chunk_scratch = LayerRunner::scratch_bytes(c, weights_->largest_matrix_elements(), kChunkRows);
   sizes.score_workspace = gpu::snapkv_score_workspace_bytes(c.heads, params.window);
   sizes.chunk_rows = kChunkRows;
-  sizes.kv_element_bytes = gpu::dtype_bytes(kKvType);
+  sizes.kv_row_bytes = static_cast<std::size_t>(c.head_dim) * gpu::dtype_bytes(kKvType);
+  sizes.window_query_value_bytes = gpu::dtype_bytes(kKvType);
   return sizes;
 }
 
@@ -431,7 +433,9 @@ std::unique_ptr<Backend> create_cuda_backend(const Model& model, const BackendOp
     fail(ErrorCode::BackendUnavailable, "the CUDA backend cannot be used: ", probe.message,
          "; use backend 'cpu' or 'auto'");
   }
-  return std::make_unique<cuda::CudaBackend>(model, options);
+  // Loading the weights onto the device is the first thing that can fail in the kernels' terms.
+  return cuda::behind_error_boundary(
+      cuda::with_engine_errors([&]() -> std::unique_ptr<Backend> { return std::make_unique<cuda::CudaBackend>(model, options); }));
 }
 
 }  // namespace snapkv

@@ -43,7 +43,6 @@ DeviceWeights::DeviceWeights(const ModelWeights& weights, const ModelConfig& con
 
 gpu::DeviceMatrix DeviceWeights::upload_matrix(const WeightMatrix& matrix, const char* name, cudaStream_t stream) {
   gpu::DeviceMatrix d;
-  d.type = matrix.type;
   d.rows = matrix.rows;
   d.cols = matrix.cols;
   const std::size_t elements = static_cast<std::size_t>(matrix.rows) * matrix.cols;
@@ -52,6 +51,7 @@ gpu::DeviceMatrix DeviceWeights::upload_matrix(const WeightMatrix& matrix, const
   const std::string what = std::string("the model's weights (") + name + ")";
   // Refuses a type the kernels do not read before anything is allocated.
   const DeviceMatrixLayout layout = device_matrix_layout(matrix.type, matrix.rows, matrix.cols, name);
+  d.type = layout.kernel_type;
   if (layout.data_bytes != matrix.bytes() && !layout.repacked) {
     fail(ErrorCode::InvalidFile, name, ": ", matrix.bytes(), " bytes for a ", ggml_type_name(matrix.type), " matrix of ",
          matrix.rows, " x ", matrix.cols, " (expected ", layout.data_bytes, ")");

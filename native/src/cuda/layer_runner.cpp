@@ -42,7 +42,7 @@ LayerRunner::LayerRunner(const ModelConfig& config, const DeviceWeights& weights
   bool converts = false;
   for (const DeviceLayer& l : weights.layers) {
     for (const gpu::DeviceMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
-      converts = converts || m->type != GgmlType::BF16;
+      converts = converts || m->type != gpu::WeightType::BF16;
     }
   }
   if (converts) operand_.get(weights.largest_matrix_elements() * kBf16);
@@ -64,7 +64,7 @@ std::size_t LayerRunner::held_bytes() const {
 }
 
 const void* LayerRunner::bf16_operand(const gpu::DeviceMatrix& w, cudaStream_t stream) {
-  if (w.type == GgmlType::BF16) return w.data;
+  if (w.type == gpu::WeightType::BF16) return w.data;
   // Stream order makes one scratch enough: the next conversion starts after
   // this GEMM has read it.
   void* scratch = operand_.get(static_cast<std::size_t>(w.rows) * w.cols * kBf16);

@@ -66,13 +66,14 @@ struct DeviceMemoryReport {
   std::size_t in_use = 0;
 };
 
-// One-shot compression of a prompt length on a device: what it needs, what
-// the device has for it, and the longest prompt that fits.
+// One-shot compression of a prompt length on a backend: what it needs, what
+// the memory it computes in has for it, and the longest prompt that fits.
 struct OneShotPlan {
   OneShotMemory memory;
   std::size_t available = 0;
   long long longest = 0;
   std::string device_name;
+  const char* memory_kind = "GPU memory";  // "GPU memory", "host memory": what the sizes are of
   bool fits() const { return memory.total() <= available; }
 };
 
@@ -114,6 +115,8 @@ class Backend {
 
   // Device memory reports; nothing for a backend that computes in host memory.
   virtual std::optional<DeviceMemoryReport> device_memory() const = 0;
+  // Every backend plans one-shot (the server chooses between a prefix cache
+  // and one-shot with it); optional for a backend that cannot say.
   virtual std::optional<OneShotPlan> plan_one_shot(long long length, const CompressOptions& options) = 0;
 };
 

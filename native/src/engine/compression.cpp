@@ -57,11 +57,11 @@ CompactCache compress_one_shot(const Model& model, const std::vector<int>& promp
       plan && !plan->fits()) {
     const OneShotMemory& m = plan->memory;
     fail(ErrorCode::OutOfMemory, "one-shot compression of ", prompt.size(), " tokens needs ",
-         format_bytes(m.total()), " of GPU memory beside the weights (hidden states ", format_bytes(m.hidden),
+         format_bytes(m.total()), " of ", plan->memory_kind, " beside the weights (hidden states ", format_bytes(m.hidden),
          ", one layer's keys and values ", format_bytes(m.layer_kv), ", SnapKV selection ", format_bytes(m.selection),
          ", the compact cache ", format_bytes(m.compact), ", working buffers ", format_bytes(m.working), ") and ",
          format_bytes(plan->available), " of ", plan->device_name, " is free for it; the longest prompt that fits is ",
-         plan->longest, " tokens: shorten the prompt, lower the budget, or free GPU memory");
+         plan->longest, " tokens: shorten the prompt, lower the budget, or free ", plan->memory_kind);
   }
   return compress(model, prompt, nullptr, 0, static_cast<int>(prompt.size()), options);
 }

@@ -10,24 +10,26 @@ std::size_t round_up_16(std::size_t bytes) { return (bytes + 15) / 16 * 16; }
 
 }  // namespace
 
-bool gpu_reads_weight_type(GgmlType type) {
+std::optional<gpu::WeightType> gpu_weight_type(GgmlType type) {
   switch (type) {
-    case GgmlType::F32:
-    case GgmlType::F16:
-    case GgmlType::BF16:
-    case GgmlType::Q4_0:
-    case GgmlType::Q4_1:
-    case GgmlType::Q5_0:
-    case GgmlType::Q5_1:
-    case GgmlType::Q8_0:
-    case GgmlType::Q2_K:
-    case GgmlType::Q3_K:
-    case GgmlType::Q4_K:
-    case GgmlType::Q5_K:
-    case GgmlType::Q6_K: return true;
-    default: return false;
+    case GgmlType::F32: return gpu::WeightType::F32;
+    case GgmlType::F16: return gpu::WeightType::F16;
+    case GgmlType::BF16: return gpu::WeightType::BF16;
+    case GgmlType::Q4_0: return gpu::WeightType::Q4_0;
+    case GgmlType::Q4_1: return gpu::WeightType::Q4_1;
+    case GgmlType::Q5_0: return gpu::WeightType::Q5_0;
+    case GgmlType::Q5_1: return gpu::WeightType::Q5_1;
+    case GgmlType::Q8_0: return gpu::WeightType::Q8_0;
+    case GgmlType::Q2_K: return gpu::WeightType::Q2_K;
+    case GgmlType::Q3_K: return gpu::WeightType::Q3_K;
+    case GgmlType::Q4_K: return gpu::WeightType::Q4_K;
+    case GgmlType::Q5_K: return gpu::WeightType::Q5_K;
+    case GgmlType::Q6_K: return gpu::WeightType::Q6_K;
+    default: return std::nullopt;
   }
 }
+
+bool gpu_reads_weight_type(GgmlType type) { return gpu_weight_type(type).has_value(); }
 
 DeviceMatrixLayout device_matrix_layout(GgmlType type, int rows, int cols, const char* name) {
   if (!gpu_reads_weight_type(type)) {
@@ -42,6 +44,7 @@ DeviceMatrixLayout device_matrix_layout(GgmlType type, int rows, int cols, const
   }
   const std::size_t elements = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
   DeviceMatrixLayout layout;
+  layout.kernel_type = *gpu_weight_type(type);
   if (type == GgmlType::Q8_0) {
     layout.repacked = true;
     layout.data_bytes = elements;

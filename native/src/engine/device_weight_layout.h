@@ -9,13 +9,18 @@
 // in place with 16-bit loads (every field of these blocks sits at an even
 // offset and every block size is even).
 #include <cstddef>
+#include <optional>
 
 #include "gguf/ggml_type.h"
+#include "gpu_types.h"
 
 namespace snapkv {
 
-// The weight types the CUDA kernels read (matvec, GEMM operand conversion,
-// embedding lookup).
+// The kernels' name for a file's weight type (matvec, GEMM operand
+// conversion, embedding lookup), or nothing for a type they do not read. The
+// one map between the two lists; a unit check holds the kernels' block shapes
+// to the file format's through it.
+std::optional<gpu::WeightType> gpu_weight_type(GgmlType type);
 bool gpu_reads_weight_type(GgmlType type);
 
 struct DeviceMatrixLayout {
@@ -24,6 +29,7 @@ struct DeviceMatrixLayout {
   std::size_t scales_bytes = 0;   // Q8_0 only
   std::size_t total_bytes = 0;    // one allocation holds both
   bool repacked = false;          // Q8_0: the upload goes through repack_q8_0
+  gpu::WeightType kernel_type = gpu::WeightType::F32;
 };
 
 // Throws UnsupportedModel naming `name` for a type the kernels do not read,

@@ -22,6 +22,13 @@ ChunkBuffers::ChunkBuffers(const ModelConfig& c, int max_tokens) {
   positions.resize(n);
 }
 
+std::size_t ChunkBuffers::bytes(const ModelConfig& c, int max_tokens) {
+  const auto n = static_cast<std::size_t>(max_tokens);
+  const std::size_t floats = 3 * static_cast<std::size_t>(c.hidden) + 2 * static_cast<std::size_t>(c.q_dim()) +
+                             2 * static_cast<std::size_t>(c.kv_dim()) + 2 * static_cast<std::size_t>(c.ffn);
+  return n * (floats * sizeof(float) + sizeof(int));
+}
+
 namespace {
 
 void store_keys_values(const ModelConfig& c, KvCache& cache, int layer, const float* k, const float* v, int tokens,

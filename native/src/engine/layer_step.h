@@ -16,6 +16,8 @@ struct ModelConfig;
 // Activations of one chunk of tokens, reused by every layer.
 struct ChunkBuffers {
   ChunkBuffers(const ModelConfig& config, int max_tokens);
+  // What the constructor allocates for `max_tokens` rows: one-shot plans count it.
+  static std::size_t bytes(const ModelConfig& config, int max_tokens);
   std::vector<float> x, normed, q, k, v, attended, projected, gate, up;
   std::vector<int> positions;  // RoPE position of each token
 };

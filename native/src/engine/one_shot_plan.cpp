@@ -15,18 +15,22 @@ OneShotMemory one_shot_memory(const ModelConfig& c, const SnapKvParams& params, 
   const std::size_t rows = static_cast<std::size_t>(sizes.chunk_rows);
   m.hidden = n * (static_cast<std::size_t>(c.hidden) * sizeof(float) + 2 * sizeof(int));
   if (n <= rows) m.hidden = 0;
-  m.layer_kv = 2 * static_cast<std::size_t>(c.kv_heads) * n * c.head_dim * sizes.kv_element_bytes;
+  m.layer_kv = 2 * static_cast<std::size_t>(c.kv_heads) * n * sizes.kv_row_bytes;
   const std::size_t scored = keep_all ? 0 : n - static_cast<std::size_t>(params.window);
   m.selection = cache_heads * kept * (sizeof(int) + sizeof(float));
   if (!keep_all) {
-    m.selection += static_cast<std::size_t>(params.window) * c.q_dim() * sizes.kv_element_bytes +
-                   2 * cache_heads * scored * sizeof(float) + sizes.score_workspace;
+    m.selection += static_cast<std::size_t>(sizes.window_query_layers) * params.window * c.q_dim() *
+                       sizes.window_query_value_bytes +
+                   (2 * cache_heads + static_cast<std::size_t>(sizes.score_rows_per_query_head) * c.heads) * scored *
+                       sizeof(float) +
+                   sizes.score_workspace;
   }
   m.compact = static_cast<std::size_t>(c.layers) * 2 * cache_heads *
-              (kept + static_cast<std::size_t>(std::max(1, reserve_tokens))) * c.head_dim * sizes.kv_element_bytes;
+              (kept + static_cast<std::size_t>(std::max(1, reserve_tokens))) * sizes.kv_row_bytes;
   // The reusable buffers in full: an earlier call may have grown them so.
   m.working = sizes.chunk_scratch + static_cast<std::size_t>(c.vocab) * sizeof(float) +
-              rows * (static_cast<std::size_t>(c.hidden) * sizeof(float) + 2 * sizeof(int));
+              rows * (static_cast<std::size_t>(c.hidden) * sizeof(float) + 2 * sizeof(int)) +
+              static_cast<std::size_t>(sizes.attention_rows) * n * sizeof(float);
   return m;
 }
 

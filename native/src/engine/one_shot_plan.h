@@ -1,10 +1,11 @@
 #pragma once
-// What one-shot compression needs in device memory at a prompt length, part
-// by part: the longest prompt a GPU takes is known before an hour-long run
-// finds it by running out of memory. The parts mirror the CUDA backend's
-// allocations (cuda_backend.cpp compress()); sizes that only the kernels know
-// come in through OneShotSizes, so these rules stay free of CUDA and are
-// tested without a GPU.
+// What one-shot compression needs in memory at a prompt length, part by
+// part: the longest prompt a GPU takes is known before an hour-long run finds
+// it by running out of memory, and the server knows before a question whether
+// a repository too large for a prefix cache can still be answered one-shot.
+// The parts mirror each backend's allocations (CpuBackend::compress,
+// CudaBackend::compress); sizes that only a backend knows come in through
+// OneShotSizes, so these rules stay free of CUDA and are tested without a GPU.
 #include <cstddef>
 
 #include "model/model_config.h"
@@ -15,8 +16,16 @@ namespace snapkv {
 struct OneShotSizes {
   std::size_t chunk_scratch = 0;    // the layer runner's buffers for a chunk of rows
   std::size_t score_workspace = 0;  // snapkv_scores' workspace
-  int chunk_rows = 2048;            // prompts up to this length reuse the backend's row buffers
-  std::size_t kv_element_bytes = 2; // bf16
+  int chunk_rows = 2048;            // prompts up to this length reuse the backend's row buffers (0: none does)
+  std::size_t kv_row_bytes = 256;   // one stored row of head_dim keys or values (128 bf16)
+  // The window's queries: how many layers' of them are held at once, and the bytes of one value.
+  int window_query_layers = 1;
+  std::size_t window_query_value_bytes = 2;
+  // f32 score rows of the scored columns held per query head before the GQA
+  // mean (the CPU's selection holds every head's; the GPU's reduces in place).
+  int score_rows_per_query_head = 0;
+  // f32 rows of the prompt's length that attention holds while a chunk runs (one per CPU thread).
+  int attention_rows = 0;
 };
 
 struct OneShotMemory {

@@ -72,7 +72,7 @@ DeviceQ8 random_q8(int rows, int cols, std::uint64_t seed) {
   std::vector<std::uint16_t> scales(count / 32);
   for (auto& s : scales) s = f32_to_f16(0.01f + 0.01f * static_cast<float>(splitmix(state) % 1000) / 1000.0f);
   DeviceQ8 w{upload_vector(quants), upload_vector(scales), {}};
-  w.matrix = gpu::DeviceMatrix{GgmlType::Q8_0, rows, cols, w.quants.get(), w.scales.get()};
+  w.matrix = gpu::DeviceMatrix{gpu::WeightType::Q8_0, rows, cols, w.quants.get(), w.scales.get()};
   return w;
 }
 
@@ -130,7 +130,7 @@ void run_benchmarks(Context& ctx) {
       for (const Shape& s : shapes) {
         const DeviceBuffer w = random_device(static_cast<std::size_t>(s.rows) * s.cols, type == GgmlType::F16 ? DType::F16 : DType::BF16,
                                              0.05f, seed + 2);
-        const gpu::DeviceMatrix m{type, s.rows, s.cols, w.get(), nullptr};
+        const gpu::DeviceMatrix m{*gpu_weight_type(type), s.rows, s.cols, w.get(), nullptr};
         const double ms = median_ms(ctx, [&] { gpu::matvec(m, x.as<float>(), y.as<float>(), false, ctx.stream); });
         const double bytes = 2.0 * s.rows * s.cols + 4.0 * (s.rows + s.cols);
         line(type == GgmlType::F16 ? "matvec F16" : "matvec BF16", std::string(s.name) + " " + dims({s.rows, s.cols}), ms,

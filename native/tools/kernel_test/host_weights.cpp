@@ -77,7 +77,7 @@ HostMatrix random_matrix(Random& random, GgmlType type, int rows, int cols, floa
 
 DeviceWeights upload_weights(const HostMatrix& host, cudaStream_t stream) {
   DeviceWeights w;
-  w.matrix.type = host.type;
+  w.matrix.type = *gpu_weight_type(host.type);
   w.matrix.rows = host.rows;
   w.matrix.cols = host.cols;
   if (host.type == GgmlType::Q8_0) {

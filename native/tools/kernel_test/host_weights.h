@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/device_weight_layout.h"
 #include "gpu_types.h"
 #include "harness.h"
 #include "model/model_weights.h"

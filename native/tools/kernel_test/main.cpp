@@ -17,6 +17,7 @@
 #include <string>
 
 #include "common/engine_error.h"
+#include "cuda_check.h"
 #include "gemm.h"
 #include "harness.h"
 #include "matvec.h"
@@ -110,6 +111,8 @@ int main(int argc, char** argv) {
       ctx.sync();
     } catch (const snapkv::EngineError& e) {
       ctx.report.fail(g.name, std::string("stopped by ") + snapkv::error_code_name(e.code()) + ": " + e.what());
+    } catch (const snapkv::gpu::CudaError& e) {
+      ctx.report.fail(g.name, std::string("stopped by a CUDA failure: ") + e.what());
     } catch (const std::exception& e) {
       ctx.report.fail(g.name, std::string("stopped: ") + e.what());
     }
@@ -120,14 +123,16 @@ int main(int argc, char** argv) {
   try {
     snapkv::gpu::gemm(snapkv::gpu::DType::BF16, nullptr, 7, nullptr, 7, nullptr, 1, 1, 1, 7, false, ctx.stream);
     ctx.report.fail("gemm argument check", "a K of 7 was accepted");
-  } catch (const snapkv::EngineError& e) {
+  } catch (const snapkv::gpu::CudaError& e) {
+    if (e.kind() != snapkv::gpu::Failure::InvalidArgument) ctx.report.fail("gemm argument check", e.what());
     std::printf("PASS  %-58s %s\n", "argument check (gemm K = 7)", e.what());
   }
   try {  // a K-quant row must be whole 256-value blocks
-    const snapkv::gpu::DeviceMatrix partial{snapkv::GgmlType::Q4_K, 2, 896, nullptr, nullptr};
+    const snapkv::gpu::DeviceMatrix partial{snapkv::gpu::WeightType::Q4_K, 2, 896, nullptr, nullptr};
     snapkv::gpu::matvec(partial, nullptr, nullptr, false, ctx.stream);
     ctx.report.fail("matvec argument check", "a Q4_K row of 896 values was accepted");
-  } catch (const snapkv::EngineError& e) {
+  } catch (const snapkv::gpu::CudaError& e) {
+    if (e.kind() != snapkv::gpu::Failure::InvalidArgument) ctx.report.fail("matvec argument check", e.what());
     std::printf("PASS  %-58s %s\n", "argument check (matvec Q4_K, 896 columns)", e.what());
   }
   cudaStreamDestroy(ctx.stream);

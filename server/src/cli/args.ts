@@ -43,6 +43,8 @@ Options:
   --model <file.gguf>     the model (default: the first one found locally, or the bundled demo model)
   --backend auto|cuda|cpu
   --gpu-memory <GiB>      GPU memory the engine may use (default: what is free, less 5%)
+  --host-memory <GiB>     host memory for the repository's cache (default: what is available);
+                          a repository too large for it is answered one-shot
   --prefix-in-host-memory keep the folder's prompt cache in host memory, streamed to the GPU a layer at a time
   --exact                 exact f32 matrix products on the CPU instead of the fast int8 ones
   --rope-scaling file|none|linear|yarn
@@ -115,6 +117,13 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         const gib = Number(text);
         if (!Number.isFinite(gib) || gib <= 0) throw new UsageError(`--gpu-memory needs a positive number of GiB, not "${text}"`);
         args.settings.gpuMemoryGiB = gib;
+        break;
+      }
+      case '--host-memory': {
+        const text = value();
+        const gib = Number(text);
+        if (!Number.isFinite(gib) || gib <= 0) throw new UsageError(`--host-memory needs a positive number of GiB, not "${text}"`);
+        args.settings.hostMemoryGiB = gib;
         break;
       }
       case '--prefix-in-host-memory': args.settings.prefixInHostMemory = true; break;

@@ -51,11 +51,21 @@ async function run(args: CliArgs, signal: AbortSignal): Promise<number> {
     bar.clear();
     if (!args.json) {
       process.stderr.write(`${result.files} files, ${result.tokens.toLocaleString('en-US')} tokens (${result.source}); ${result.leftOut.length} left out\n`);
+      if (result.answerMode?.note) process.stderr.write(`${result.answerMode.note}\n`);
     }
     const answer = await session.ask(
       { requestId: 'cli', question: args.question ?? '', maxTokens: args.maxTokens, temperature: args.temperature },
-      { signal, onDelta: (text) => (args.json ? undefined : printAnswerText(text)) },
+      {
+        signal,
+        onDelta: (text) => {
+          bar.clear();
+          if (!args.json) printAnswerText(text);
+        },
+        // One-shot: the whole repository runs through the model for this question.
+        onIndexProgress: (p) => bar.update(p),
+      },
     );
+    bar.clear();
     const map = session.contextMap('cli');
     if (args.json) process.stdout.write(`${terminalJson({ index: result, answer, contextMap: map })}\n`);
     else printAnswerSummary(answer, map);

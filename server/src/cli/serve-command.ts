@@ -17,6 +17,7 @@ export async function runServe(session: Session, serve: ServeArgs, signal: Abort
   const index = await session.indexFolder({ signal, onProgress: (p) => bar.update(p) });
   bar.clear();
   log(`${index.files} files, ${index.tokens.toLocaleString('en-US')} tokens (${index.source}); ${index.leftOut.length} left out`);
+  if (index.answerMode?.note) log(index.answerMode.note);
 
   const refresher = new IndexRefresher(session, {
     delayMs: CHANGE_QUIET_MS,

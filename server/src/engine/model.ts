@@ -98,9 +98,10 @@ export class Model {
   }
 
   /**
-   * What compressOneShot of a prompt of `length` tokens would need in GPU
-   * memory, what is free for it, and the longest prompt that fits, without
-   * running it. Null on the CPU backend.
+   * What compressOneShot of a prompt of `length` tokens would need in the
+   * memory its backend computes in (GPU memory, or host memory on the CPU),
+   * what is free for it, and the longest prompt that fits, without running it.
+   * Null only from a backend that cannot say.
    */
   planOneShot(length: number, options: Omit<QueryOptions, 'signal' | 'onProgress'> = {}): NativeOneShotPlan | null {
     return nativeSync(() => this.native.planOneShot(length, compressOptions(options)));

@@ -164,11 +164,18 @@ export interface NativeModel {
   readonly disposed: boolean;
 }
 
-/** What one-shot compression of a prompt length needs on the GPU (bytes), and the longest prompt that fits. */
+/**
+ * What one-shot compression of a prompt length needs (bytes) in the memory its backend computes in (the GPU's,
+ * or host memory on the CPU backend), what that memory has free for it, and the longest prompt that fits.
+ */
 export interface NativeOneShotPlan {
   bytesNeeded: number;
   bytesAvailable: number;
   longestPrompt: number;
+  /** What the sizes are of: 'GPU memory' or 'host memory'. */
+  memory: string;
+  /** The GPU's name, or 'this computer'. */
+  deviceName: string;
   parts: { hiddenStates: number; layerKeysValues: number; selection: number; compactCache: number; working: number };
 }
 

@@ -6,10 +6,11 @@
 import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import * as http from 'http';
 import * as path from 'path';
-import { AbortError, EngineError } from '../engine';
+import { AbortError } from '../engine';
 import type { AskResult } from '../protocol';
 import type { Session } from '../session/session';
 import { ChatQuestion, HttpError, parseChatRequest } from './chat-request';
+import { httpErrorOf } from './failure-status';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionUsage, ModelList, SnapKvAnswerExtension, TokenizeResponse, WireError, WireFinishReason } from './openai-wire';
 import { parseTokenizeRequest } from './tokenize-request';
 
@@ -35,19 +36,6 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
 
 function wireError(error: HttpError): WireError {
   return { error: { message: error.message, type: error.type, code: String(error.status) } };
-}
-
-/** What a failure of the session means over HTTP. */
-function httpErrorOf(error: unknown): HttpError {
-  if (error instanceof HttpError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof Error && (error.name === 'UserError' || error.name === 'SettingsError' || error.name === 'InvalidParamsError')) return new HttpError(400, message);
-  if (error instanceof EngineError) {
-    if (error.code === 'INVALID_ARGUMENT' || error.code === 'CAPACITY_EXCEEDED') return new HttpError(400, `${error.code}: ${message}`);
-    if (error.code === 'OUT_OF_MEMORY' || error.code === 'BUSY') return new HttpError(503, `${error.code}: ${message}`, 'server_error');
-    return new HttpError(500, `${error.code}: ${message}`, 'server_error');
-  }
-  return new HttpError(500, message, 'server_error');
 }
 
 function sameSecret(given: string, expected: string): boolean {

@@ -65,7 +65,8 @@ export function registerHandlers(connection: Connection, session: Session, optio
             signal: controller.signal,
             onDelta: (text) => void connection.sendNotification(Methods.answerDelta, { requestId: params.requestId, text } satisfies AnswerDelta),
             onIndexProgress: (p) => {
-              progress ??= openIndexProgress(connection, options.clientSupportsProgress(), undefined, 'Indexing workspace before answering').catch((error: unknown) => {
+              const title = p.phase === 'one-shot' ? 'Answering one-shot' : 'Indexing workspace before answering';
+              progress ??= openIndexProgress(connection, options.clientSupportsProgress(), undefined, title).catch((error: unknown) => {
                 log(`no progress shown for indexing before answering: ${error instanceof Error ? error.message : String(error)}`);
                 return SILENT_PROGRESS;
               });

@@ -7,7 +7,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ASK_REPOSITORY_TOOL, answerText, contextText, REPOSITORY_CONTEXT_TOOL, TOOL_INPUT_DESCRIPTIONS } from '../agent-tools';
-import { AbortError, EngineError } from '../engine';
+import { failureCode } from '../failure-code';
 import type { Session } from '../session/session';
 import type { IndexProgress } from '../session/workspace-index';
 import { describeIndexProgress } from '../session/progress-text';
@@ -22,20 +22,9 @@ interface ToolCallExtra {
 /** Progress notifications at most this often (the last one always goes). */
 const PROGRESS_INTERVAL_MS = 250;
 
-/** A code an agent can branch on: the engine's own, or what kind of failure it was. */
-export function errorCode(error: unknown): string {
-  if (error instanceof EngineError) return error.code;
-  if (error instanceof AbortError) return 'CANCELLED';
-  if (error instanceof Error) {
-    if (error.name === 'SettingsError' || error.name === 'InvalidParamsError') return 'INVALID_ARGUMENT';
-    if (error.name === 'UserError') return 'INVALID_REQUEST';
-    if (error.name === 'ModelLoadError') return 'MODEL_NOT_LOADED';
-  }
-  return 'INTERNAL';
-}
-
-function toolError(error: unknown): CallToolResult {
-  const code = errorCode(error);
+/** A tool error an agent can branch on: the protocol's code (failure-code.ts, as LSP and HTTP send it) and the message. */
+export function toolError(error: unknown): CallToolResult {
+  const code = failureCode(error);
   const message = error instanceof Error ? error.message : String(error);
   return { isError: true, content: [{ type: 'text', text: `${code}: ${message}` }], structuredContent: { error: { code, message } } };
 }
@@ -103,6 +92,7 @@ export function createRepositoryMcpServer(session: Session, version: string, log
             kept: result.references,
             timings: result.timings,
             ...(result.prompt ? { prompt: result.prompt } : {}),
+            ...(result.answerMode ? { answerMode: result.answerMode } : {}),
           },
         };
       }),

@@ -37,6 +37,7 @@ const serverSettingsShape = {
   modelPath: optional(pathText),
   backend: optional(oneOf('auto', 'cuda', 'cpu')),
   gpuMemoryGiB: optional(finite(0, 1 << 20)),
+  hostMemoryGiB: optional(finite(0, 1 << 20)),
   prefixInHostMemory: optional(boolean),
   exact: optional(boolean),
   ropeScaling: optional(oneOf('file', 'none', 'linear', 'yarn')),

@@ -15,11 +15,13 @@ export function describeIndexProgress(p: IndexProgress): { message: string; perc
         message: `reading files ${p.filesDone}/${p.filesTotal} (${p.tokensTotal.toLocaleString('en-US')} tokens)`,
         percentage: undefined,
       };
+    case 'one-shot':
     case 'prefilling': {
       const rate = p.tokensPerSecond > 0 ? ` · ${Math.round(p.tokensPerSecond).toLocaleString('en-US')} tokens/s` : '';
       const eta = p.etaMs !== undefined ? ` · ${seconds(p.etaMs)} left` : '';
+      const head = p.phase === 'one-shot' ? `${p.note ?? 'answering one-shot'} · ` : '';
       return {
-        message: `${p.filesTotal} files · ${p.tokensDone.toLocaleString('en-US')}/${p.tokensTotal.toLocaleString('en-US')} tokens${rate}${eta}`,
+        message: `${head}${p.filesTotal} files · ${p.tokensDone.toLocaleString('en-US')}/${p.tokensTotal.toLocaleString('en-US')} tokens${rate}${eta}`,
         percentage: p.tokensTotal > 0 ? Math.floor((100 * p.tokensDone) / p.tokensTotal) : undefined,
       };
     }

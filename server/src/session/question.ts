@@ -1,8 +1,10 @@
 // One question against the repository's prefix cache: prefill the question,
-// compress with SnapKV, stream the answer, and say what was kept.
-import { AbortError, CompactCache } from '../engine';
+// compress with SnapKV, stream the answer, and say what was kept. In one-shot
+// mode the repository and the question run through the model together.
+import { AbortError, CompactCache, ProgressListener, QueryOptions } from '../engine';
 import type { AskParams, AskResult, ContextMap, StopReason } from '../protocol';
 import { buildContextMap, topReferences } from './context-map';
+import type { AnswerMode } from './answer-mode';
 import type { LoadedModel } from './loaded-model';
 import type { ResolvedSnapKv } from './settings';
 import type { IndexSnapshot } from './workspace-index';
@@ -20,6 +22,12 @@ export function compactBytesEstimate(loaded: LoadedModel, plan: QuestionPlan): n
   return loaded.model.info.kvBytesPerToken * entries;
 }
 
+/** Bytes a question holds while it runs: its compact cache, and in one-shot mode the pass's working memory. */
+export function questionBytesEstimate(loaded: LoadedModel, plan: QuestionPlan, mode: AnswerMode | undefined): number {
+  const compact = compactBytesEstimate(loaded, plan);
+  return mode?.kind === 'one-shot' ? Math.max(compact, mode.oneShotBytes) : compact;
+}
+
 export interface QuestionRun {
   params: AskParams;
   plan: QuestionPlan;
@@ -28,6 +36,8 @@ export interface QuestionRun {
   onDelta: (text: string) => void;
   /** Called once the compact cache exists: the prefix is no longer read. */
   onCompressed: () => void;
+  /** One-shot mode: how much of the prompt has passed through every layer so far. */
+  onOneShotProgress?: ProgressListener;
   queuedMs: number;
 }
 
@@ -40,15 +50,24 @@ export async function runQuestion(loaded: LoadedModel, run: QuestionRun): Promis
   const { plan, snapshot, signal, params } = run;
   const started = performance.now();
   let compact: CompactCache | undefined;
+  const options: QueryOptions = {
+    window: plan.snapkv.window,
+    budget: plan.snapkv.budget,
+    kernel: plan.snapkv.kernel,
+    pooling: plan.snapkv.pooling,
+    reserveTokens: plan.maxTokens + 1,
+    signal,
+  };
   try {
-    compact = await snapshot.prefix.query(plan.suffix, {
-      window: plan.snapkv.window,
-      budget: plan.snapkv.budget,
-      kernel: plan.snapkv.kernel,
-      pooling: plan.snapkv.pooling,
-      reserveTokens: plan.maxTokens + 1,
-      signal,
-    });
+    if (snapshot.prefix) {
+      compact = await snapshot.prefix.query(plan.suffix, options);
+    } else {
+      // The same positions and selection as a query against the prefilled repository (test/one-shot.test.ts).
+      const prompt = new Int32Array(snapshot.tokens.length + plan.suffix.length);
+      prompt.set(snapshot.tokens, 0);
+      prompt.set(plan.suffix, snapshot.tokens.length);
+      compact = await loaded.model.compressOneShot(prompt, { ...options, onProgress: run.onOneShotProgress });
+    }
   } finally {
     run.onCompressed();
   }

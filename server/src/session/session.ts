@@ -14,7 +14,8 @@ import { DEMO_MODEL_NOTE } from './demo-model';
 import { findLocalModels, howToGetAModel } from './model-search';
 import { PrefixStore } from './prefix-store';
 import { buildSuffix } from './prompt';
-import { compactBytesEstimate, QuestionPlan, runQuestion } from './question';
+import { answerModeChooser } from './answer-mode';
+import { QuestionPlan, questionBytesEstimate, runQuestion } from './question';
 import { questionText } from './question-text';
 import { ResolvedSettings, resolveSettings } from './settings';
 import { checkRequest } from '../requests/request-schemas';
@@ -199,9 +200,11 @@ export class Session {
       return result;
     }
     const index = await this.indexFor(folder, call.signal);
+    const loaded = await this.model(call.signal);
     this.changed();
     try {
       const result = await index.update({
+        chooseAnswerMode: answerModeChooser(loaded.model, this.settings),
         maxContextTokens: this.settings.maxContextTokens,
         include: this.settings.include,
         exclude: this.settings.exclude,
@@ -261,7 +264,7 @@ export class Session {
       const suffix = buildSuffix(loaded.tokenizer, loaded.template, params.history ?? [], questionText(params));
       const plan: QuestionPlan = { suffix, snapkv, maxTokens, temperature: params.temperature ?? ANSWER_TEMPERATURE };
 
-      const bytes = compactBytesEstimate(loaded, plan);
+      const bytes = questionBytesEstimate(loaded, plan, index.current?.answerMode);
       if (this.gate.bytesInUse + bytes > this.settings.compactMemoryLimit && this.gate.runningCount > 0) call.onQueued?.();
       const leave = await this.gate.enter(bytes, signal);
       try {
@@ -283,10 +286,11 @@ export class Session {
             );
           }
           const context = loaded.model.info.contextLength;
-          const needed = snapshot.prefix.length + suffix.length + maxTokens;
+          const repositoryTokens = snapshot.tokens.length;
+          const needed = repositoryTokens + suffix.length + maxTokens;
           if (needed > context) {
             throw new UserError(
-              `the question does not fit: the repository takes ${snapshot.prefix.length} tokens, the question ${suffix.length} ` +
+              `the question does not fit: the repository takes ${repositoryTokens} tokens, the question ${suffix.length} ` +
                 `and the answer up to ${maxTokens}, together ${needed}, over the model's context of ${context} tokens. ` +
                 'Shorten the question or the chat history, or leave files out (setting maxContextTokens or exclude globs).',
               'QUESTION_TOO_LONG',
@@ -299,15 +303,21 @@ export class Session {
             signal,
             onDelta: (text) => call.onDelta?.(text),
             onCompressed: releaseOnce,
+            onOneShotProgress: (p) => {
+              const files = snapshot.packed.blocks.length;
+              call.onIndexProgress?.({ ...p, phase: 'one-shot', filesDone: files, filesTotal: files, note: snapshot.answerMode.info.note });
+            },
             queuedMs: performance.now() - asked,
           });
           this.maps.add(map);
           call.onKept?.(map, snapshot.packed.blocks);
           const { layers, kvHeads } = loaded.model.info;
+          result.answerMode = snapshot.answerMode.info;
           result.prompt = {
-            promptTokens: snapshot.prefix.length + suffix.length,
-            repositoryTokens: snapshot.prefix.length,
-            cachedTokens: Math.max(0, snapshot.prefix.length - prefilledNow),
+            promptTokens: repositoryTokens + suffix.length,
+            repositoryTokens,
+            // One-shot keeps no cache: the whole repository ran through the model for this question.
+            cachedTokens: snapshot.prefix ? Math.max(0, repositoryTokens - prefilledNow) : 0,
             keptTokens: Math.round(map.keptTotal / (layers * kvHeads)),
           };
           return result;
@@ -406,8 +416,9 @@ export class Session {
       folder: this.index?.folder ?? this.options.defaultFolder ?? null,
       indexing: this.index?.busy ?? false,
       files: this.remote?.indexed?.files ?? this.index?.current?.packed.blocks.length ?? 0,
-      tokensIndexed: this.remote?.indexed?.tokens ?? this.index?.current?.prefix.length ?? 0,
+      tokensIndexed: this.remote?.indexed?.tokens ?? this.index?.current?.tokens.length ?? 0,
       prefixBytes: this.index?.prefixBytes() ?? 0,
+      ...(!this.remote && this.index?.current ? { answerMode: this.index.current.answerMode.info } : {}),
       compactBytes: this.gate.bytesInUse,
       questionsRunning: this.gate.runningCount,
       questionsQueued: Math.max(0, this.questions.size - this.gate.runningCount),
@@ -435,8 +446,8 @@ export class Session {
       next.exact !== before.exact ||
       JSON.stringify(next.rope) !== JSON.stringify(before.rope);
     const packingChanged =
-      JSON.stringify([next.include, next.exclude, next.includeSecrets, next.maxContextTokens, next.cacheDir]) !==
-      JSON.stringify([before.include, before.exclude, before.includeSecrets, before.maxContextTokens, before.cacheDir]);
+      JSON.stringify([next.include, next.exclude, next.includeSecrets, next.maxContextTokens, next.cacheDir, next.hostMemoryBytes]) !==
+      JSON.stringify([before.include, before.exclude, before.includeSecrets, before.maxContextTokens, before.cacheDir, before.hostMemoryBytes]);
     const remoteChanged = JSON.stringify(next.remote) !== JSON.stringify(before.remote);
     if (remoteChanged) {
       this.remote?.dispose();

@@ -20,6 +20,8 @@ export interface ResolvedSettings {
   /** 0: the engine's default (free GPU memory at load, less 5%). */
   gpuMemoryBytes: number;
   prefixInHostMemory: boolean;
+  /** Host memory for the repository's prompt cache; 0: what the system has available (answer-mode.ts). */
+  hostMemoryBytes: number;
   /** Exact f32 CPU matrix products instead of the fast int8 ones. */
   exact: boolean;
   /** Empty: the file's RoPE scaling. */
@@ -126,6 +128,10 @@ export function resolveSettings(input: ServerSettings | undefined, base?: Resolv
   if (typeof gpuMemoryGiB !== 'number' || !Number.isFinite(gpuMemoryGiB) || gpuMemoryGiB < 0) {
     throw new SettingsError(`setting gpuMemoryGiB must be a number of GiB, 0 or more, not ${JSON.stringify(given.gpuMemoryGiB)}`);
   }
+  const hostMemoryGiB = given.hostMemoryGiB ?? (base ? base.hostMemoryBytes / GIB : 0);
+  if (typeof hostMemoryGiB !== 'number' || !Number.isFinite(hostMemoryGiB) || hostMemoryGiB < 0) {
+    throw new SettingsError(`setting hostMemoryGiB must be a number of GiB, 0 or more, not ${JSON.stringify(given.hostMemoryGiB)}`);
+  }
   const prefixInHostMemory = given.prefixInHostMemory ?? base?.prefixInHostMemory ?? false;
   if (typeof prefixInHostMemory !== 'boolean') {
     throw new SettingsError(`setting prefixInHostMemory must be true or false, not ${JSON.stringify(prefixInHostMemory)}`);
@@ -149,6 +155,7 @@ export function resolveSettings(input: ServerSettings | undefined, base?: Resolv
     backend,
     gpuMemoryBytes: Math.round(gpuMemoryGiB * GIB),
     prefixInHostMemory,
+    hostMemoryBytes: Math.round(hostMemoryGiB * GIB),
     exact,
     rope,
     kvType,

@@ -1,17 +1,21 @@
 // One folder's packed repository and its prefix cache, kept up to date: the
 // first index prefills (or reloads a saved cache), later ones cut the cache
-// at the first block that changed and prefill only the tail.
+// at the first block that changed and prefill only the tail. A repository
+// whose cache does not fit is kept as tokens only, for one-shot questions
+// (answer-mode.ts).
 import { AbortError, PrefixCache } from '../engine';
 import type { IndexResult } from '../protocol';
 import { LineMap, packWorkspace } from '../workspace';
 import type { PackedWorkspace } from '../workspace/pack-types';
+import type { AnswerMode } from './answer-mode';
 import type { LoadedModel } from './loaded-model';
 import type { PrefixStore } from './prefix-store';
 import { Debouncer } from './debouncer';
 import { ReadWriteLock } from './read-write-lock';
 import { buildPrefixHead, PrefixHead, QUESTION_RESERVE_TOKENS } from './prompt';
 
-export type IndexPhase = 'listing' | 'prefilling' | 'saving';
+/** 'one-shot': a question reading the whole repository, when no prefix cache fits. */
+export type IndexPhase = 'listing' | 'prefilling' | 'saving' | 'one-shot';
 
 export interface IndexProgress {
   phase: IndexPhase;
@@ -21,6 +25,8 @@ export interface IndexProgress {
   tokensTotal: number;
   tokensPerSecond: number;
   etaMs: number | undefined;
+  /** Phase 'one-shot': why, and what it costs (answer-mode.ts). */
+  note?: string;
 }
 
 export interface IndexOptions {
@@ -31,11 +37,22 @@ export interface IndexOptions {
   force: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: IndexProgress) => void;
+  /**
+   * Prefix cache or one-shot for a repository of `tokens`, given the bytes of the prefix cache held now
+   * (which the new one would replace); throws when neither fits. Absent: always a prefix cache.
+   */
+  chooseAnswerMode?: (tokens: number, heldPrefixBytes: number) => AnswerMode;
 }
+
+const PREFIX_CACHE_MODE: AnswerMode = { kind: 'prefix-cache', info: { mode: 'prefix-cache' } };
 
 /** A consistent view of the index for one question: the cache and the map that explains its positions. */
 export interface IndexSnapshot {
-  prefix: PrefixCache;
+  /** Absent in one-shot mode: each question then runs `tokens` and itself through the model. */
+  prefix: PrefixCache | undefined;
+  /** The whole prefix: head then every block. */
+  tokens: Int32Array;
+  answerMode: AnswerMode;
   lineMap: LineMap;
   head: PrefixHead;
   packed: PackedWorkspace;
@@ -155,6 +172,14 @@ export class WorkspaceIndex {
 
     const release = await this.lock.write(signal);
     try {
+      const mode = options.chooseAnswerMode?.(wanted.length, this.prefix?.stats().usedBytes ?? 0) ?? PREFIX_CACHE_MODE;
+      if (mode.kind === 'one-shot') {
+        // No prefix cache: the one held (of an older, smaller repository) goes, and nothing is saved.
+        this.dispose();
+        this.snapshot = { prefix: undefined, tokens: wanted, answerMode: mode, lineMap, head, packed };
+        this.log(`${this.folder}: ${mode.info.note ?? 'answering one-shot'}`);
+        return this.result(packed, wanted.length, 0, 'one-shot', started, mode);
+      }
       let source: IndexResult['source'];
       if (options.force && this.prefix) {
         this.prefix.dispose();
@@ -188,8 +213,8 @@ export class WorkspaceIndex {
       }
       if (this.prefix && cut === wanted.length && this.prefix.length === wanted.length) {
         if (source === 'incremental') source = 'unchanged';
-        this.snapshot = { prefix: this.prefix, lineMap, head, packed };
-        return this.result(packed, wanted.length, 0, source, started);
+        this.snapshot = { prefix: this.prefix, tokens: wanted, answerMode: mode, lineMap, head, packed };
+        return this.result(packed, wanted.length, 0, source, started, mode);
       }
 
       const tail = wanted.subarray(cut);
@@ -210,7 +235,7 @@ export class WorkspaceIndex {
         this.prefix = await model.prefill(wanted, { signal, onProgress: progress, logits: 'none', capacity });
         forwarded = this.prefix.stats().forwardedTokens;
       }
-      this.snapshot = { prefix: this.prefix, lineMap, head, packed };
+      this.snapshot = { prefix: this.prefix, tokens: wanted, answerMode: mode, lineMap, head, packed };
       if (source === 'incremental') {
         // A save rewrites the whole cache (gigabytes for a large repository): after edits, wait for quiet.
         this.saver.trigger();
@@ -218,7 +243,7 @@ export class WorkspaceIndex {
         report({ phase: 'saving', filesDone: filesTotal, filesTotal, tokensDone: wanted.length, tokensTotal: wanted.length });
         await this.saveNow();
       }
-      return this.result(packed, wanted.length, forwarded, source, started);
+      return this.result(packed, wanted.length, forwarded, source, started, mode);
     } catch (error) {
       if (error instanceof AbortError && this.prefix && this.snapshot === undefined) {
         // A cancelled extend leaves the cache at the cut; the next update resumes from there.
@@ -230,8 +255,9 @@ export class WorkspaceIndex {
     }
   }
 
-  private result(packed: PackedWorkspace, tokens: number, prefilledTokens: number, source: IndexResult['source'], started: number): IndexResult {
+  private result(packed: PackedWorkspace, tokens: number, prefilledTokens: number, source: IndexResult['source'], started: number, mode: AnswerMode): IndexResult {
     return {
+      answerMode: mode.info,
       folder: this.folder,
       files: packed.blocks.length,
       tokens,
