@@ -23,9 +23,11 @@ void quantize_tokens(QuantizedTokens& quantized, const float* in, int tokens, in
 
 constexpr int kRowsPerMatvecTask = 32;
 
-// One token: rows are unpacked a few at a time into buffers that stay in L1
-// (no panel is interleaved) and meet the token in row_products, whose f32
-// steps are panel_product's, so a decoded token has the bits of a prefilled one.
+// One token: where the set reads the type's stored blocks (StoredRowProducts),
+// eight rows at a time straight from the weights; else, and for the rows left
+// over, rows are unpacked a few at a time into buffers that stay in L1 (no
+// panel is interleaved) and meet the token in row_products. Both take
+// panel_product's f32 steps, so a decoded token has the bits of a prefilled one.
 void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, const QuantizedTokens& x, float* out,
                       ThreadPool& pool, const QuantKernels& kernels) {
   const int groups = w.cols / unpacker.group_size;
@@ -33,15 +35,21 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
   const auto row_values = static_cast<std::size_t>(w.cols);
   const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
   const QuantTokens token = x.view(0);
+  const StoredRowProducts stored = kernels.stored_row_products ? kernels.stored_row_products(w.type) : nullptr;
   const int tasks = (w.rows + kRowsPerMatvecTask - 1) / kRowsPerMatvecTask;
   pool.parallel_for(tasks, [&](int task, int) {
+    const int last = std::min(w.rows, (task + 1) * kRowsPerMatvecTask);
+    int first = task * kRowsPerMatvecTask;
+    if (stored != nullptr) {
+      for (; first + kStoredRows <= last; first += kStoredRows) stored(w.row(first), w.row_bytes, blocks, token, out + first);
+      if (first == last) return;
+    }
     thread_local std::vector<std::uint8_t> quants;
     thread_local std::vector<float> scales, offsets;
     quants.resize(row_values * kRowProductRows);
     scales.resize(static_cast<std::size_t>(groups) * kRowProductRows);
     offsets.resize(scales.size());
-    const int last = std::min(w.rows, (task + 1) * kRowsPerMatvecTask);
-    for (int r = task * kRowsPerMatvecTask; r < last; r += kRowProductRows) {
+    for (int r = first; r < last; r += kRowProductRows) {
       const int count = std::min(kRowProductRows, last - r);
       for (int i = 0; i < count; ++i) {
         std::uint8_t* q = quants.data() + i * row_values;
