@@ -12,8 +12,8 @@
 // Byte layouts as in cpu/block_decoders.cpp, which explains each format.
 #include "cpu/quant_kernels.h"
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__) && \
-    defined(__F16C__) && defined(__FMA__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__) && \
+    defined(__AVX512VNNI__) && defined(__F16C__) && defined(__FMA__)
 #include <immintrin.h>
 
 #include <cstring>
@@ -75,43 +75,43 @@ __m256i bits_of(__m256i bytes, int shift, char mask) {
 }
 
 // Each type: kBytes, kValues per block, kGroupSize (16 or 32); quants(block,
-// k) the unpacker's u for values [32k, 32k + 32) of the block; and either
-// scales(blocks, s, o) for blocks of one group (eight lanes) or
-// group_params(block, s, o) writing s[g * kRows], o[g * kRows] per group.
+// k) the unpacker's u for values [32k, 32k + 32) of the block; params(blocks,
+// s, o) the unpacker's scale and offset of each group of a block in eight
+// rows (lane i row i).
 
 struct Q4_0 {
   static constexpr int kBytes = 18, kValues = 32, kGroupSize = 32;
   static __m256i quants(const std::uint8_t* b, int) { return nibbles(b + 2); }
-  static void scales(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = _mm256_mul_ps(_mm256_set1_ps(-8.0f), s);
+  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
+    s[0] = halves(blocks, 0);
+    o[0] = _mm256_mul_ps(_mm256_set1_ps(-8.0f), s[0]);
   }
 };
 
 struct Q4_1 {
   static constexpr int kBytes = 20, kValues = 32, kGroupSize = 32;
   static __m256i quants(const std::uint8_t* b, int) { return nibbles(b + 4); }
-  static void scales(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = halves(blocks, 2);
+  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
+    s[0] = halves(blocks, 0);
+    o[0] = halves(blocks, 2);
   }
 };
 
 struct Q5_0 {
   static constexpr int kBytes = 22, kValues = 32, kGroupSize = 32;
   static __m256i quants(const std::uint8_t* b, int) { return add_where(nibbles(b + 6), u32_at(b + 2), 16); }
-  static void scales(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = _mm256_mul_ps(_mm256_set1_ps(-16.0f), s);
+  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
+    s[0] = halves(blocks, 0);
+    o[0] = _mm256_mul_ps(_mm256_set1_ps(-16.0f), s[0]);
   }
 };
 
 struct Q5_1 {
   static constexpr int kBytes = 24, kValues = 32, kGroupSize = 32;
   static __m256i quants(const std::uint8_t* b, int) { return add_where(nibbles(b + 8), u32_at(b + 4), 16); }
-  static void scales(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = halves(blocks, 2);
+  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
+    s[0] = halves(blocks, 0);
+    o[0] = halves(blocks, 2);
   }
 };
 
@@ -121,68 +121,124 @@ struct Q8_0 {
   static __m256i quants(const std::uint8_t* b, int) {
     return _mm256_xor_si256(load32(b + 2), _mm256_set1_epi8(static_cast<char>(0x80)));
   }
-  static void scales(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = _mm256_mul_ps(_mm256_set1_ps(-128.0f), s);
+  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
+    s[0] = halves(blocks, 0);
+    o[0] = _mm256_mul_ps(_mm256_set1_ps(-128.0f), s[0]);
   }
 };
+
+// The K-quants' per-group scales and minimums, for eight rows at once: each
+// row's packed bytes gathered into one 64-bit lane (a word per row), then
+// group g's byte of every lane widened to f32. The products are the
+// unpacker's, in the same f32 steps, so the values have its bits.
+
+std::uint64_t u64_at(const std::uint8_t* p) {
+  std::uint64_t value;
+  std::memcpy(&value, p, sizeof value);
+  return value;
+}
+
+// One 64-bit word per row: word(row) in lane i.
+template <typename Word>
+__m512i lanes_of(const std::uint8_t* const* blocks, Word word) {
+  return _mm512_setr_epi64(static_cast<long long>(word(blocks[0])), static_cast<long long>(word(blocks[1])),
+                           static_cast<long long>(word(blocks[2])), static_cast<long long>(word(blocks[3])),
+                           static_cast<long long>(word(blocks[4])), static_cast<long long>(word(blocks[5])),
+                           static_cast<long long>(word(blocks[6])), static_cast<long long>(word(blocks[7])));
+}
+
+// Byte k of each lane (unsigned, or bits [shift, shift + width) of it), as f32.
+__m256 byte_of(__m512i words, int k, int shift = 0, int width = 8) {
+  const __m512i bits = _mm512_srli_epi64(words, 8 * k + shift);
+  return _mm512_cvtepi64_ps(_mm512_and_si512(bits, _mm512_set1_epi64((1 << width) - 1)));
+}
+
+// Byte k of each lane as a signed value, as f32.
+__m256 signed_byte_of(__m512i words, int k) {
+  return _mm512_cvtepi64_ps(_mm512_srai_epi64(_mm512_slli_epi64(words, 56 - 8 * k), 56));
+}
+
+__m256 negated(__m256 v) { return _mm256_xor_ps(v, _mm256_set1_ps(-0.0f)); }
 
 struct Q2_K {
   static constexpr int kBytes = 84, kValues = 256, kGroupSize = 16;
   static __m256i quants(const std::uint8_t* b, int k) { return bits_of(load32(b + 16 + 32 * (k / 4)), 2 * (k % 4), 3); }
-  static void group_params(const std::uint8_t* b, float* s, float* o) {
-    const float d = half_at(b + 80);
-    const float dmin = half_at(b + 82);
-    for (int g = 0; g < 16; ++g) {
-      s[g * kRows] = d * static_cast<float>(b[g] & 0xF);
-      o[g * kRows] = -(dmin * static_cast<float>(b[g] >> 4));
+  // Group g's byte: scale in the low nibble, minimum in the high one.
+  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
+    const __m256 d = halves(blocks, 80);
+    const __m256 dmin = halves(blocks, 82);
+    for (int half = 0; half < 2; ++half) {
+      const __m512i packed = lanes_of(blocks, [half](const std::uint8_t* b) { return u64_at(b + 8 * half); });
+      for (int k = 0; k < 8; ++k) {
+        s[8 * half + k] = _mm256_mul_ps(d, byte_of(packed, k, 0, 4));
+        o[8 * half + k] = negated(_mm256_mul_ps(dmin, byte_of(packed, k, 4, 4)));
+      }
     }
   }
 };
+
+// Q3_K's sixteen 6-bit scales (stored + 32) from its 12 packed bytes: the low
+// four bits of scale i are byte i's low nibble (i < 8) or byte i - 8's high
+// one, the top two bits are bits 2 * (i / 4) of byte 8 + i % 4. As words:
+// scales 0-3, 4-7, 8-11, 12-15 each in one 32-bit word.
+std::uint64_t q3_k_scales(const std::uint8_t* packed, int half) {
+  const std::uint32_t w0 = u32_at(packed), w1 = u32_at(packed + 4), w2 = u32_at(packed + 8);
+  constexpr std::uint32_t kLow = 0x0F0F0F0Fu, kTop = 0x03030303u;
+  const int shift = 4 * half;  // scales 8-15 take the high nibbles and the top bits 4-7
+  const std::uint32_t first = ((w0 >> shift) & kLow) | (((w2 >> shift) & kTop) << 4);
+  const std::uint32_t second = ((w1 >> shift) & kLow) | (((w2 >> (shift + 2)) & kTop) << 4);
+  return first | (static_cast<std::uint64_t>(second) << 32);
+}
 
 struct Q3_K {
   static constexpr int kBytes = 110, kValues = 256, kGroupSize = 16;
   static __m256i quants(const std::uint8_t* b, int k) {
     return add_where_bit(bits_of(load32(b + 32 + 32 * (k / 4)), 2 * (k % 4), 3), load32(b), k, 4);
   }
-  static void group_params(const std::uint8_t* b, float* s, float* o) {
-    const std::uint8_t* packed = b + 96;
-    const float d = half_at(b + 108);
-    for (int i = 0; i < 16; ++i) {
-      const int low = i < 8 ? packed[i] & 0xF : packed[i - 8] >> 4;
-      const int top = (packed[8 + i % 4] >> (2 * (i / 4))) & 3;
-      const float scale = d * static_cast<float>((low | (top << 4)) - 32);
-      s[i * kRows] = scale;
-      o[i * kRows] = -4.0f * scale;
+  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
+    const __m256 d = halves(blocks, 108);
+    const __m256 bias = _mm256_set1_ps(32.0f);
+    for (int half = 0; half < 2; ++half) {
+      const __m512i scales = lanes_of(blocks, [half](const std::uint8_t* b) { return q3_k_scales(b + 96, half); });
+      for (int k = 0; k < 8; ++k) {
+        // (q - 32) is exact in f32 either side of the conversion.
+        s[8 * half + k] = _mm256_mul_ps(d, _mm256_sub_ps(byte_of(scales, k), bias));
+        o[8 * half + k] = _mm256_mul_ps(_mm256_set1_ps(-4.0f), s[8 * half + k]);
+      }
     }
   }
 };
 
-void k_scale_and_min(const std::uint8_t* packed, int j, int& scale, int& min) {
-  if (j < 4) {
-    scale = packed[j] & 63;
-    min = packed[j + 4] & 63;
-  } else {
-    scale = (packed[j + 4] & 0xF) | ((packed[j - 4] >> 6) << 4);
-    min = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
-  }
+// Q4_K and Q5_K's eight 6-bit scales and minimums from their 12 packed bytes
+// (cpu/block_decoders.cpp): j < 4 from the low six bits of bytes j and j + 4;
+// j >= 4 a nibble of byte j + 4 and the top two bits of bytes j - 4 and j.
+// As words: the scales in one 64-bit word, the minimums in another.
+void q4_q5_k_scales(const std::uint8_t* packed, std::uint64_t& scales, std::uint64_t& mins) {
+  const std::uint32_t w0 = u32_at(packed), w1 = u32_at(packed + 4), w2 = u32_at(packed + 8);
+  constexpr std::uint32_t kSix = 0x3F3F3F3Fu, kLow = 0x0F0F0F0Fu, kTop = 0x03030303u;
+  const std::uint32_t high_scales = (w2 & kLow) | (((w0 >> 6) & kTop) << 4);
+  const std::uint32_t high_mins = ((w2 >> 4) & kLow) | (((w1 >> 6) & kTop) << 4);
+  scales = (w0 & kSix) | (static_cast<std::uint64_t>(high_scales) << 32);
+  mins = (w1 & kSix) | (static_cast<std::uint64_t>(high_mins) << 32);
 }
 
-void q4_q5_k_params(const std::uint8_t* b, float* s, float* o) {
-  const float d = half_at(b);
-  const float dmin = half_at(b + 2);
+void q4_q5_k_params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
+  const __m256 d = halves(blocks, 0);
+  const __m256 dmin = halves(blocks, 2);
+  std::uint64_t scales[kRows], mins[kRows];
+  for (int i = 0; i < kRows; ++i) q4_q5_k_scales(blocks[i] + 4, scales[i], mins[i]);
+  const __m512i scale_lanes = _mm512_loadu_si512(scales);
+  const __m512i min_lanes = _mm512_loadu_si512(mins);
   for (int j = 0; j < 8; ++j) {
-    int scale, min;
-    k_scale_and_min(b + 4, j, scale, min);
-    s[j * kRows] = d * static_cast<float>(scale);
-    o[j * kRows] = -(dmin * static_cast<float>(min));
+    s[j] = _mm256_mul_ps(d, byte_of(scale_lanes, j));
+    o[j] = negated(_mm256_mul_ps(dmin, byte_of(min_lanes, j)));
   }
 }
 
 struct Q4_K {
   static constexpr int kBytes = 144, kValues = 256, kGroupSize = 32;
   static __m256i quants(const std::uint8_t* b, int k) { return bits_of(load32(b + 16 + 32 * (k / 2)), 4 * (k % 2), 0xF); }
-  static void group_params(const std::uint8_t* b, float* s, float* o) { q4_q5_k_params(b, s, o); }
+  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) { q4_q5_k_params(blocks, s, o); }
 };
 
 struct Q5_K {
@@ -190,7 +246,7 @@ struct Q5_K {
   static __m256i quants(const std::uint8_t* b, int k) {
     return add_where_bit(bits_of(load32(b + 48 + 32 * (k / 2)), 4 * (k % 2), 0xF), load32(b + 16), k, 16);
   }
-  static void group_params(const std::uint8_t* b, float* s, float* o) { q4_q5_k_params(b, s, o); }
+  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) { q4_q5_k_params(blocks, s, o); }
 };
 
 struct Q6_K {
@@ -201,13 +257,15 @@ struct Q6_K {
     const __m256i top = bits_of(load32(b + 128 + 32 * half), 2 * p, 3);
     return _mm256_or_si256(low, _mm256_slli_epi16(top, 4));
   }
-  static void group_params(const std::uint8_t* b, float* s, float* o) {
-    const float d = half_at(b + 208);
-    const auto* scales = reinterpret_cast<const std::int8_t*>(b + 192);
-    for (int i = 0; i < 16; ++i) {
-      const float scale = d * static_cast<float>(scales[i]);
-      s[i * kRows] = scale;
-      o[i * kRows] = -32.0f * scale;
+  // Sixteen signed 8-bit scales.
+  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
+    const __m256 d = halves(blocks, 208);
+    for (int half = 0; half < 2; ++half) {
+      const __m512i scales = lanes_of(blocks, [half](const std::uint8_t* b) { return u64_at(b + 192 + 8 * half); });
+      for (int k = 0; k < 8; ++k) {
+        s[8 * half + k] = _mm256_mul_ps(d, signed_byte_of(scales, k));
+        o[8 * half + k] = _mm256_mul_ps(_mm256_set1_ps(-32.0f), s[8 * half + k]);
+      }
     }
   }
 };
@@ -248,23 +306,14 @@ void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, co
   // per block. Past the matrix's end a prefetch is harmless (it never faults).
   const std::uint8_t* next = rows + kRows * row_bytes;
   const std::size_t next_bytes = kRows * row_bytes;
-  std::size_t fetched = 0;
+  const std::size_t share = (next_bytes + blocks - 1) / blocks;
+  std::size_t fetched = 0, until = 0;
   for (int b = 0; b < blocks; ++b) {
-    for (const std::size_t until = next_bytes * (b + 1) / blocks; fetched < until; fetched += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(next + fetched), _MM_HINT_T0);
-    }
+    for (until += share; fetched < until; fetched += 64) _mm_prefetch(reinterpret_cast<const char*>(next + fetched), _MM_HINT_T0);
     __m256 s[kGroups], o[kGroups];
-    if constexpr (kGroups == 1) {
-      T::scales(block, s[0], o[0]);
-    } else {
-      alignas(32) float group_s[kGroups * kRows], group_o[kGroups * kRows];
-      for (int i = 0; i < kRows; ++i) T::group_params(block[i], group_s + i, group_o + i);
-      for (int g = 0; g < kGroups; ++g) {
-        s[g] = _mm256_load_ps(group_s + g * kRows);
-        o[g] = _mm256_load_ps(group_o + g * kRows);
-      }
-    }
+    T::params(block, s, o);
     const std::int8_t* xq = x.quants + static_cast<std::size_t>(b) * T::kValues;
+#pragma GCC unroll 8
     for (int k = 0; k < kChunks; ++k) {
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * k));
       __m256i v[kRows];
