@@ -21,7 +21,18 @@ void quantize_tokens(QuantizedTokens& quantized, const float* in, int tokens, in
   });
 }
 
-constexpr int kRowsPerMatvecTask = 32;
+// A decode step's rows are split into a few long runs per thread, not many
+// short ones: each run starts with cold rows (the prefetch of the next rows
+// reaches past a run's end into another thread's) and costs an atomic on a
+// line both threads write. Eight per thread still balance a thread that the
+// system delays.
+constexpr int kMatvecTasksPerThread = 8;
+constexpr int kMinRowsPerMatvecTask = 32;
+
+int rows_per_matvec_task(int rows, int threads) {
+  const int even = (rows + threads * kMatvecTasksPerThread - 1) / (threads * kMatvecTasksPerThread);
+  return std::max(kMinRowsPerMatvecTask, (even + kStoredRows - 1) / kStoredRows * kStoredRows);
+}
 
 // One token: where the set reads the type's stored blocks (StoredRowProducts),
 // eight rows at a time straight from the weights; else, and for the rows left
@@ -36,10 +47,11 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
   const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
   const QuantTokens token = x.view(0);
   const StoredRowProducts stored = kernels.stored_row_products ? kernels.stored_row_products(w.type) : nullptr;
-  const int tasks = (w.rows + kRowsPerMatvecTask - 1) / kRowsPerMatvecTask;
+  const int task_rows = rows_per_matvec_task(w.rows, pool.size());
+  const int tasks = (w.rows + task_rows - 1) / task_rows;
   pool.parallel_for(tasks, [&](int task, int) {
-    const int last = std::min(w.rows, (task + 1) * kRowsPerMatvecTask);
-    int first = task * kRowsPerMatvecTask;
+    const int last = std::min(w.rows, (task + 1) * task_rows);
+    int first = task * task_rows;
     if (stored != nullptr) {
       for (; first + kStoredRows <= last; first += kStoredRows) stored(w.row(first), w.row_bytes, blocks, token, out + first);
       if (first == last) return;
