@@ -12,6 +12,7 @@
 #include "cpu/matmul.h"
 #include "cpu/matmul_quantized.h"
 #include "cpu/number_formats.h"
+#include "cpu/quant_prep.h"
 #include "cpu/thread_pool.h"
 #include "cpu/weight_unpack.h"
 
@@ -217,6 +218,52 @@ void check_set(const QuantKernels& kernels, GgmlType type) {
   }
 }
 
+// A set's StoredRowProducts (eight rows read from the stored blocks) against
+// the same rows unpacked (cpu/weight_unpack.h) and met by its row_products:
+// the same bits, on 24 rows of an odd number of blocks and a random token.
+void check_stored_rows(const QuantKernels& kernels, GgmlType type) {
+  const StoredRowProducts stored = kernels.stored_row_products(type);
+  if (stored == nullptr) return;
+  std::mt19937 random(static_cast<unsigned>(type) * 7919u);
+  const BlockFormat& format = *block_format(type);
+  const WeightUnpacker& unpacker = *weight_unpacker(type);
+  const int rows = 3 * kStoredRows, blocks = format.values == 32 ? 29 : 5, cols = blocks * format.values;
+  const std::size_t row_bytes = static_cast<std::size_t>(blocks) * format.bytes;
+  const std::vector<std::uint8_t> bytes = random_blocks(type, rows * blocks, random);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(static_cast<std::size_t>(cols));
+  for (auto& v : x) v = normal(random) * (random() % 13 == 0 ? 6.0f : 1.0f);
+  QuantizedTokens token;
+  token.resize(1, cols, unpacker.group_size);
+  token.quantize(x.data(), 0, 1);
+  const int groups = cols / unpacker.group_size;
+  std::vector<std::uint8_t> quants(static_cast<std::size_t>(cols) * kRowProductRows);
+  std::vector<float> scales(static_cast<std::size_t>(groups) * kRowProductRows), offsets(scales.size());
+  const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
+  if (bias != 0) throw std::runtime_error("stored rows in a set with signed weights: this check does not move the bias");
+  for (int r0 = 0; r0 < rows; r0 += kStoredRows) {
+    float direct[kStoredRows], unpacked[kStoredRows];
+    stored(bytes.data() + r0 * row_bytes, row_bytes, blocks, token.view(0), direct);
+    for (int part = 0; part < kStoredRows; part += kRowProductRows) {
+      for (int i = 0; i < kRowProductRows; ++i) {
+        unpacker.unpack(bytes.data() + (r0 + part + i) * row_bytes, blocks, quants.data() + i * cols,
+                        scales.data() + i * groups, offsets.data() + i * groups);
+      }
+      kernels.row_products(quants.data(), scales.data(), offsets.data(), kRowProductRows, groups, unpacker.group_size,
+                           token.view(0), unpacked + part);
+    }
+    if (std::memcmp(direct, unpacked, sizeof direct) != 0) {
+      for (int i = 0; i < kStoredRows; ++i) {
+        if (std::memcmp(&direct[i], &unpacked[i], sizeof(float)) != 0) {
+          throw std::runtime_error(std::string(kernels.name) + " " + ggml_type_name(type) + ": row " +
+                                   std::to_string(r0 + i) + " read from the blocks gives " + std::to_string(direct[i]) +
+                                   ", unpacked " + std::to_string(unpacked[i]));
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // A NaN or an infinity among the activations (the fuzzer's model with broken
@@ -247,6 +294,12 @@ std::vector<Check> fast_kernel_checks() {
     for (GgmlType type : kBlockTypes) {
       checks.emplace_back(name + " kernels, " + ggml_type_name(type) + ": within the activation rounding of the exact path",
                           [kernels, type] { check_set(*kernels, type); });
+    }
+    if (kernels->stored_row_products != nullptr) {
+      for (GgmlType type : kBlockTypes) {
+        checks.emplace_back(name + " kernels, " + ggml_type_name(type) + ": rows read from the stored blocks give the unpacked rows' bits",
+                            [kernels, type] { check_stored_rows(*kernels, type); });
+      }
     }
     checks.emplace_back(name + " kernels: a NaN or infinite activation gives non-finite products, not undefined behaviour",
                         [kernels] { check_non_finite(*kernels, GgmlType::Q4_K); check_non_finite(*kernels, GgmlType::Q8_0); });

@@ -28,7 +28,8 @@ bool cpu_runs(const std::string& name) {
   if (name == "avx512bf16") return cpu_runs("avx512vnni") && __builtin_cpu_supports("avx512bf16");
   if (name == "avx512vnni") {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vnni") &&
            has_f16c_and_fma();
   }
   if (name == "avx2") {

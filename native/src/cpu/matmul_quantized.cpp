@@ -21,11 +21,24 @@ void quantize_tokens(QuantizedTokens& quantized, const float* in, int tokens, in
   });
 }
 
-constexpr int kRowsPerMatvecTask = 32;
+// A decode step's rows are split into a few long runs per thread, not many
+// short ones: each run starts with cold rows (the prefetch of the next rows
+// reaches past a run's end into another thread's) and costs an atomic on a
+// line both threads write. Eight per thread still balance a thread that the
+// system delays.
+constexpr int kMatvecTasksPerThread = 8;
+constexpr int kMinRowsPerMatvecTask = 32;
 
-// One token: rows are unpacked a few at a time into buffers that stay in L1
-// (no panel is interleaved) and meet the token in row_products, whose f32
-// steps are panel_product's, so a decoded token has the bits of a prefilled one.
+int rows_per_matvec_task(int rows, int threads) {
+  const int even = (rows + threads * kMatvecTasksPerThread - 1) / (threads * kMatvecTasksPerThread);
+  return std::max(kMinRowsPerMatvecTask, (even + kStoredRows - 1) / kStoredRows * kStoredRows);
+}
+
+// One token: where the set reads the type's stored blocks (StoredRowProducts),
+// eight rows at a time straight from the weights; else, and for the rows left
+// over, rows are unpacked a few at a time into buffers that stay in L1 (no
+// panel is interleaved) and meet the token in row_products. Both take
+// panel_product's f32 steps, so a decoded token has the bits of a prefilled one.
 void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, const QuantizedTokens& x, float* out,
                       ThreadPool& pool, const QuantKernels& kernels) {
   const int groups = w.cols / unpacker.group_size;
@@ -33,15 +46,22 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
   const auto row_values = static_cast<std::size_t>(w.cols);
   const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
   const QuantTokens token = x.view(0);
-  const int tasks = (w.rows + kRowsPerMatvecTask - 1) / kRowsPerMatvecTask;
+  const StoredRowProducts stored = kernels.stored_row_products ? kernels.stored_row_products(w.type) : nullptr;
+  const int task_rows = rows_per_matvec_task(w.rows, pool.size());
+  const int tasks = (w.rows + task_rows - 1) / task_rows;
   pool.parallel_for(tasks, [&](int task, int) {
+    const int last = std::min(w.rows, (task + 1) * task_rows);
+    int first = task * task_rows;
+    if (stored != nullptr) {
+      for (; first + kStoredRows <= last; first += kStoredRows) stored(w.row(first), w.row_bytes, blocks, token, out + first);
+      if (first == last) return;
+    }
     thread_local std::vector<std::uint8_t> quants;
     thread_local std::vector<float> scales, offsets;
     quants.resize(row_values * kRowProductRows);
     scales.resize(static_cast<std::size_t>(groups) * kRowProductRows);
     offsets.resize(scales.size());
-    const int last = std::min(w.rows, (task + 1) * kRowsPerMatvecTask);
-    for (int r = task * kRowsPerMatvecTask; r < last; r += kRowProductRows) {
+    for (int r = first; r < last; r += kRowProductRows) {
       const int count = std::min(kRowProductRows, last - r);
       for (int i = 0; i < count; ++i) {
         std::uint8_t* q = quants.data() + i * row_values;

@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "gguf/ggml_type.h"
+
 namespace snapkv {
 
 // One panel of `panel_rows` weight rows over `groups` groups of `group_size`.
@@ -54,6 +56,15 @@ struct Bf16Tokens {
 
 constexpr int kRowProductRows = 4;
 
+// kStoredRows consecutive stored rows of a block type (row_bytes apart, each
+// `blocks` blocks long) against one token quantized with the type's group
+// size, read straight from the blocks: no unpacking pass. The integer sums
+// and the f32 steps are row_products' on the unpacked rows, so out[i] has the
+// bits panel_product gives row i and this token in any batch.
+constexpr int kStoredRows = 8;
+using StoredRowProducts = void (*)(const std::uint8_t* rows, std::size_t row_bytes, int blocks,
+                                   const QuantTokens& token, float* out);
+
 struct QuantKernels {
   const char* name;
   int panel_rows;
@@ -74,6 +85,9 @@ struct QuantKernels {
   // f32 sums, for t < tokens, r < valid_rows; null where the set has none.
   void (*bf16_panel_product)(const Bf16Panel& panel, const Bf16Tokens& tokens, int token_count, float* out,
                              std::size_t out_stride, int valid_rows);
+  // The set's StoredRowProducts for a block type, or null where it has none
+  // (then decode unpacks rows for row_products); null for every type in sets without.
+  StoredRowProducts (*stored_row_products)(GgmlType type);
 };
 
 // The sets compiled into this build; null where the compiler could not
@@ -82,5 +96,8 @@ const QuantKernels* portable_quant_kernels();
 const QuantKernels* avx2_quant_kernels();
 const QuantKernels* avx512vnni_quant_kernels();
 const QuantKernels* avx512bf16_quant_kernels();  // avx512vnni's, and bf16 products
+
+// The avx512vnni set's StoredRowProducts (cpu/stored_rows_avx512vnni.cpp).
+StoredRowProducts avx512vnni_stored_row_products(GgmlType type);
 
 }  // namespace snapkv
