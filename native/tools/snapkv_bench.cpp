@@ -10,10 +10,11 @@
 //       memory read bandwidth (GB/s) of all threads streaming M MiB (default 512, far past
 //       the caches) through the engine's thread pool: the ceiling for decode, which reads
 //       every weight and the KV cache once per token.
-//   snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--layers L] [--heads H] [--kv-heads G]
-//                          [--head-dim D] [--threads N] [--repeats R]
-//       median ms of one decode token's attention over N cached positions in every layer, and the
-//       KV bytes it read per ms (GB/s): what the KV type saves a decode step at long context.
+//   snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--tokens T] [--layers L] [--heads H]
+//                          [--kv-heads G] [--head-dim D] [--threads N] [--repeats R]
+//       median ms of the attention of T new tokens (default 1: a decode step) whose last one sees N
+//       cached positions, in every layer; the KV bytes read per ms (GB/s), and for T > 1 the
+//       GFLOP/s of the causal products (2 x head_dim x 2 per query head and visible key).
 // Prints one JSON object.
 #include <algorithm>
 #include <chrono>
@@ -133,6 +134,7 @@ int attention(int argc, char** argv) {
   const int kv_heads = std::stoi(flag(argc, argv, "--kv-heads", "2"));
   const int d = std::stoi(flag(argc, argv, "--head-dim", "64"));
   const int repeats = std::stoi(flag(argc, argv, "--repeats", "9"));
+  const int tokens = std::max(1, std::min(context + 1, std::stoi(flag(argc, argv, "--tokens", "1"))));
   snapkv::ThreadPool pool(std::stoi(flag(argc, argv, "--threads", "0")));
   snapkv::KvCache cache(layers, kv_heads, d, context + 1, type);
   std::mt19937 rng(3);
@@ -145,14 +147,14 @@ int attention(int argc, char** argv) {
     }
   }
   cache.reset(context + 1, context + 1);
-  std::vector<float> q(static_cast<std::size_t>(heads) * d), out(q.size());
+  std::vector<float> q(static_cast<std::size_t>(tokens) * heads * d), out(q.size());
   for (float& x : q) x = value(rng);
   auto step = [&] {
     for (int l = 0; l < layers; ++l) {
       snapkv::AttentionSource source;
       source.own = &cache;
       source.own_layer = l;
-      snapkv::causal_attention(q.data(), source, context, 1, heads, out.data(), pool);
+      snapkv::causal_attention(q.data(), source, context + 1 - tokens, tokens, heads, out.data(), pool);
     }
   };
   step();  // warm-up
@@ -165,7 +167,11 @@ int attention(int argc, char** argv) {
   std::sort(seconds.begin(), seconds.end());
   const double median = seconds[seconds.size() / 2];
   const double bytes = static_cast<double>(cache.used_bytes());
-  std::cout << "{\"kvType\":\"" << snapkv::kv_type_name(type) << "\",\"context\":" << context << ",\"layers\":" << layers
+  double pairs = 0;  // (query head, visible key) pairs of one layer
+  for (int t = 0; t < tokens; ++t) pairs += static_cast<double>(heads) * (context + 2 - tokens + t);
+  const double gflops = pairs * 4.0 * d * layers / median / 1e9;
+  std::cout << "{\"kvType\":\"" << snapkv::kv_type_name(type) << "\",\"context\":" << context << ",\"tokens\":" << tokens
+            << ",\"gflops\":" << gflops << ",\"layers\":" << layers
             << ",\"kvBytes\":" << bytes << ",\"medianMs\":" << median * 1e3 << ",\"kvGBps\":" << bytes / median / 1e9
             << ",\"threads\":" << pool.size() << ",\"checksum\":" << out[0] << "}\n";
   return 0;

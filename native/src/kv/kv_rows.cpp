@@ -116,6 +116,21 @@ void axpy_q8(float weight, const std::uint8_t* row, float* out, int d) {
   }
 }
 
+template <typename Row>
+void widen_16bit(const std::uint16_t* row, float* out, int d) {
+  int i = 0;
+  for (; i + kLanes <= d; i += kLanes) simd::store(out + i, Row::load(row + i));
+  for (; i < d; ++i) out[i] = Row::one(row[i]);
+}
+
+void widen_q8(const std::uint8_t* row, float* out, int d) {
+  for (int b = 0; b < d / kQ8BlockValues; ++b, row += kQ8BlockBytes, out += kQ8BlockValues) {
+    const Vec scale = simd::broadcast(q8_scale(row));
+    const std::int8_t* quants = q8_quants(row);
+    for (int i = 0; i < kQ8BlockValues; i += kLanes) simd::store(out + i, simd::mul(scale, load_i8(quants + i)));
+  }
+}
+
 template <typename T>
 const T* row_at(const std::uint8_t* rows, std::size_t stride, int j) {
   return reinterpret_cast<const T*>(rows + static_cast<std::size_t>(j) * stride);
@@ -205,6 +220,24 @@ void decode_kv_row(KvType type, const std::uint8_t* in, float* out, int d) {
         const std::int8_t* quants = q8_quants(in);
         for (int i = 0; i < kQ8BlockValues; ++i) out[i] = scale * static_cast<float>(quants[i]);
       }
+      return;
+  }
+}
+
+void widen_kv_rows(KvType type, const std::uint8_t* rows, std::size_t stride, int count, int d, float* out) {
+  const std::size_t step = static_cast<std::size_t>(d);
+  switch (type) {
+    case KvType::F32:
+      for (int j = 0; j < count; ++j) std::memcpy(out + j * step, row_at<float>(rows, stride, j), sizeof(float) * step);
+      return;
+    case KvType::F16:
+      for (int j = 0; j < count; ++j) widen_16bit<F16Row>(row_at<std::uint16_t>(rows, stride, j), out + j * step, d);
+      return;
+    case KvType::BF16:
+      for (int j = 0; j < count; ++j) widen_16bit<Bf16Row>(row_at<std::uint16_t>(rows, stride, j), out + j * step, d);
+      return;
+    case KvType::Q8_0:
+      for (int j = 0; j < count; ++j) widen_q8(row_at<std::uint8_t>(rows, stride, j), out + j * step, d);
       return;
   }
 }

@@ -15,6 +15,10 @@ void encode_kv_row(KvType type, const float* in, std::uint8_t* out, int d);
 // One stored row back to `d` floats.
 void decode_kv_row(KvType type, const std::uint8_t* in, float* out, int d);
 
+// `count` rows `stride` bytes apart widened to f32 rows of d, one after another
+// in `out`: decode_kv_row's values, a vector at a time (attention's tiles).
+void widen_kv_rows(KvType type, const std::uint8_t* rows, std::size_t stride, int count, int d, float* out);
+
 // scores[j] = scale * (q . row j) for `count` rows `stride` bytes apart.
 void score_kv_rows(KvType type, const float* q, const std::uint8_t* rows, std::size_t stride, int count, int d,
                    float scale, float* scores);
