@@ -37,6 +37,7 @@ struct Wide {
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V fnma(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
@@ -70,6 +71,7 @@ struct Narrow {
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V fnma(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
@@ -96,6 +98,7 @@ struct Narrow {
   static V fma(V a, V b, V c) { return std::fma(a, b, c); }
   static V fnma(V a, V b, V c) { return std::fma(-a, b, c); }
   static V mul(V a, V b) { return a * b; }
+  static V div(V a, V b) { return a / b; }
   static V sub(V a, V b) { return a - b; }
   static V add(V a, V b) { return a + b; }
   static V max(V a, V b) { return a > b ? a : b; }

@@ -51,7 +51,9 @@ struct KvTile {
   int first = 0, count = 0;
   std::vector<float> keys, values;  // [kKeyTile][d]; rows past count are stale and never weigh in
 };
-void load_tile(const AttentionSource& source, int cache_head, int first, int count, KvTile& tile);
+// Without `with_values` only the keys are read (scoring alone).
+void load_tile(const AttentionSource& source, int cache_head, int first, int count, KvTile& tile,
+               bool with_values = true);
 
 // A partial softmax per row over some keys: max[padded], sum[padded], acc[d][padded].
 struct PartialView {
@@ -73,6 +75,22 @@ void clear_partial(const QueryBlock& rows, PartialView partial);
 void attend_tile(const QueryBlock& rows, const KvTile& tile, float* scores, PartialView out);
 // running := running merged with `tile` (the next tile in order).
 void merge_partial(const QueryBlock& rows, PartialView running, const PartialView& tile);
+// SnapKV's scoring needs each row's probabilities, normalised over every key
+// it sees, so it runs two passes: the totals of every tile merged in order,
+// then each tile's probabilities.
+// This tile's largest score per row and the sum of exp(score - largest);
+// `scores` is left holding the weights exp(score - largest).
+void tile_totals(const QueryBlock& rows, const KvTile& tile, float* scores, float* max, float* sum);
+// (max, sum) := merged with the next tile's totals.
+void merge_totals(const QueryBlock& rows, float* max, float* sum, const float* tile_max, const float* tile_sum);
+// scores[j][row] = exp(score - max[row]) / sum[row]: 0 past the row's last key.
+void tile_probabilities(const QueryBlock& rows, const KvTile& tile, const float* max, const float* sum, float* scores);
+
+// tile_totals' weights (of its first `count` keys) to probabilities, in place:
+// times exp(tile_max - max) / sum. Saves scoring the tile again.
+void weights_to_probabilities(const QueryBlock& rows, int count, const float* tile_max, const float* max,
+                              const float* sum, float* weights);
+
 // Row r's output acc / sum into out + r's offset: `row_out(r)` gives where.
 template <typename RowOut>
 void write_rows(const QueryBlock& rows, const PartialView& done, RowOut row_out) {
