@@ -9,6 +9,9 @@
 #include "cpu/attention.h"
 #include "cpu/thread_pool.h"
 #include "kv/kv_cache.h"
+#include "model/model_config.h"
+#include "snapkv/selection.h"
+#include "snapkv/window_attention.h"
 
 namespace snapkv_unit {
 
@@ -146,6 +149,77 @@ void check_shape(KvType type, const Shape& s, unsigned seed, double& worst) {
   }
 }
 
+// SnapKV's window sums against float64: both passes' ways (kept weights and
+// scoring again), a base split at an odd position, and thread counts.
+void check_window_sums(KvType type, int heads, int kv_heads, int d, int base_length, int length, int window,
+                       unsigned seed, double& worst) {
+  const std::string where = std::string(kv_type_name(type)) + " heads " + std::to_string(heads) + "/" +
+                            std::to_string(kv_heads) + " d " + std::to_string(d) + " length " + std::to_string(length) +
+                            " window " + std::to_string(window);
+  std::mt19937 random(seed);
+  ModelConfig c;
+  c.heads = heads;
+  c.kv_heads = kv_heads;
+  c.head_dim = d;
+  KvCache whole(1, kv_heads, d, length, type);
+  KvCache base(1, kv_heads, d, base_length, type);
+  KvCache own(1, kv_heads, d, length - base_length, type);
+  std::vector<std::vector<float>> stored(static_cast<std::size_t>(kv_heads));
+  for (int h = 0; h < kv_heads; ++h) {
+    const std::vector<float> keys = random_values(static_cast<std::size_t>(length) * d, random);
+    whole.write_rows(0, 0, h, 0, length, keys.data());
+    base.write_rows(0, 0, h, 0, base_length, keys.data());
+    own.write_rows(0, 0, h, 0, length - base_length, keys.data() + static_cast<std::size_t>(base_length) * d);
+    stored[h].resize(keys.size());
+    whole.read_rows(0, 0, h, 0, length, stored[h].data());
+  }
+  const std::vector<float> queries = random_values(static_cast<std::size_t>(window) * heads * d, random);
+  const PromptKeys single{nullptr, 0, 0, &whole, length, 0};
+  const PromptKeys split{&base, base_length, 0, &own, length - base_length, 0};
+  ThreadPool one(1), three(3);
+  const auto got = window_attention_sums(split, queries.data(), window, c, three);
+  expect(window_attention_sums(single, queries.data(), window, c, one) == got, where + ": one cache and a base split differ");
+  const auto scored_again = window_attention_sums(split, queries.data(), window, c, three, 0);
+
+  const int scored = length - window, group = heads / kv_heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  for (int h = 0; h < heads; ++h) {
+    std::vector<double> expected(static_cast<std::size_t>(scored), 0.0);
+    double magnitude = 0;
+    for (int t = 0; t < window; ++t) {
+      const float* q = queries.data() + (static_cast<std::size_t>(t) * heads + h) * d;
+      const int visible = scored + t + 1;
+      std::vector<double> p(static_cast<std::size_t>(visible));
+      double largest = -INFINITY, total = 0;
+      for (int j = 0; j < visible; ++j) {
+        double dot = 0, size = 0;
+        for (int i = 0; i < d; ++i) {
+          dot += static_cast<double>(q[i]) * stored[h / group][static_cast<std::size_t>(j) * d + i];
+          size += std::fabs(static_cast<double>(q[i]) * stored[h / group][static_cast<std::size_t>(j) * d + i]);
+        }
+        p[j] = dot * scale;
+        largest = std::max(largest, p[j]);
+        magnitude = std::max(magnitude, size * scale);
+      }
+      for (int j = 0; j < visible; ++j) total += (p[j] = std::exp(p[j] - largest));
+      for (int j = 0; j < scored; ++j) expected[j] += p[j] / total;
+    }
+    // Each probability is off by its weight's error (as in check_shape) relative, twice over
+    // (pass 1's totals and pass 2's weights), plus the window's f32 additions.
+    const double relative = 2 * (d * 6e-8 * magnitude + 1e-6) + window * 6e-8;
+    for (int j = 0; j < scored; ++j) {
+      for (const auto* sums : {&got, &scored_again}) {
+        const double error = std::fabs((*sums)[h][j] - expected[j]);
+        worst = std::max(worst, error / (relative * expected[j]));
+        expect(error <= relative * expected[j], where + (sums == &got ? "" : " (scored again)") + ": head " +
+                                                    std::to_string(h) + " column " + std::to_string(j) + " sums " +
+                                                    std::to_string((*sums)[h][j]) + ", float64 " +
+                                                    std::to_string(expected[j]));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::function<void()>>> attention_checks() {
@@ -170,6 +244,18 @@ std::vector<std::pair<std::string, std::function<void()>>> attention_checks() {
            }
          }
          std::printf("INFO attention: largest error %.3f of its bound\n", worst);
+       }},
+      {"SnapKV window sums, every KV type: float64 softmax sums over the stored keys, kept weights or scored again; "
+       "a base split and thread counts agree bit for bit",
+       [] {
+         double worst = 0;
+         unsigned seed = 100;
+         for (KvType type : {KvType::F32, KvType::F16, KvType::BF16, KvType::Q8_0}) {
+           check_window_sums(type, 14, 2, 64, 77, 301, 32, seed++, worst);  // window reaching back into a tile of its own
+           check_window_sums(type, 12, 2, 64, 130, 197, 16, seed++, worst);
+           if (type != KvType::Q8_0) check_window_sums(type, 4, 4, 40, 3, 150, 7, seed++, worst);
+         }
+         std::printf("INFO window sums: largest error %.3f of its bound\n", worst);
        }},
   };
 }
