@@ -177,9 +177,11 @@ void check_window_sums(KvType type, int heads, int kv_heads, int d, int base_len
   const PromptKeys single{nullptr, 0, 0, &whole, length, 0};
   const PromptKeys split{&base, base_length, 0, &own, length - base_length, 0};
   ThreadPool one(1), three(3);
-  const auto got = window_attention_sums(split, queries.data(), window, c, three);
-  expect(window_attention_sums(single, queries.data(), window, c, one) == got, where + ": one cache and a base split differ");
-  const auto scored_again = window_attention_sums(split, queries.data(), window, c, three, 0);
+  const auto got = window_attention_sums(split, queries.data(), window, c, three);  // weights kept
+  expect(window_attention_sums(split, queries.data(), window, c, one) == got, where + ": 1 thread differs from 3");
+  const auto scored_again = window_attention_sums(single, queries.data(), window, c, one);  // no base: scored twice
+  expect(window_attention_sums(split, queries.data(), window, c, three, 0) == scored_again,
+         where + ": one cache and a base split differ");
 
   const int scored = length - window, group = heads / kv_heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));

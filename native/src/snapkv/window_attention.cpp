@@ -57,7 +57,7 @@ std::vector<std::vector<float>> window_attention_sums(const PromptKeys& keys, co
   // Pass 1: every tile's totals (largest score, sum of exponentials) per row,
   // merged in tile order: the normalisers, the same whatever the threads. The
   // scored tiles' weights are kept when they fit kept_weight_floats, so pass 2
-  // rescales them instead of scoring again.
+  // rescales them instead of scoring again (the results differ in the last bits).
   std::vector<float> totals(static_cast<std::size_t>(c.kv_heads) * tiles * 2 * padded);
   const auto totals_of = [&](int kv_head, int i) {
     return totals.data() + (static_cast<std::size_t>(kv_head) * tiles + i) * 2 * padded;
@@ -66,7 +66,9 @@ std::vector<std::vector<float>> window_attention_sums(const PromptKeys& keys, co
   const std::size_t kept_floats = tile_floats * scored_tiles * c.kv_heads;
   // Kept by the calling thread from layer to layer: its pages are touched once, not per layer.
   thread_local std::vector<float> kept_weights;
-  const bool keep = kept_floats <= kept_weight_floats;
+  // A question's pass holds the whole prefix already; a one-shot pass (no
+  // base) exists to hold one layer's keys and no more, so it scores twice.
+  const bool keep = keys.base != nullptr && keys.base_length > 0 && kept_floats <= kept_weight_floats;
   if (keep && kept_weights.size() < kept_floats) kept_weights.resize(kept_floats);
   float* const kept = keep ? kept_weights.data() : nullptr;
   const auto kept_of = [&](int kv_head, int i) {

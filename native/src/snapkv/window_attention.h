@@ -11,8 +11,10 @@ namespace snapkv {
 class ThreadPool;
 
 // Pass 1's weights are kept for pass 2 up to this many floats (64 MiB, which
-// the calling thread holds on to): a 32K prompt of Qwen2.5-0.5B or
-// Qwen2.5-Coder-1.5B fits; longer prompts score their tiles twice instead.
+// the calling thread holds on to) when the keys have a base (a question over a
+// prefix): a 32K prompt of Qwen2.5-0.5B or Qwen2.5-Coder-1.5B fits. Longer
+// prompts, and one-shot passes (which hold one layer's keys and no more),
+// score their tiles twice instead.
 constexpr std::size_t kKeptWeightFloats = std::size_t{16} << 20;
 struct ModelConfig;
 struct PromptKeys;
