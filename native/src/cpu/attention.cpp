@@ -78,6 +78,7 @@ void load_tile_for(const AttentionSource& source, int ch, int i, int last_key, K
 
 void causal_attention(const float* q, const AttentionSource& source, int past, int tokens, int heads, float* out,
                       ThreadPool& pool) {
+  if (tokens <= 0) return;
   const KvCache& own = *source.own;
   const int cache_heads = own.heads();
   if (heads % cache_heads != 0) {
