@@ -35,7 +35,7 @@ struct SnapKvScoreJob {
 // exponential sum over all keys it sees, online), their combination, then
 // column sums with the exact normalisation. Scores are recomputed in the
 // second pass by the same code, so both passes see identical values.
-// CPU reference: snapkv/selection select_positions (its window_attention).
+// CPU reference: snapkv/selection select_positions (snapkv/window_attention).
 void snapkv_scores(const SnapKvScoreJob& job, cudaStream_t stream);
 
 std::size_t snapkv_score_workspace_bytes(int heads, int window);

@@ -10,15 +10,23 @@
 //       memory read bandwidth (GB/s) of all threads streaming M MiB (default 512, far past
 //       the caches) through the engine's thread pool: the ceiling for decode, which reads
 //       every weight and the KV cache once per token.
-//   snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--layers L] [--heads H] [--kv-heads G]
-//                          [--head-dim D] [--threads N] [--repeats R]
-//       median ms of one decode token's attention over N cached positions in every layer, and the
-//       KV bytes it read per ms (GB/s): what the KV type saves a decode step at long context.
+//   snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--tokens T] [--layers L] [--heads H]
+//                          [--kv-heads G] [--head-dim D] [--threads N] [--repeats R]
+//       median ms of the attention of T new tokens (default 1: a decode step) whose last one sees N
+//       cached positions, in every layer (cpuMs: CPU time of all threads, for a shared machine);
+//       the KV bytes read per ms (GB/s), and for T > 1 the
+//       GFLOP/s of the causal products (2 x head_dim x 2 per query head and visible key).
+//   snapkv-bench select --kv-type f32|f16|bf16|q8_0 --context N [--layers L] [--heads H] [--kv-heads G]
+//                       [--head-dim D] [--window W] [--budget C] [--threads N] [--repeats R]
+//       median ms (wall, and cpuMs: CPU time of all threads) of SnapKV's selection (window scoring, pooling, top positions) over an N-position
+//       prompt in every layer: the part of question compression that grows with the prompt
+//       besides the question's own attention.
 // Prints one JSON object.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <random>
 #include <string>
@@ -33,6 +41,8 @@
 #include "cpu/thread_pool.h"
 #include "gguf/ggml_type.h"
 #include "kv/kv_cache.h"
+#include "model/model_config.h"
+#include "snapkv/selection.h"
 
 namespace {
 
@@ -40,6 +50,14 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU seconds of every thread of this process: on a shared machine the wall
+// clock also counts the time other programs held the cores.
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
 std::string flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
@@ -133,6 +151,7 @@ int attention(int argc, char** argv) {
   const int kv_heads = std::stoi(flag(argc, argv, "--kv-heads", "2"));
   const int d = std::stoi(flag(argc, argv, "--head-dim", "64"));
   const int repeats = std::stoi(flag(argc, argv, "--repeats", "9"));
+  const int tokens = std::max(1, std::min(context + 1, std::stoi(flag(argc, argv, "--tokens", "1"))));
   snapkv::ThreadPool pool(std::stoi(flag(argc, argv, "--threads", "0")));
   snapkv::KvCache cache(layers, kv_heads, d, context + 1, type);
   std::mt19937 rng(3);
@@ -145,27 +164,34 @@ int attention(int argc, char** argv) {
     }
   }
   cache.reset(context + 1, context + 1);
-  std::vector<float> q(static_cast<std::size_t>(heads) * d), out(q.size());
+  std::vector<float> q(static_cast<std::size_t>(tokens) * heads * d), out(q.size());
   for (float& x : q) x = value(rng);
   auto step = [&] {
     for (int l = 0; l < layers; ++l) {
       snapkv::AttentionSource source;
       source.own = &cache;
       source.own_layer = l;
-      snapkv::causal_attention(q.data(), source, context, 1, heads, out.data(), pool);
+      snapkv::causal_attention(q.data(), source, context + 1 - tokens, tokens, heads, out.data(), pool);
     }
   };
   step();  // warm-up
-  std::vector<double> seconds;
+  std::vector<double> seconds, cpu;
   for (int r = 0; r < repeats; ++r) {
     const auto start = Clock::now();
+    const double cpu_start = process_cpu_seconds();
     step();
     seconds.push_back(seconds_since(start));
+    cpu.push_back(process_cpu_seconds() - cpu_start);
   }
   std::sort(seconds.begin(), seconds.end());
+  std::sort(cpu.begin(), cpu.end());
   const double median = seconds[seconds.size() / 2];
   const double bytes = static_cast<double>(cache.used_bytes());
-  std::cout << "{\"kvType\":\"" << snapkv::kv_type_name(type) << "\",\"context\":" << context << ",\"layers\":" << layers
+  double pairs = 0;  // (query head, visible key) pairs of one layer
+  for (int t = 0; t < tokens; ++t) pairs += static_cast<double>(heads) * (context + 2 - tokens + t);
+  const double gflops = pairs * 4.0 * d * layers / median / 1e9;
+  std::cout << "{\"kvType\":\"" << snapkv::kv_type_name(type) << "\",\"context\":" << context << ",\"tokens\":" << tokens
+            << ",\"gflops\":" << gflops << ",\"cpuMs\":" << cpu[cpu.size() / 2] * 1e3 << ",\"layers\":" << layers
             << ",\"kvBytes\":" << bytes << ",\"medianMs\":" << median * 1e3 << ",\"kvGBps\":" << bytes / median / 1e9
             << ",\"threads\":" << pool.size() << ",\"checksum\":" << out[0] << "}\n";
   return 0;
@@ -281,18 +307,68 @@ int matmul(int argc, char** argv) {
 
 }  // namespace
 
+int select(int argc, char** argv) {
+  const snapkv::KvType type = snapkv::parse_kv_type(flag(argc, argv, "--kv-type", "f16"));
+  const int context = std::stoi(flag(argc, argv, "--context", "8192"));
+  const int layers = std::stoi(flag(argc, argv, "--layers", "24"));
+  const int repeats = std::stoi(flag(argc, argv, "--repeats", "3"));
+  snapkv::ModelConfig config;
+  config.heads = std::stoi(flag(argc, argv, "--heads", "14"));
+  config.kv_heads = std::stoi(flag(argc, argv, "--kv-heads", "2"));
+  config.head_dim = std::stoi(flag(argc, argv, "--head-dim", "64"));
+  snapkv::SnapKvParams params;
+  params.window = std::stoi(flag(argc, argv, "--window", "32"));
+  params.budget = std::stoi(flag(argc, argv, "--budget", "2048"));
+  snapkv::ThreadPool pool(std::stoi(flag(argc, argv, "--threads", "0")));
+  const int d = config.head_dim;
+  snapkv::KvCache cache(layers, config.kv_heads, d, context, type);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> rows(static_cast<std::size_t>(context) * d);
+  for (float& x : rows) x = value(rng);
+  for (int l = 0; l < layers; ++l) {
+    for (int h = 0; h < config.kv_heads; ++h) cache.write_rows(l, 0, h, 0, context, rows.data());
+  }
+  std::vector<float> queries(static_cast<std::size_t>(params.window) * config.heads * d);
+  for (float& x : queries) x = value(rng);
+  double checksum = 0;
+  auto step = [&] {
+    for (int l = 0; l < layers; ++l) {
+      const snapkv::PromptKeys keys{nullptr, 0, 0, &cache, context, l};
+      checksum += snapkv::select_positions(keys, queries.data(), params, config, pool)[0].scores[0];
+    }
+  };
+  step();
+  std::vector<double> seconds, cpu;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    const double cpu_start = process_cpu_seconds();
+    step();
+    seconds.push_back(seconds_since(start));
+    cpu.push_back(process_cpu_seconds() - cpu_start);
+  }
+  std::sort(seconds.begin(), seconds.end());
+  std::sort(cpu.begin(), cpu.end());
+  std::cout << "{\"kvType\":\"" << snapkv::kv_type_name(type) << "\",\"context\":" << context << ",\"layers\":" << layers
+            << ",\"medianMs\":" << seconds[seconds.size() / 2] * 1e3 << ",\"cpuMs\":" << cpu[cpu.size() / 2] * 1e3 << ",\"threads\":" << pool.size()
+            << ",\"checksum\":" << checksum << "}\n";
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "peak") return peak(std::stoi(flag(argc, argv, "--threads", "0")));
   if (mode == "matmul") return matmul(argc, argv);
   if (mode == "attention") return attention(argc, argv);
+  if (mode == "select") return select(argc, argv);
   if (mode == "bandwidth") {
     return bandwidth(std::stoi(flag(argc, argv, "--threads", "0")),
                      static_cast<std::size_t>(std::stoul(flag(argc, argv, "--mib", "512"))));
   }
   std::cerr << "usage: snapkv-bench peak [--threads N]\n"
                "       snapkv-bench bandwidth [--threads N] [--mib M]\n"
-               "       snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--threads N]\n"
+               "       snapkv-bench attention --kv-type f32|f16|bf16|q8_0 --context N [--tokens T] [--threads N]\n"
+               "       snapkv-bench select --kv-type f32|f16|bf16|q8_0 --context N [--threads N]\n"
                "       snapkv-bench matmul --type TYPE --rows N --cols K --tokens T [--exact 0|1] [--threads N]\n";
   return 2;
 }

@@ -14,6 +14,7 @@
 #include "engine/device_weight_layout.h"
 #include "engine/kv_placement.h"
 #include "engine/one_shot_plan.h"
+#include "unit_test_attention.h"
 #include "unit_test_kv_rows.h"
 #include "unit_test_thread_pool.h"
 #include "unit_test_fast_kernels.h"
@@ -247,6 +248,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::function<void()>>> checks = kChecks;
   for (auto& check : snapkv_unit::weight_block_checks()) checks.push_back(std::move(check));
   for (auto& check : snapkv_unit::kv_row_checks()) checks.push_back(std::move(check));
+  for (auto& check : snapkv_unit::attention_checks()) checks.push_back(std::move(check));
   for (auto& check : snapkv_unit::thread_pool_checks()) checks.push_back(std::move(check));
   for (auto& check : snapkv_unit::fast_kernel_checks()) checks.push_back(std::move(check));
   int failures = 0;

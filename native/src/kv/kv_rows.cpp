@@ -65,28 +65,6 @@ struct Bf16Row {
   static float one(std::uint16_t bits) { return bf16_to_f32(bits); }
 };
 
-template <typename Row>
-float dot_16bit(const float* q, const std::uint16_t* row, int d) {
-  Vec acc0 = simd::zero(), acc1 = simd::zero();
-  int i = 0;
-  for (; i + 2 * kLanes <= d; i += 2 * kLanes) {
-    acc0 = simd::fma(simd::load(q + i), Row::load(row + i), acc0);
-    acc1 = simd::fma(simd::load(q + i + kLanes), Row::load(row + i + kLanes), acc1);
-  }
-  for (; i + kLanes <= d; i += kLanes) acc0 = simd::fma(simd::load(q + i), Row::load(row + i), acc0);
-  float total = simd::sum(simd::add(acc0, acc1));
-  for (; i < d; ++i) total += q[i] * Row::one(row[i]);
-  return total;
-}
-
-template <typename Row>
-void axpy_16bit(float weight, const std::uint16_t* row, float* out, int d) {
-  const Vec w = simd::broadcast(weight);
-  int i = 0;
-  for (; i + kLanes <= d; i += kLanes) simd::store(out + i, simd::fma(w, Row::load(row + i), simd::load(out + i)));
-  for (; i < d; ++i) out[i] += weight * Row::one(row[i]);
-}
-
 inline float q8_scale(const std::uint8_t* block) {
   std::uint16_t bits;
   std::memcpy(&bits, block, sizeof bits);
@@ -95,24 +73,18 @@ inline float q8_scale(const std::uint8_t* block) {
 
 inline const std::int8_t* q8_quants(const std::uint8_t* block) { return reinterpret_cast<const std::int8_t*>(block + 2); }
 
-float dot_q8(const float* q, const std::uint8_t* row, int d) {
-  Vec acc = simd::zero();
-  for (int b = 0; b < d / kQ8BlockValues; ++b, row += kQ8BlockBytes, q += kQ8BlockValues) {
-    const std::int8_t* quants = q8_quants(row);
-    Vec part = simd::zero();
-    for (int i = 0; i < kQ8BlockValues; i += kLanes) part = simd::fma(simd::load(q + i), load_i8(quants + i), part);
-    acc = simd::fma(simd::broadcast(q8_scale(row)), part, acc);
-  }
-  return simd::sum(acc);
+template <typename Row>
+void widen_16bit(const std::uint16_t* row, float* out, int d) {
+  int i = 0;
+  for (; i + kLanes <= d; i += kLanes) simd::store(out + i, Row::load(row + i));
+  for (; i < d; ++i) out[i] = Row::one(row[i]);
 }
 
-void axpy_q8(float weight, const std::uint8_t* row, float* out, int d) {
+void widen_q8(const std::uint8_t* row, float* out, int d) {
   for (int b = 0; b < d / kQ8BlockValues; ++b, row += kQ8BlockBytes, out += kQ8BlockValues) {
-    const Vec w = simd::broadcast(weight * q8_scale(row));
+    const Vec scale = simd::broadcast(q8_scale(row));
     const std::int8_t* quants = q8_quants(row);
-    for (int i = 0; i < kQ8BlockValues; i += kLanes) {
-      simd::store(out + i, simd::fma(w, load_i8(quants + i), simd::load(out + i)));
-    }
+    for (int i = 0; i < kQ8BlockValues; i += kLanes) simd::store(out + i, simd::mul(scale, load_i8(quants + i)));
   }
 }
 
@@ -209,38 +181,20 @@ void decode_kv_row(KvType type, const std::uint8_t* in, float* out, int d) {
   }
 }
 
-void score_kv_rows(KvType type, const float* q, const std::uint8_t* rows, std::size_t stride, int count, int d,
-                   float scale, float* scores) {
+void widen_kv_rows(KvType type, const std::uint8_t* rows, std::size_t stride, int count, int d, float* out) {
+  const std::size_t step = static_cast<std::size_t>(d);
   switch (type) {
     case KvType::F32:
-      for (int j = 0; j < count; ++j) scores[j] = simd::dot(q, row_at<float>(rows, stride, j), d) * scale;
+      for (int j = 0; j < count; ++j) std::memcpy(out + j * step, row_at<float>(rows, stride, j), sizeof(float) * step);
       return;
     case KvType::F16:
-      for (int j = 0; j < count; ++j) scores[j] = dot_16bit<F16Row>(q, row_at<std::uint16_t>(rows, stride, j), d) * scale;
+      for (int j = 0; j < count; ++j) widen_16bit<F16Row>(row_at<std::uint16_t>(rows, stride, j), out + j * step, d);
       return;
     case KvType::BF16:
-      for (int j = 0; j < count; ++j) scores[j] = dot_16bit<Bf16Row>(q, row_at<std::uint16_t>(rows, stride, j), d) * scale;
+      for (int j = 0; j < count; ++j) widen_16bit<Bf16Row>(row_at<std::uint16_t>(rows, stride, j), out + j * step, d);
       return;
     case KvType::Q8_0:
-      for (int j = 0; j < count; ++j) scores[j] = dot_q8(q, row_at<std::uint8_t>(rows, stride, j), d) * scale;
-      return;
-  }
-}
-
-void accumulate_kv_rows(KvType type, const float* weights, const std::uint8_t* rows, std::size_t stride, int count,
-                        int d, float* out) {
-  switch (type) {
-    case KvType::F32:
-      for (int j = 0; j < count; ++j) simd::axpy(weights[j], row_at<float>(rows, stride, j), out, d);
-      return;
-    case KvType::F16:
-      for (int j = 0; j < count; ++j) axpy_16bit<F16Row>(weights[j], row_at<std::uint16_t>(rows, stride, j), out, d);
-      return;
-    case KvType::BF16:
-      for (int j = 0; j < count; ++j) axpy_16bit<Bf16Row>(weights[j], row_at<std::uint16_t>(rows, stride, j), out, d);
-      return;
-    case KvType::Q8_0:
-      for (int j = 0; j < count; ++j) axpy_q8(weights[j], row_at<std::uint8_t>(rows, stride, j), out, d);
+      for (int j = 0; j < count; ++j) widen_q8(row_at<std::uint8_t>(rows, stride, j), out + j * step, d);
       return;
   }
 }

@@ -1,8 +1,7 @@
 #pragma once
 // Reading and writing KV rows in their stored type (kv/kv_type.h). Attention
-// and SnapKV scoring read the stored rows directly, converting a vector at a
-// time in registers: no f32 copy of a cache is ever made. The f32 type runs
-// the same simd::dot / simd::axpy as before the types existed, bit for bit.
+// and SnapKV scoring widen a tile of rows at a time (cpu/attention_tile.h),
+// a vector at a time: no f32 copy of a cache is ever made.
 #include <cstddef>
 #include <cstdint>
 
@@ -15,13 +14,9 @@ void encode_kv_row(KvType type, const float* in, std::uint8_t* out, int d);
 // One stored row back to `d` floats.
 void decode_kv_row(KvType type, const std::uint8_t* in, float* out, int d);
 
-// scores[j] = scale * (q . row j) for `count` rows `stride` bytes apart.
-void score_kv_rows(KvType type, const float* q, const std::uint8_t* rows, std::size_t stride, int count, int d,
-                   float scale, float* scores);
-
-// out += sum over j of weights[j] * row j, for `count` rows `stride` bytes apart.
-void accumulate_kv_rows(KvType type, const float* weights, const std::uint8_t* rows, std::size_t stride, int count,
-                        int d, float* out);
+// `count` rows `stride` bytes apart widened to f32 rows of d, one after another
+// in `out`: decode_kv_row's values, a vector at a time (attention's tiles).
+void widen_kv_rows(KvType type, const std::uint8_t* rows, std::size_t stride, int count, int d, float* out);
 
 // The scalar conversions, exposed for the unit test of the portable path.
 std::uint16_t f32_to_f16_bits(float value);

@@ -6,11 +6,10 @@
 #include <numeric>
 
 #include "common/engine_error.h"
-#include "cpu/fast_exp.h"
 #include "cpu/thread_pool.h"
 #include "kv/kv_cache.h"
-#include "kv/kv_rows.h"
 #include "model/model_config.h"
+#include "snapkv/window_attention.h"
 
 namespace snapkv {
 
@@ -68,40 +67,6 @@ std::vector<int> top_positions(const std::vector<float>& scores, int count) {
   return order;
 }
 
-namespace {
-
-// Sum over the window queries of one query head of their softmax attention
-// probabilities on each scored column j < length - window.
-std::vector<float> window_attention(const PromptKeys& keys, const float* queries, int head, int kv_head,
-                                    const ModelConfig& c, int window) {
-  const int length = keys.length();
-  const int scored = length - window;
-  const int d = c.head_dim;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  std::vector<float> sums(static_cast<std::size_t>(scored), 0.0f);
-  std::vector<float> row(static_cast<std::size_t>(length));
-  const KvType type = keys.type();
-  const std::size_t stride = keys.row_bytes();
-  for (int t = 0; t < window; ++t) {
-    const float* q = queries + (static_cast<std::size_t>(t) * c.heads + head) * d;
-    const int visible = scored + t + 1;  // causal: the query at position scored + t sees keys up to itself
-    // Keys are read in their stored type; the scores themselves are f32.
-    const int from_base = std::min(visible, keys.base_length);
-    if (from_base > 0) score_kv_rows(type, q, keys.key_row(kv_head, 0), stride, from_base, d, scale, row.data());
-    if (visible > from_base) {
-      score_kv_rows(type, q, keys.key_row(kv_head, from_base), stride, visible - from_base, d, scale,
-                    row.data() + from_base);
-    }
-    float max_score = -std::numeric_limits<float>::infinity();
-    for (int j = 0; j < visible; ++j) max_score = std::max(max_score, row[j]);
-    const float inverse = 1.0f / exp_shifted_in_place(row.data(), visible, max_score);
-    for (int j = 0; j < scored; ++j) sums[j] += row[j] * inverse;
-  }
-  return sums;
-}
-
-}  // namespace
-
 std::vector<KeptHead> select_positions(const PromptKeys& keys, const float* window_queries, const SnapKvParams& params,
                                        const ModelConfig& c, ThreadPool& pool) {
   const int length = keys.length();
@@ -117,10 +82,8 @@ std::vector<KeptHead> select_positions(const PromptKeys& keys, const float* wind
   }
 
   const int group = c.heads / c.kv_heads;
-  std::vector<std::vector<float>> per_query_head(static_cast<std::size_t>(c.heads));
-  pool.parallel_for(c.heads, [&](int h, int) {
-    per_query_head[h] = window_attention(keys, window_queries, h, h / group, c, params.window);
-  });
+  // Per query head: the window's summed probabilities on each scored column.
+  const std::vector<std::vector<float>> per_query_head = window_attention_sums(keys, window_queries, params.window, c, pool);
 
   const int scored = length - params.window;
   pool.parallel_for(cache_heads, [&](int ch, int) {
