@@ -11,13 +11,15 @@
 
 #include "engine/sequence.h"
 #include "engine/token_stream.h"
+#include "engine_thread.h"
 #include "model/model.h"
 
 namespace snapkv::binding {
 
-// Shared by a cache handle, its workers and its token streams.
+// Shared by a cache handle, its jobs and its token streams.
 struct CacheSlot {
   std::shared_ptr<Model> model;
+  std::shared_ptr<EngineThread> thread;  // the model's: where the cache's long work runs
   std::shared_ptr<Sequence> sequence;
 
   // Readers (questions, saves) may share a cache; a writer (extend, truncate,
@@ -72,9 +74,10 @@ class CacheHandle : public Napi::ObjectWrap<Self> {
 
  protected:
   std::shared_ptr<CacheSlot> slot(Napi::Env env) const { return live_slot(env, slot_); }
-  void hold(std::shared_ptr<Model> model, std::shared_ptr<Sequence> sequence) {
+  void hold(ModelOnThread engine, std::shared_ptr<Sequence> sequence) {
     slot_ = std::make_shared<CacheSlot>();
-    slot_->model = std::move(model);
+    slot_->model = std::move(engine.model);
+    slot_->thread = std::move(engine.thread);
     slot_->sequence = std::move(sequence);
   }
 
