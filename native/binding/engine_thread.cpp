@@ -46,6 +46,8 @@ void settle(Napi::Env env, Napi::Function, std::nullptr_t*, std::shared_ptr<Job>
   std::unique_ptr<std::shared_ptr<Job>> owned(data);
   if (env == nullptr) return;
   Job& job = **owned;
+  // What the work held (a cache's lease) is let go here, as the promise settles: until then the cache is busy.
+  job.work = nullptr;
   Napi::HandleScope scope(env);
   if (job.failed) {
     job.deferred.Reject(make_error(env, job.caught).Value());
@@ -84,7 +86,6 @@ Napi::Promise EngineThread::run(Napi::Env env, Work work, Resolve resolve) {
     std::lock_guard<std::mutex> lock(queue_->mutex);
     queue_->jobs.emplace_back([job, back]() mutable {
       job->failed = !capture_errors(job->caught, job->work);
-      job->work = nullptr;
       auto* data = new std::shared_ptr<Job>(std::move(job));
       if (back.BlockingCall(data) != napi_ok) delete data;  // the environment is closing
       back.Release();

@@ -30,7 +30,9 @@ class EngineThread {
 
   // Queues `work`. Its promise resolves to `resolve`'s value, made on the
   // JavaScript thread, or rejects with the work's error and code. What the
-  // work captured (a cache's lease) is let go before the promise settles.
+  // work captured (a cache's lease) is let go on the JavaScript thread as
+  // the promise settles, so a cache is busy until its operation's promise
+  // settles, as JavaScript sees it.
   Napi::Promise run(Napi::Env env, Work work, Resolve resolve);
 
   struct Queue;
