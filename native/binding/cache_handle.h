@@ -3,7 +3,11 @@
 // sequence they hold, the lease that lets one operation at a time change it,
 // and generation, logits, statistics and dispose. A second operation that
 // would collide is refused, not queued behind the first, so a caller's
-// mistake shows up as an error.
+// mistake shows up as an error; a caller that admits readers and writers in
+// turn (the server's scheduler) never meets it. The model's thread runs one
+// job at a time, but that alone would not do: a queued question would find
+// its prefix changed by a job queued before it, and truncate runs on the
+// JavaScript thread.
 #include <napi.h>
 
 #include <memory>
