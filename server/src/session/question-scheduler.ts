@@ -72,8 +72,10 @@ export class QuestionScheduler {
     // One NaN would stay in the running total for good (NaN - NaN is NaN): refuse it here.
     if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`a question's memory estimate must be a number of bytes, not ${bytes}`);
     item.signal?.throwIfAborted();
+    const waiting: Waiting = { item, bytes, admit: () => {} };
+    if (this.queue.length > 0 || !this.admits(waiting)) item.onQueued?.();
     const turn = await new Promise<Turn>((resolve, reject) => {
-      const waiting: Waiting = { item, bytes, admit: resolve };
+      waiting.admit = resolve;
       if (item.signal) {
         const signal = item.signal;
         waiting.onAbort = () => {
@@ -87,7 +89,6 @@ export class QuestionScheduler {
       }
       this.queue.push(waiting);
       this.pump();
-      if (this.queue.includes(waiting)) item.onQueued?.();
     });
     try {
       return await work(turn);

@@ -185,10 +185,13 @@ export class Session {
   private async indexFor(folder: string, signal?: AbortSignal): Promise<WorkspaceIndex> {
     const loaded = await this.model(signal);
     if (this.index && this.index.folder === folder) return this.index;
-    await this.index?.close(signal);
-    const store = new PrefixStore(this.settings.cacheDir, folder, this.log);
-    this.index = new WorkspaceIndex(folder, loaded, store, this.scheduler, this.log);
-    return this.index;
+    // Replaced before the old one is closed, so that callers meanwhile share the new index rather than each make
+    // one; the old one is closed whatever the signal, so that its cache is freed once its questions end.
+    const old = this.index;
+    const index = new WorkspaceIndex(folder, loaded, new PrefixStore(this.settings.cacheDir, folder, this.log), this.scheduler, this.log);
+    this.index = index;
+    await old?.close();
+    return index;
   }
 
   async indexFolder(call: IndexCall = {}): Promise<IndexResult> {
