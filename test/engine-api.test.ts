@@ -1,7 +1,10 @@
 // The engine's TypeScript surface: generation and sampling, cancellation,
-// progress, work off the JavaScript thread, one operation per cache, dispose,
+// progress, work off the JavaScript thread and off libuv's pool, one operation per cache, dispose,
 // and backend choice.
 import * as assert from 'assert';
+import { execFile } from 'child_process';
+import * as path from 'path';
+import { promisify } from 'util';
 import { AbortError, Engine, EngineError, Model } from '../server/src/engine';
 import { promptTokens, tinyModelSpec, writeTinyModel, WrittenTinyModel } from './fixtures/tiny-models';
 import { argmax } from './helpers/logits-compare';
@@ -189,6 +192,16 @@ describe('engine API', function () {
       assert.ok(reports.length >= 10, `only ${reports.length} progress reports`);
       assert.deepStrictEqual(reports, [...reports].sort((a, b) => a - b));
       assert.strictEqual(reports[reports.length - 1], longPrompt.length);
+    });
+
+    it("leaves libuv's thread pool to file I/O: with one pool thread, a file read made during a prefill ends first", async () => {
+      // The server's file reads (packing a workspace) share that pool; an engine call there would hold them for minutes.
+      const child = path.join(__dirname, 'helpers', 'pool-read-child.js');
+      const { stdout } = await promisify(execFile)(process.execPath, [child, fixture.path, String(longPrompt.length)], {
+        env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
+      });
+      const { ended } = JSON.parse(stdout.trim()) as { ended: string[] };
+      assert.deepStrictEqual(ended, ['read', 'prefill']);
     });
 
     it('an aborted prefill rejects with AbortError and leaves the model usable', async () => {

@@ -241,7 +241,7 @@ describe('remote backend through an OpenAI-compatible endpoint (snapkv-code serv
     const refused = await rejectsWith(
       backend.ask({ requestId: 'long', question: TOO_LONG, folder: localRepo, maxTokens: 2 }, settingsFor(proxy.url), { signal }),
       RemoteError,
-      /failed while answering: the question does not fit/,
+      /failed while answering: QUESTION_TOO_LONG: the question does not fit/,
     );
     assert.strictEqual(refused.code, 'REMOTE_FAILED');
   });

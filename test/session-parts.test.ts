@@ -1,12 +1,11 @@
-// The session's parts on their own: the memory gate, the read-write lock,
+// The session's parts on their own: the question scheduler,
 // context maps, settings, and finding models where Ollama and LM Studio keep them.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildContextMap } from '../server/src/session/context-map';
-import { MemoryGate } from '../server/src/session/memory-gate';
 import { findLocalModels } from '../server/src/session/model-search';
-import { ReadWriteLock } from '../server/src/session/read-write-lock';
+import { QuestionScheduler, Turn, WorkItem } from '../server/src/session/question-scheduler';
 import { resolveSettings } from '../server/src/session/settings';
 import { useTempDir } from './helpers/temp-dir';
 
@@ -15,59 +14,124 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 describe('session parts', () => {
   const tempDir = useTempDir('session-parts');
 
-  describe('memory gate', () => {
+  describe('question scheduler', () => {
+    /** Starts an item whose turn lasts until `finish` is called; `started` settles when it is admitted. */
+    function hold(scheduler: QuestionScheduler, item: WorkItem, order: string[], name: string) {
+      let finish!: () => void;
+      let turn!: Turn;
+      const ended = new Promise<void>((resolve) => (finish = resolve));
+      let admitted!: () => void;
+      const started = new Promise<void>((resolve) => (admitted = resolve));
+      const done = scheduler.run(item, async (t) => {
+        order.push(name);
+        turn = t;
+        admitted();
+        await ended;
+        return name;
+      });
+      return { started, done, finish: () => finish(), doneReading: () => turn.doneReading() };
+    }
+
     it('runs questions together while they fit, queues the rest in order, and runs an oversized one alone', async () => {
-      const gate = new MemoryGate(100);
+      const scheduler = new QuestionScheduler(100);
       const order: string[] = [];
-      const a = await gate.enter(60);
-      const b = gate.enter(30).then((release) => (order.push('b'), release));
-      const c = gate.enter(50).then((release) => (order.push('c'), release));
-      const d = gate.enter(5).then((release) => (order.push('d'), release));
+      const a = hold(scheduler, { kind: 'question', bytes: 60 }, order, 'a');
+      const b = hold(scheduler, { kind: 'question', bytes: 30 }, order, 'b');
+      const c = hold(scheduler, { kind: 'question', bytes: 50 }, order, 'c');
+      const d = hold(scheduler, { kind: 'question', bytes: 5 }, order, 'd');
       await tick();
-      assert.deepStrictEqual(order, ['b'], 'b fits beside a; c does not, and d waits behind c');
-      assert.strictEqual(gate.waitingCount, 2);
-      a();
+      assert.deepStrictEqual(order, ['a', 'b'], 'b fits beside a; c does not, and d waits behind c');
+      assert.strictEqual(scheduler.waitingCount, 2);
+      assert.strictEqual(scheduler.bytesInUse, 90);
+      a.finish();
       await tick();
-      assert.deepStrictEqual(order, ['b', 'c', 'd']);
-      (await b)();
-      (await c)();
-      (await d)();
-      assert.strictEqual(gate.bytesInUse, 0);
-      const huge = await gate.enter(1000);
-      assert.strictEqual(gate.runningCount, 1, 'a question over the limit still runs when alone');
-      huge();
+      assert.deepStrictEqual(order, ['a', 'b', 'c', 'd']);
+      for (const q of [b, c, d]) q.finish();
+      assert.deepStrictEqual(await Promise.all([a.done, b.done, c.done, d.done]), ['a', 'b', 'c', 'd']);
+      assert.strictEqual(scheduler.bytesInUse, 0);
+      assert.strictEqual(scheduler.questionsRunning, 0);
+      const huge = hold(scheduler, { kind: 'question', bytes: 1000 }, order, 'huge');
+      await huge.started;
+      assert.strictEqual(scheduler.questionsRunning, 1, 'a question over the limit still runs when alone');
+      huge.finish();
+      await huge.done;
     });
 
-    it('drops a waiting question whose signal aborts', async () => {
-      const gate = new MemoryGate(10);
-      const held = await gate.enter(10);
+    it('drops a waiting item whose signal aborts, and tells a waiting item that it waits', async () => {
+      const scheduler = new QuestionScheduler(10);
+      const order: string[] = [];
+      const held = hold(scheduler, { kind: 'question', bytes: 10 }, order, 'held');
       const controller = new AbortController();
-      const waiting = gate.enter(5, controller.signal);
+      let queued = 0;
+      const waiting = scheduler.run({ kind: 'question', bytes: 5, signal: controller.signal, onQueued: () => queued++ }, async () => 'ran');
+      const behind = hold(scheduler, { kind: 'question', bytes: 5 }, order, 'behind');
+      await tick();
+      assert.strictEqual(queued, 1);
       controller.abort(new Error('stop'));
       await assert.rejects(waiting, /stop/);
-      assert.strictEqual(gate.waitingCount, 0);
-      held();
+      assert.strictEqual(scheduler.waitingCount, 1, 'the aborted item left the queue');
+      held.finish();
+      await behind.started;
+      behind.finish();
+      await Promise.all([held.done, behind.done]);
+      await assert.rejects(scheduler.run({ kind: 'question', bytes: NaN }, async () => 'ran'), /number of bytes, not NaN/);
+      assert.throws(() => new QuestionScheduler(NaN), /positive number of bytes/);
     });
-  });
 
-  describe('read-write lock', () => {
+    it('ends the turn of a running item when its work fails on its signal', async () => {
+      const scheduler = new QuestionScheduler(10);
+      const controller = new AbortController();
+      const running = scheduler.run({ kind: 'question', bytes: 10, signal: controller.signal }, () => {
+        return new Promise<string>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
+      });
+      const next = scheduler.run({ kind: 'update' }, async () => 'updated');
+      await tick();
+      assert.strictEqual(scheduler.questionsRunning, 1);
+      controller.abort(new Error('cancelled'));
+      await assert.rejects(running, /cancelled/);
+      assert.strictEqual(await next, 'updated');
+      assert.strictEqual(scheduler.bytesInUse, 0);
+    });
+
     it('lets readers share, makes a writer wait for them, and holds new readers behind a waiting writer', async () => {
-      const lock = new ReadWriteLock();
-      const events: string[] = [];
-      const r1 = await lock.read();
-      const r2 = await lock.read();
-      const writer = lock.write().then((release) => (events.push('write'), release));
-      const r3 = lock.read().then((release) => (events.push('read3'), release));
+      const scheduler = new QuestionScheduler(1000);
+      const order: string[] = [];
+      const r1 = hold(scheduler, { kind: 'question', bytes: 1 }, order, 'r1');
+      const r2 = hold(scheduler, { kind: 'save' }, order, 'r2');
+      const writer = hold(scheduler, { kind: 'update' }, order, 'write');
+      const r3 = hold(scheduler, { kind: 'question', bytes: 1 }, order, 'r3');
       await tick();
-      assert.deepStrictEqual(events, []);
-      r1();
-      r2();
+      assert.deepStrictEqual(order, ['r1', 'r2']);
+      r1.finish();
+      r2.finish();
+      await writer.started;
       await tick();
-      assert.deepStrictEqual(events, ['write']);
-      (await writer)();
+      assert.deepStrictEqual(order, ['r1', 'r2', 'write'], 'no reader beside a writer');
+      writer.finish();
+      await r3.started;
+      r3.finish();
+      await Promise.all([r1.done, r2.done, writer.done, r3.done]);
+    });
+
+    it('lets a writer in once a question is done reading the prefix, while the question keeps its memory', async () => {
+      const scheduler = new QuestionScheduler(10);
+      const order: string[] = [];
+      const question = hold(scheduler, { kind: 'question', bytes: 10 }, order, 'question');
+      const close = hold(scheduler, { kind: 'close' }, order, 'close');
+      const second = hold(scheduler, { kind: 'question', bytes: 10 }, order, 'second');
+      await question.started;
       await tick();
-      assert.deepStrictEqual(events, ['write', 'read3']);
-      (await r3)();
+      assert.deepStrictEqual(order, ['question']);
+      question.doneReading();
+      await close.started;
+      assert.strictEqual(scheduler.bytesInUse, 10, 'the compact cache is still held');
+      close.finish();
+      await tick();
+      assert.deepStrictEqual(order, ['question', 'close'], 'the second question waits for memory');
+      question.finish();
+      await second.started;
+      second.finish();
+      await Promise.all([question.done, close.done, second.done]);
     });
   });
 

@@ -6,6 +6,7 @@ import * as assert from 'assert';
 import * as path from 'path';
 import { loadModel, LoadedModel } from '../server/src/session/loaded-model';
 import { PrefixStore } from '../server/src/session/prefix-store';
+import { QuestionScheduler } from '../server/src/session/question-scheduler';
 import { IndexOptions, WorkspaceIndex } from '../server/src/session/workspace-index';
 import { ChatTemplate, SERVER_TEMPLATE_VARIABLES } from '../server/src/text/chat-template';
 import { formatTemplateDate, parseTemplateDay, templateDay } from '../server/src/text/template-clock';
@@ -65,7 +66,7 @@ describe('the date a chat template writes', function () {
     const repo = path.join(tempDir(), 'repo');
     writeFixtureRepo(repo);
     const cacheDir = path.join(tempDir(), 'cache');
-    const newIndex = (): WorkspaceIndex => new WorkspaceIndex(repo, loaded, new PrefixStore(cacheDir, repo), () => {});
+    const newIndex = (): WorkspaceIndex => new WorkspaceIndex(repo, loaded, new PrefixStore(cacheDir, repo), new QuestionScheduler(Number.MAX_SAFE_INTEGER), () => {});
 
     const first = await onDay('2026-12-04T22:00:00Z', async () => {
       const index = newIndex();

@@ -9,7 +9,7 @@
 #include "js_values.h"
 #include "model_handle.h"
 #include "model/model_inspection.h"
-#include "promise_worker.h"
+#include "engine_thread.h"
 #include "rope_options.h"
 #include "compact_cache_handle.h"
 #include "prefix_cache_handle.h"
@@ -40,10 +40,12 @@ Napi::Value load_model(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, error.what());  // kv/kv_type.cpp names the types
   }
   load.exact = bool_option(options, "exact", false);
+  // The model's thread from its load on: the CUDA backend is made there, and all the model's work runs there.
+  auto thread = std::make_shared<EngineThread>();
   auto model = std::make_shared<std::shared_ptr<Model>>();
-  return PromiseWorker::start(
+  return thread->run(
       env, [path, load, model] { *model = Model::load(path, load); },
-      [model](Napi::Env env) -> Napi::Value { return ModelHandle::create(env, *model); });
+      [thread, model](Napi::Env env) -> Napi::Value { return ModelHandle::create(env, {*model, thread}); });
 }
 
 // inspectModel(path, { ropeScaling, ropeScale }) -> Promise<{ runs, errorCode?, error?, architecture, name,
@@ -54,7 +56,8 @@ Napi::Value inspect_model(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>().Utf8Value();
   const RopeScalingRequest request = rope_scaling_from_js(options_argument(info, 1));
   auto result = std::make_shared<ModelInspection>();
-  return PromiseWorker::start(
+  // A thread of its own: a header is read quickly, but must not wait behind another model's prefill.
+  return std::make_shared<EngineThread>()->run(
       env, [path, request, result] { *result = snapkv::inspect_model(path, request); },
       [result](Napi::Env env) -> Napi::Value {
         const ModelInspection& r = *result;

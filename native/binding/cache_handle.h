@@ -3,7 +3,11 @@
 // sequence they hold, the lease that lets one operation at a time change it,
 // and generation, logits, statistics and dispose. A second operation that
 // would collide is refused, not queued behind the first, so a caller's
-// mistake shows up as an error.
+// mistake shows up as an error; a caller that admits readers and writers in
+// turn (the server's scheduler) never meets it. The model's thread runs one
+// job at a time, but that alone would not do: a queued question would find
+// its prefix changed by a job queued before it, and truncate runs on the
+// JavaScript thread.
 #include <napi.h>
 
 #include <memory>
@@ -11,13 +15,15 @@
 
 #include "engine/sequence.h"
 #include "engine/token_stream.h"
+#include "engine_thread.h"
 #include "model/model.h"
 
 namespace snapkv::binding {
 
-// Shared by a cache handle, its workers and its token streams.
+// Shared by a cache handle, its jobs and its token streams.
 struct CacheSlot {
   std::shared_ptr<Model> model;
+  std::shared_ptr<EngineThread> thread;  // the model's: where the cache's long work runs
   std::shared_ptr<Sequence> sequence;
 
   // Readers (questions, saves) may share a cache; a writer (extend, truncate,
@@ -72,9 +78,10 @@ class CacheHandle : public Napi::ObjectWrap<Self> {
 
  protected:
   std::shared_ptr<CacheSlot> slot(Napi::Env env) const { return live_slot(env, slot_); }
-  void hold(std::shared_ptr<Model> model, std::shared_ptr<Sequence> sequence) {
+  void hold(ModelOnThread engine, std::shared_ptr<Sequence> sequence) {
     slot_ = std::make_shared<CacheSlot>();
-    slot_->model = std::move(model);
+    slot_->model = std::move(engine.model);
+    slot_->thread = std::move(engine.thread);
     slot_->sequence = std::move(sequence);
   }
 

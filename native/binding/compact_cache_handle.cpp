@@ -9,7 +9,7 @@ namespace snapkv::binding {
 namespace {
 
 struct CompactInit {
-  std::shared_ptr<Model> model;
+  ModelOnThread engine;
   CompactCache compact;
 };
 
@@ -22,8 +22,8 @@ Napi::Function CompactCacheHandle::define(Napi::Env env) {
   return DefineClass(env, "CompactCache", methods);
 }
 
-Napi::Object CompactCacheHandle::wrap(Napi::Env env, std::shared_ptr<Model> model, CompactCache compact) {
-  CompactInit init{std::move(model), std::move(compact)};
+Napi::Object CompactCacheHandle::wrap(Napi::Env env, ModelOnThread engine, CompactCache compact) {
+  CompactInit init{std::move(engine), std::move(compact)};
   return addon_data(env).compact_cache.New({Napi::External<CompactInit>::New(env, &init)});
 }
 
@@ -32,7 +32,7 @@ CompactCacheHandle::CompactCacheHandle(const Napi::CallbackInfo& info) : CacheHa
     throw Napi::TypeError::New(info.Env(), "compact caches are made by prefix.query() or model.compressOneShot(), not by new");
   }
   CompactInit& init = *info[0].As<Napi::External<CompactInit>>().Data();
-  hold(init.model, init.compact.sequence);
+  hold(init.engine, init.compact.sequence);
   kept_ = std::move(init.compact.kept);
   prompt_length_ = init.compact.prompt_length;
 }

@@ -9,7 +9,7 @@ namespace snapkv::binding {
 class CompactCacheHandle : public CacheHandle<CompactCacheHandle> {
  public:
   static Napi::Function define(Napi::Env env);
-  static Napi::Object wrap(Napi::Env env, std::shared_ptr<Model> model, CompactCache compact);
+  static Napi::Object wrap(Napi::Env env, ModelOnThread engine, CompactCache compact);
   explicit CompactCacheHandle(const Napi::CallbackInfo& info);
 
  private:

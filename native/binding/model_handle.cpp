@@ -7,9 +7,9 @@
 #include "compress_options.h"
 #include "engine/compression.h"
 #include "engine/prefix_file.h"
+#include "js_errors.h"
 #include "js_values.h"
 #include "progress_channel.h"
-#include "promise_worker.h"
 #include "compact_cache_handle.h"
 #include "prefix_cache_handle.h"
 #include "common/free_memory.h"
@@ -28,24 +28,24 @@ Napi::Function ModelHandle::define(Napi::Env env) {
                       InstanceAccessor<&ModelHandle::disposed>("disposed")});
 }
 
-Napi::Object ModelHandle::create(Napi::Env env, std::shared_ptr<Model> model) {
-  return addon_data(env).model.New({Napi::External<std::shared_ptr<Model>>::New(env, &model)});
+Napi::Object ModelHandle::create(Napi::Env env, ModelOnThread engine) {
+  return addon_data(env).model.New({Napi::External<ModelOnThread>::New(env, &engine)});
 }
 
 ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelHandle>(info) {
   if (info.Length() != 1 || !info[0].IsExternal()) {
     throw Napi::TypeError::New(info.Env(), "models are made by loadModel(), not by new");
   }
-  model_ = *info[0].As<Napi::External<std::shared_ptr<Model>>>().Data();
+  engine_ = *info[0].As<Napi::External<ModelOnThread>>().Data();
 }
 
-std::shared_ptr<Model> ModelHandle::model(Napi::Env env) const {
-  if (!model_) {
+const ModelOnThread& ModelHandle::engine(Napi::Env env) const {
+  if (!engine_.model) {
     Napi::Error error = Napi::Error::New(env, "the model has been disposed; load it again to use it");
     error.Set("code", "DISPOSED");
     throw error;
   }
-  return model_;
+  return engine_;
 }
 
 Napi::Value ModelHandle::info(const Napi::CallbackInfo& info) {
@@ -86,34 +86,33 @@ Napi::Value ModelHandle::metadata(const Napi::CallbackInfo& info) {
   return all;
 }
 
-// createPrefix({ capacity }) -> PrefixCache (empty)
+// createPrefix({ capacity }) -> Promise<PrefixCache> (empty): on the model's thread, since the CUDA backend may
+// pin gigabytes of host memory for it.
 Napi::Value ModelHandle::create_prefix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::shared_ptr<Model> m = model(env);
+  const ModelOnThread& e = engine(env);
   Napi::Object options = options_argument(info, 0);
-  const double capacity = number_option(options, "capacity", m->config().context_length);
+  const double capacity = number_option(options, "capacity", e.model->config().context_length);
   if (capacity < 1 || capacity > (1 << 30) || capacity != static_cast<int>(capacity)) {
     throw Napi::RangeError::New(env, "capacity must be a positive integer number of tokens");
   }
-  PrefixCache prefix;
-  CaughtError caught;
-  if (!capture_errors(caught, [&] { prefix = make_prefix_cache(*m, static_cast<int>(capacity)); })) {
-    throw_js(env, caught);
-  }
-  return PrefixCacheHandle::wrap(env, m, std::move(prefix));
+  auto prefix = std::make_shared<PrefixCache>();
+  return e.thread->run(
+      env, [m = e.model, capacity, prefix] { *prefix = make_prefix_cache(*m, static_cast<int>(capacity)); },
+      [e, prefix](Napi::Env env) -> Napi::Value { return PrefixCacheHandle::wrap(env, e, std::move(*prefix)); });
 }
 
 // loadPrefix(path, { extraCapacity }) -> Promise<PrefixCache>
 Napi::Value ModelHandle::load_prefix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::shared_ptr<Model> m = model(env);
+  const ModelOnThread& e = engine(env);
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadPrefix needs a file path");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   const int extra = static_cast<int>(number_option(options_argument(info, 1), "extraCapacity", 4096));
   auto prefix = std::make_shared<PrefixCache>();
-  return PromiseWorker::start(
-      env, [m, path, extra, prefix] { *prefix = snapkv::load_prefix(*m, path, extra); },
-      [m, prefix](Napi::Env env) -> Napi::Value { return PrefixCacheHandle::wrap(env, m, std::move(*prefix)); });
+  return e.thread->run(
+      env, [m = e.model, path, extra, prefix] { *prefix = snapkv::load_prefix(*m, path, extra); },
+      [e, prefix](Napi::Env env) -> Napi::Value { return PrefixCacheHandle::wrap(env, e, std::move(*prefix)); });
 }
 
 // compressOneShot(tokens, options, cancelFlag?, onProgress?) -> Promise<CompactCache>
@@ -150,32 +149,33 @@ Napi::Value ModelHandle::plan_one_shot(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelHandle::compress_one_shot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::shared_ptr<Model> m = model(env);
+  const ModelOnThread& e = engine(env);
+  std::shared_ptr<Model> m = e.model;
   auto prompt = std::make_shared<std::vector<int>>(tokens_from_js(info[0]));
   CompressOptions options = compress_options_from_js(options_argument(info, 1));
   auto cancel = CancelFlag::from(info.Length() > 2 ? info[2] : env.Undefined());
   auto progress = std::make_shared<ProgressChannel>(env, info.Length() > 3 ? info[3] : env.Undefined());
   auto result = std::make_shared<CompactCache>();
-  return PromiseWorker::start(
+  return e.thread->run(
       env,
       [m, prompt, options, cancel, progress, result]() mutable {
         options.cancel = cancel.get();
         options.on_progress = [progress](int done, int total) { progress->report(done, total); };
         *result = snapkv::compress_one_shot(*m, *prompt, options);
       },
-      [m, result](Napi::Env env) -> Napi::Value { return CompactCacheHandle::wrap(env, m, std::move(*result)); });
+      [e, result](Napi::Env env) -> Napi::Value { return CompactCacheHandle::wrap(env, e, std::move(*result)); });
 }
 
 Napi::Value ModelHandle::dispose(const Napi::CallbackInfo& info) {
   // Work already queued keeps its own reference and finishes; memory is
   // released when the last user lets go.
-  model_.reset();
+  engine_ = {};
   return_free_memory_to_os();
   return info.Env().Undefined();
 }
 
 Napi::Value ModelHandle::disposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !model_);
+  return Napi::Boolean::New(info.Env(), !engine_.model);
 }
 
 }  // namespace snapkv::binding

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "engine_thread.h"
 #include "model/model.h"
 
 namespace snapkv::binding {
@@ -11,11 +12,12 @@ namespace snapkv::binding {
 class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
  public:
   static Napi::Function define(Napi::Env env);
-  static Napi::Object create(Napi::Env env, std::shared_ptr<Model> model);
+  static Napi::Object create(Napi::Env env, ModelOnThread engine);
   explicit ModelHandle(const Napi::CallbackInfo& info);
 
-  // The model, or a thrown Error when it has been disposed.
-  std::shared_ptr<Model> model(Napi::Env env) const;
+  // The model and its thread, or a thrown Error when it has been disposed.
+  const ModelOnThread& engine(Napi::Env env) const;
+  std::shared_ptr<Model> model(Napi::Env env) const { return engine(env).model; }
 
  private:
   Napi::Value info(const Napi::CallbackInfo& info);
@@ -27,7 +29,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);
 
-  std::shared_ptr<Model> model_;
+  ModelOnThread engine_;
 };
 
 }  // namespace snapkv::binding

@@ -11,7 +11,6 @@
 #include "js_errors.h"
 #include "js_values.h"
 #include "progress_channel.h"
-#include "promise_worker.h"
 
 namespace snapkv::binding {
 
@@ -25,7 +24,7 @@ LogitsMode logits_mode(Napi::Env env, const std::string& name) {
 }
 
 struct PrefixInit {
-  std::shared_ptr<Model> model;
+  ModelOnThread engine;
   PrefixCache prefix;
 };
 
@@ -43,8 +42,8 @@ Napi::Function PrefixCacheHandle::define(Napi::Env env) {
   return DefineClass(env, "PrefixCache", methods);
 }
 
-Napi::Object PrefixCacheHandle::wrap(Napi::Env env, std::shared_ptr<Model> model, PrefixCache prefix) {
-  PrefixInit init{std::move(model), std::move(prefix)};
+Napi::Object PrefixCacheHandle::wrap(Napi::Env env, ModelOnThread engine, PrefixCache prefix) {
+  PrefixInit init{std::move(engine), std::move(prefix)};
   return addon_data(env).prefix_cache.New({Napi::External<PrefixInit>::New(env, &init)});
 }
 
@@ -53,7 +52,7 @@ PrefixCacheHandle::PrefixCacheHandle(const Napi::CallbackInfo& info) : CacheHand
     throw Napi::TypeError::New(info.Env(), "prefix caches are made by model.createPrefix() or model.loadPrefix(), not by new");
   }
   PrefixInit& init = *info[0].As<Napi::External<PrefixInit>>().Data();
-  hold(init.model, init.prefix.sequence);
+  hold(init.engine, init.prefix.sequence);
 }
 
 // extend(tokens, { logits, chunkTokens }, cancelFlag?, onProgress?) -> Promise<Float32Array | null>
@@ -71,7 +70,7 @@ Napi::Value PrefixCacheHandle::extend(const Napi::CallbackInfo& info) {
   auto lease = std::make_shared<CacheLease>(env, s, LeaseKind::Exclusive);
   auto logits = std::make_shared<std::vector<float>>();
 
-  return PromiseWorker::start(
+  return s->thread->run(
       env,
       [s, tokens, forward, cancel, progress, lease, logits]() mutable {
         forward.cancel = cancel.get();
@@ -95,14 +94,16 @@ Napi::Value PrefixCacheHandle::query(const Napi::CallbackInfo& info) {
   auto progress = std::make_shared<ProgressChannel>(env, info.Length() > 3 ? info[3] : env.Undefined());
   auto lease = std::make_shared<CacheLease>(env, s, LeaseKind::Shared);
   auto result = std::make_shared<CompactCache>();
-  return PromiseWorker::start(
+  return s->thread->run(
       env,
       [s, suffix, options, cancel, progress, lease, result]() mutable {
         options.cancel = cancel.get();
         options.on_progress = [progress](int done, int total) { progress->report(done, total); };
         *result = query_prefix(*s->model, prefix_of(*s), *suffix, options);
       },
-      [s, result](Napi::Env env) -> Napi::Value { return CompactCacheHandle::wrap(env, s->model, std::move(*result)); });
+      [s, result](Napi::Env env) -> Napi::Value {
+        return CompactCacheHandle::wrap(env, {s->model, s->thread}, std::move(*result));
+      });
 }
 
 // truncate(length): cuts the cache back so only the changed tail runs again.
@@ -130,7 +131,7 @@ Napi::Value PrefixCacheHandle::save(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "save needs a file path");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   auto lease = std::make_shared<CacheLease>(env, s, LeaseKind::Shared);
-  return PromiseWorker::start(
+  return s->thread->run(
       env, [s, path, lease] { save_prefix(*s->model, prefix_of(*s), path); },
       [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
 }

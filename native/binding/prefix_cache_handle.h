@@ -9,7 +9,7 @@ namespace snapkv::binding {
 class PrefixCacheHandle : public CacheHandle<PrefixCacheHandle> {
  public:
   static Napi::Function define(Napi::Env env);
-  static Napi::Object wrap(Napi::Env env, std::shared_ptr<Model> model, PrefixCache prefix);
+  static Napi::Object wrap(Napi::Env env, ModelOnThread engine, PrefixCache prefix);
   explicit PrefixCacheHandle(const Napi::CallbackInfo& info);
 
  private:

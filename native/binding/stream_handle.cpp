@@ -4,8 +4,8 @@
 
 #include "addon_data.h"
 #include "cancel_flag.h"
-#include "promise_worker.h"
 #include "cache_handle.h"
+#include "js_errors.h"
 
 namespace snapkv::binding {
 
@@ -76,7 +76,7 @@ Napi::Value TokenStreamHandle::next(const Napi::CallbackInfo& info) {
   auto guard = std::make_shared<StepGuard>(StepGuard{&s->stepping});
   auto cancel = CancelFlag::from(info.Length() > 0 ? info[0] : env.Undefined());
   auto token = std::make_shared<std::optional<int>>();
-  return PromiseWorker::start(
+  return s->slot->thread->run(
       env, [s, guard, cancel, token] { *token = s->stream->next(cancel.get()); },
       [token](Napi::Env env) -> Napi::Value {
         return token->has_value() ? Napi::Number::New(env, **token) : env.Null();
@@ -91,7 +91,7 @@ Napi::Value TokenStreamHandle::finish(const Napi::CallbackInfo& info) {
   state_.reset();
   auto guard = std::make_shared<StepGuard>(StepGuard{&s->stepping});
   auto cancel = CancelFlag::from(info.Length() > 0 ? info[0] : env.Undefined());
-  return PromiseWorker::start(
+  return s->slot->thread->run(
       env,
       [s, guard, cancel]() mutable {
         s->stream->finish(cancel.get());

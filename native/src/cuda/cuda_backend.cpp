@@ -208,8 +208,6 @@ std::unique_ptr<KvStore> CudaBackend::create_kv(int cache_heads, int capacity, b
   const KvPlacement placement = host_allowed && options_.prefix_in_host_memory
                                     ? KvPlacement::PinnedHost
                                     : choose_kv_placement(*budget_, bytes, working_bytes(capacity), host_allowed);
-  // No lock: this runs on the JavaScript thread (a new prompt cache), and a
-  // pass may hold the lock for minutes; the budget has a lock of its own.
   gpu::check_cuda(cudaSetDevice(device_), "cudaSetDevice");
   const std::string what = "a KV cache of " + std::to_string(capacity) + " tokens";
   return std::make_unique<DeviceKvStore>(budget_, placement, c.layers, cache_heads, c.head_dim, capacity, what);
@@ -277,7 +275,6 @@ std::vector<float> CudaBackend::forward(KvStore& kv, const int* tokens, int coun
     fail(ErrorCode::CapacityExceeded, "the KV cache holds ", store.length(), " of ", store.capacity(),
          " tokens and cannot take ", count, " more; create it with a larger capacity");
   }
-  std::lock_guard<std::mutex> lock(mutex_);
   gpu::check_cuda(cudaSetDevice(device_), "cudaSetDevice");
   Rows rows = embed_rows(tokens, count, store.next_position());
 
@@ -318,7 +315,6 @@ std::vector<float> CudaBackend::compress(const CompressionPass& compression) {
   const int count = static_cast<int>(tokens.size());
   const int prompt_length = compression.prompt_length;
   const int base_length = compression.base_length;
-  std::lock_guard<std::mutex> lock(mutex_);
   gpu::check_cuda(cudaSetDevice(device_), "cudaSetDevice");
   cudaStream_t stream = stream_.get();
 
@@ -397,7 +393,6 @@ void CudaBackend::read_kv(const KvStore& kv, int layer, int kind, int head, int 
   const std::size_t count = static_cast<std::size_t>(length) * store.head_dim();
   std::vector<std::uint16_t> bits;
   if (store.placement() == KvPlacement::Device) {
-    std::lock_guard<std::mutex> lock(mutex_);
     bits.resize(count);
     gpu::check_cuda(cudaMemcpyAsync(bits.data(), source, count * kBf16, cudaMemcpyDeviceToHost, stream_.get()),
                     "reading the KV cache");
@@ -417,7 +412,6 @@ void CudaBackend::write_kv(KvStore& kv, int layer, int kind, int head, int lengt
   }
   std::vector<std::uint16_t> bits(count);
   for (std::size_t i = 0; i < count; ++i) bits[i] = f32_to_bf16_bits(values[i]);
-  std::lock_guard<std::mutex> lock(mutex_);
   gpu::check_cuda(cudaMemcpyAsync(target, bits.data(), count * kBf16, cudaMemcpyHostToDevice, stream_.get()),
                   "writing the KV cache");
   stream_.synchronize("writing the KV cache");

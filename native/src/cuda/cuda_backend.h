@@ -7,7 +7,6 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 
 #include "cuda/device_kv.h"
 #include "cuda/device_weights.h"
@@ -45,6 +44,9 @@ struct LayerPass {
   std::function<void(int layer, const gpu::KvView& keys)> after_layer;
 };
 
+// Used from one thread at a time, as the addon does (each model's work runs
+// on a thread of its own) and the standalone tools do: the stream, the
+// runner's working buffers and the small buffers are shared by every call.
 class CudaBackend : public Backend {
  public:
   CudaBackend(const Model& model, const BackendOptions& options);
@@ -89,8 +91,6 @@ class CudaBackend : public Backend {
   std::unique_ptr<DeviceWeights> weights_;
   std::unique_ptr<LayerRunner> runner_;
   GrowingBuffer logits_, small_hidden_, small_tokens_, small_positions_;
-  // One operation at a time: the runner's working buffers are shared.
-  std::mutex mutex_;
 };
 
 DeviceKvStore& device_store(const KvStore& kv);

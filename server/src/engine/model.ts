@@ -49,7 +49,7 @@ export class Model {
     if (capacity < ids.length) {
       throw new EngineError('INVALID_ARGUMENT', `capacity ${capacity} is smaller than the prompt of ${ids.length} tokens`);
     }
-    const native = nativeSync(() => this.native.createPrefix({ capacity }));
+    const native = await nativeCall(() => this.native.createPrefix({ capacity }));
     const cancellation = linkCancellation(options.signal);
     try {
       const logits = await nativeCall(() =>

@@ -151,7 +151,8 @@ export interface NativeModel {
   info(): NativeModelInfo;
   metadata(): Record<string, MetadataValue>;
   metadata(key: string): MetadataValue | undefined;
-  createPrefix(options: { capacity?: number }): NativePrefixCache;
+  /** Asynchronous: the CUDA backend may pin gigabytes of host memory for it, on the model's engine thread. */
+  createPrefix(options: { capacity?: number }): Promise<NativePrefixCache>;
   loadPrefix(path: string, options: { extraCapacity?: number }): Promise<NativePrefixCache>;
   compressOneShot(
     tokens: Int32Array,

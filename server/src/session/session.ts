@@ -9,10 +9,10 @@ import { RemoteBackend } from '../remote/remote-backend';
 import { DEFAULT_EXCERPT_LIMITS, keptExcerpts } from './kept-context';
 import { ContextMapStore } from './context-map-store';
 import { LoadedModel, loadModel } from './loaded-model';
-import { MemoryGate } from './memory-gate';
 import { DEMO_MODEL_NOTE } from './demo-model';
 import { findLocalModels, howToGetAModel } from './model-search';
 import { PrefixStore } from './prefix-store';
+import { QuestionScheduler } from './question-scheduler';
 import { buildSuffix } from './prompt';
 import { answerModeChooser } from './answer-mode';
 import { QuestionPlan, questionBytesEstimate, runQuestion } from './question';
@@ -91,7 +91,8 @@ export class Session {
   private index: WorkspaceIndex | undefined;
   /** Set when an OpenAI-compatible endpoint answers instead of the local engine (settings serverUrl). */
   private remote: RemoteBackend | undefined;
-  private readonly gate: MemoryGate;
+  /** Every wait for the prefix cache or for memory: questions, updates, saves. */
+  private readonly scheduler: QuestionScheduler;
   private readonly maps = new ContextMapStore();
   private readonly questions = new Map<string, AbortController>();
   private readonly log: Log;
@@ -101,7 +102,7 @@ export class Session {
 
   constructor(private readonly options: SessionOptions = {}) {
     this.settings = resolveSettings(options.settings);
-    this.gate = new MemoryGate(this.settings.compactMemoryLimit);
+    this.scheduler = new QuestionScheduler(this.settings.compactMemoryLimit);
     this.log = options.log ?? (() => {});
     this.remote = this.settings.remote ? new RemoteBackend(this.settings.remote, this.log) : undefined;
   }
@@ -185,10 +186,13 @@ export class Session {
   private async indexFor(folder: string, signal?: AbortSignal): Promise<WorkspaceIndex> {
     const loaded = await this.model(signal);
     if (this.index && this.index.folder === folder) return this.index;
-    await this.index?.close(signal);
-    const store = new PrefixStore(this.settings.cacheDir, folder, this.log);
-    this.index = new WorkspaceIndex(folder, loaded, store, this.log);
-    return this.index;
+    // Replaced before the old one is closed, so that callers meanwhile share the new index rather than each make
+    // one; the old one is closed whatever the signal, so that its cache is freed once its questions end.
+    const old = this.index;
+    const index = new WorkspaceIndex(folder, loaded, new PrefixStore(this.settings.cacheDir, folder, this.log), this.scheduler, this.log);
+    this.index = index;
+    await old?.close();
+    return index;
   }
 
   async indexFolder(call: IndexCall = {}): Promise<IndexResult> {
@@ -237,7 +241,7 @@ export class Session {
   }
 
   async ask(unchecked: AskParams, call: AskCall = {}): Promise<AskResult> {
-    // Checked here as well as at each entry point's door: nothing unchecked may reach the memory gate.
+    // Checked here as well as at each entry point's door: nothing unchecked may reach the scheduler.
     const params = checkRequest.ask(unchecked);
     if (this.questions.has(params.requestId)) throw new UserError(`a question with id ${params.requestId} is already running`);
     if (params.question.trim() === '') throw new UserError('the question is empty: type a question');
@@ -265,68 +269,54 @@ export class Session {
       const plan: QuestionPlan = { suffix, snapkv, maxTokens, temperature: params.temperature ?? ANSWER_TEMPERATURE };
 
       const bytes = questionBytesEstimate(loaded, plan, index.current?.answerMode);
-      if (this.gate.bytesInUse + bytes > this.settings.compactMemoryLimit && this.gate.runningCount > 0) call.onQueued?.();
-      const leave = await this.gate.enter(bytes, signal);
-      try {
-        const releaseRead = await index.lock.read(signal);
-        let released = false;
-        const releaseOnce = (): void => {
-          if (!released) releaseRead();
-          released = true;
-        };
-        try {
-          const snapshot = index.current;
-          if (!snapshot) throw new UserError(`the index of ${folder} is not complete (an update was cancelled or failed): reindex the workspace`, 'INDEX_INCOMPLETE');
-          if (snapshot.packed.blocks.length === 0) {
-            const leftOut = snapshot.packed.leftOut.length;
-            throw new UserError(
-              `there are no files to read in ${folder}` +
-                (leftOut > 0 ? ` (${leftOut} left out: binaries, secrets, lock files or your exclude globs; include globs, or includeSecrets for secrets, can admit them)` : ' (the folder is empty)'),
-              'NOTHING_TO_READ',
-            );
-          }
-          const context = loaded.model.info.contextLength;
-          const repositoryTokens = snapshot.tokens.length;
-          const needed = repositoryTokens + suffix.length + maxTokens;
-          if (needed > context) {
-            throw new UserError(
-              `the question does not fit: the repository takes ${repositoryTokens} tokens, the question ${suffix.length} ` +
-                `and the answer up to ${maxTokens}, together ${needed}, over the model's context of ${context} tokens. ` +
-                'Shorten the question or the chat history, or leave files out (setting maxContextTokens or exclude globs).',
-              'QUESTION_TOO_LONG',
-            );
-          }
-          const { result, map } = await runQuestion(loaded, {
-            params,
-            plan,
-            snapshot,
-            signal,
-            onDelta: (text) => call.onDelta?.(text),
-            onCompressed: releaseOnce,
-            onOneShotProgress: (p) => {
-              const files = snapshot.packed.blocks.length;
-              call.onIndexProgress?.({ ...p, phase: 'one-shot', filesDone: files, filesTotal: files, note: snapshot.answerMode.info.note });
-            },
-            queuedMs: performance.now() - asked,
-          });
-          this.maps.add(map);
-          call.onKept?.(map, snapshot.packed.blocks);
-          const { layers, kvHeads } = loaded.model.info;
-          result.answerMode = snapshot.answerMode.info;
-          result.prompt = {
-            promptTokens: repositoryTokens + suffix.length,
-            repositoryTokens,
-            // One-shot keeps no cache: the whole repository ran through the model for this question.
-            cachedTokens: snapshot.prefix ? Math.max(0, repositoryTokens - prefilledNow) : 0,
-            keptTokens: Math.round(map.keptTotal / (layers * kvHeads)),
-          };
-          return result;
-        } finally {
-          releaseOnce();
+      return await this.scheduler.run({ kind: 'question', bytes, signal, onQueued: call.onQueued }, async (turn) => {
+        const snapshot = index.current;
+        if (!snapshot) throw new UserError(`the index of ${folder} is not complete (an update was cancelled or failed): reindex the workspace`, 'INDEX_INCOMPLETE');
+        if (snapshot.packed.blocks.length === 0) {
+          const leftOut = snapshot.packed.leftOut.length;
+          throw new UserError(
+            `there are no files to read in ${folder}` +
+              (leftOut > 0 ? ` (${leftOut} left out: binaries, secrets, lock files or your exclude globs; include globs, or includeSecrets for secrets, can admit them)` : ' (the folder is empty)'),
+            'NOTHING_TO_READ',
+          );
         }
-      } finally {
-        leave();
-      }
+        const context = loaded.model.info.contextLength;
+        const repositoryTokens = snapshot.tokens.length;
+        const needed = repositoryTokens + suffix.length + maxTokens;
+        if (needed > context) {
+          throw new UserError(
+            `the question does not fit: the repository takes ${repositoryTokens} tokens, the question ${suffix.length} ` +
+              `and the answer up to ${maxTokens}, together ${needed}, over the model's context of ${context} tokens. ` +
+              'Shorten the question or the chat history, or leave files out (setting maxContextTokens or exclude globs).',
+            'QUESTION_TOO_LONG',
+          );
+        }
+        const { result, map } = await runQuestion(loaded, {
+          params,
+          plan,
+          snapshot,
+          signal,
+          onDelta: (text) => call.onDelta?.(text),
+          onCompressed: () => turn.doneReading(),
+          onOneShotProgress: (p) => {
+            const files = snapshot.packed.blocks.length;
+            call.onIndexProgress?.({ ...p, phase: 'one-shot', filesDone: files, filesTotal: files, note: snapshot.answerMode.info.note });
+          },
+          queuedMs: performance.now() - asked,
+        });
+        this.maps.add(map);
+        call.onKept?.(map, snapshot.packed.blocks);
+        const { layers, kvHeads } = loaded.model.info;
+        result.answerMode = snapshot.answerMode.info;
+        result.prompt = {
+          promptTokens: repositoryTokens + suffix.length,
+          repositoryTokens,
+          // One-shot keeps no cache: the whole repository ran through the model for this question.
+          cachedTokens: snapshot.prefix ? Math.max(0, repositoryTokens - prefilledNow) : 0,
+          keptTokens: Math.round(map.keptTotal / (layers * kvHeads)),
+        };
+        return result;
+      });
     } finally {
       this.questions.delete(params.requestId);
       this.changed();
@@ -419,9 +409,9 @@ export class Session {
       tokensIndexed: this.remote?.indexed?.tokens ?? this.index?.current?.tokens.length ?? 0,
       prefixBytes: this.index?.prefixBytes() ?? 0,
       ...(!this.remote && this.index?.current ? { answerMode: this.index.current.answerMode.info } : {}),
-      compactBytes: this.gate.bytesInUse,
-      questionsRunning: this.gate.runningCount,
-      questionsQueued: Math.max(0, this.questions.size - this.gate.runningCount),
+      compactBytes: this.scheduler.bytesInUse,
+      questionsRunning: this.scheduler.questionsRunning,
+      questionsQueued: Math.max(0, this.questions.size - this.scheduler.questionsRunning),
       ...(this.remote ? { remote: this.remote.status() } : {}),
     };
   }
@@ -435,7 +425,7 @@ export class Session {
     const next = resolveSettings(settings, this.settings);
     const before = this.settings;
     this.settings = next;
-    this.gate.setLimit(next.compactMemoryLimit);
+    this.scheduler.setLimit(next.compactMemoryLimit);
     const modelChanged =
       next.modelPath !== before.modelPath ||
       next.backend !== before.backend ||

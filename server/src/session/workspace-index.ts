@@ -11,7 +11,7 @@ import type { AnswerMode } from './answer-mode';
 import type { LoadedModel } from './loaded-model';
 import type { PrefixStore } from './prefix-store';
 import { Debouncer } from './debouncer';
-import { ReadWriteLock } from './read-write-lock';
+import type { QuestionScheduler } from './question-scheduler';
 import { buildPrefixHead, PrefixHead, QUESTION_RESERVE_TOKENS } from './prompt';
 
 /** 'one-shot': a question reading the whole repository, when no prefix cache fits. */
@@ -90,7 +90,6 @@ function concatTokens(head: Int32Array, packed: PackedWorkspace): Int32Array {
 }
 
 export class WorkspaceIndex {
-  readonly lock = new ReadWriteLock();
   private prefix: PrefixCache | undefined;
   /** The date the prefix's head was rendered with: kept while the cache lives, so its tokens stay valid. */
   private cacheDay: Date | undefined;
@@ -105,6 +104,8 @@ export class WorkspaceIndex {
     readonly folder: string,
     private readonly loaded: LoadedModel,
     private readonly store: PrefixStore,
+    /** Where updates, saves and closes wait for the questions reading the prefix, and they for them. */
+    private readonly scheduler: QuestionScheduler,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -170,89 +171,88 @@ export class WorkspaceIndex {
     const { head, packed, tokens: wanted, lineMap } = await this.pack(options, today);
     const filesTotal = packed.blocks.length;
 
-    const release = await this.lock.write(signal);
-    try {
-      const mode = options.chooseAnswerMode?.(wanted.length, this.prefix?.stats().usedBytes ?? 0) ?? PREFIX_CACHE_MODE;
-      if (mode.kind === 'one-shot') {
-        // No prefix cache: the one held (of an older, smaller repository) goes, and nothing is saved.
-        this.dispose();
-        this.snapshot = { prefix: undefined, tokens: wanted, answerMode: mode, lineMap, head, packed };
-        this.log(`${this.folder}: ${mode.info.note ?? 'answering one-shot'}`);
-        return this.result(packed, wanted.length, 0, 'one-shot', started, mode);
-      }
-      let source: IndexResult['source'];
-      if (options.force && this.prefix) {
-        this.prefix.dispose();
-        this.prefix = undefined;
-        this.snapshot = undefined;
-      }
-      this.cacheDay = today;
-      if (!this.prefix && !options.force) {
-        const extra = Math.max(wanted.length + 1024, model.info.contextLength);
-        this.prefix = await this.store.load(model, this.loaded.path, this.loaded.fileBytes, extra);
-        if (this.prefix) this.log(`reloaded the saved prefix cache of ${this.prefix.length} tokens for ${this.folder}`);
-        source = this.prefix ? 'saved-cache' : 'prefill';
-      } else {
-        source = this.prefix ? 'incremental' : 'prefill';
-      }
-
-      let cut = 0;
-      if (this.prefix) {
-        const common = commonPrefixLength(this.prefix.tokens(), wanted);
-        // Cut where the block holding the first difference begins, so only whole blocks are prefilled again.
-        const block = lineMap.blockIndexAt(common);
-        cut = block < 0 ? common : lineMap.blockStartToken(block);
-        const capacity = this.prefix.stats().capacity;
-        if (wanted.length > capacity) {
-          this.log(`the prefix cache holds ${capacity} tokens at most, the folder now needs ${wanted.length}: prefilling afresh`);
+    return this.scheduler.run({ kind: 'update', signal }, async () => {
+      try {
+        const mode = options.chooseAnswerMode?.(wanted.length, this.prefix?.stats().usedBytes ?? 0) ?? PREFIX_CACHE_MODE;
+        if (mode.kind === 'one-shot') {
+          // No prefix cache: the one held (of an older, smaller repository) goes, and nothing is saved.
+          this.dispose();
+          this.snapshot = { prefix: undefined, tokens: wanted, answerMode: mode, lineMap, head, packed };
+          this.log(`${this.folder}: ${mode.info.note ?? 'answering one-shot'}`);
+          return this.result(packed, wanted.length, 0, 'one-shot', started, mode);
+        }
+        let source: IndexResult['source'];
+        if (options.force && this.prefix) {
           this.prefix.dispose();
           this.prefix = undefined;
-          cut = 0;
-          source = 'prefill';
+          this.snapshot = undefined;
         }
-      }
-      if (this.prefix && cut === wanted.length && this.prefix.length === wanted.length) {
-        if (source === 'incremental') source = 'unchanged';
-        this.snapshot = { prefix: this.prefix, tokens: wanted, answerMode: mode, lineMap, head, packed };
-        return this.result(packed, wanted.length, 0, source, started, mode);
-      }
+        this.cacheDay = today;
+        if (!this.prefix && !options.force) {
+          const extra = Math.max(wanted.length + 1024, model.info.contextLength);
+          this.prefix = await this.store.load(model, this.loaded.path, this.loaded.fileBytes, extra);
+          if (this.prefix) this.log(`reloaded the saved prefix cache of ${this.prefix.length} tokens for ${this.folder}`);
+          source = this.prefix ? 'saved-cache' : 'prefill';
+        } else {
+          source = this.prefix ? 'incremental' : 'prefill';
+        }
 
-      const tail = wanted.subarray(cut);
-      const progress = (p: { tokensDone: number; tokensTotal: number; tokensPerSecond: number; etaMs: number | undefined }): void =>
-        report({ phase: 'prefilling', filesDone: filesTotal, filesTotal, tokensDone: cut + p.tokensDone, tokensTotal: wanted.length, tokensPerSecond: p.tokensPerSecond, etaMs: p.etaMs });
-      // Counted by the engine, not by us: what really ran through the model.
-      let forwarded: number;
-      if (this.prefix) {
-        this.prefix.truncate(cut);
-        // Until the tail is in, the old map no longer describes the cache.
-        this.snapshot = undefined;
-        const before = this.prefix.stats().forwardedTokens;
-        // Nothing to add when the newest files were deleted: the cut cache is the whole prefix.
-        if (tail.length > 0) await this.prefix.extend(tail, { signal, onProgress: progress, logits: 'none' });
-        forwarded = this.prefix.stats().forwardedTokens - before;
-      } else {
-        const capacity = Math.max(model.info.contextLength, wanted.length + 1024);
-        this.prefix = await model.prefill(wanted, { signal, onProgress: progress, logits: 'none', capacity });
-        forwarded = this.prefix.stats().forwardedTokens;
+        let cut = 0;
+        if (this.prefix) {
+          const common = commonPrefixLength(this.prefix.tokens(), wanted);
+          // Cut where the block holding the first difference begins, so only whole blocks are prefilled again.
+          const block = lineMap.blockIndexAt(common);
+          cut = block < 0 ? common : lineMap.blockStartToken(block);
+          const capacity = this.prefix.stats().capacity;
+          if (wanted.length > capacity) {
+            this.log(`the prefix cache holds ${capacity} tokens at most, the folder now needs ${wanted.length}: prefilling afresh`);
+            this.prefix.dispose();
+            this.prefix = undefined;
+            cut = 0;
+            source = 'prefill';
+          }
+        }
+        if (this.prefix && cut === wanted.length && this.prefix.length === wanted.length) {
+          if (source === 'incremental') source = 'unchanged';
+          this.snapshot = { prefix: this.prefix, tokens: wanted, answerMode: mode, lineMap, head, packed };
+          return this.result(packed, wanted.length, 0, source, started, mode);
+        }
+
+        const tail = wanted.subarray(cut);
+        const progress = (p: { tokensDone: number; tokensTotal: number; tokensPerSecond: number; etaMs: number | undefined }): void =>
+          report({ phase: 'prefilling', filesDone: filesTotal, filesTotal, tokensDone: cut + p.tokensDone, tokensTotal: wanted.length, tokensPerSecond: p.tokensPerSecond, etaMs: p.etaMs });
+        // Counted by the engine, not by us: what really ran through the model.
+        let forwarded: number;
+        if (this.prefix) {
+          this.prefix.truncate(cut);
+          // Until the tail is in, the old map no longer describes the cache.
+          this.snapshot = undefined;
+          const before = this.prefix.stats().forwardedTokens;
+          // Nothing to add when the newest files were deleted: the cut cache is the whole prefix.
+          if (tail.length > 0) await this.prefix.extend(tail, { signal, onProgress: progress, logits: 'none' });
+          forwarded = this.prefix.stats().forwardedTokens - before;
+        } else {
+          const capacity = Math.max(model.info.contextLength, wanted.length + 1024);
+          this.prefix = await model.prefill(wanted, { signal, onProgress: progress, logits: 'none', capacity });
+          forwarded = this.prefix.stats().forwardedTokens;
+        }
+        this.snapshot = { prefix: this.prefix, tokens: wanted, answerMode: mode, lineMap, head, packed };
+        if (source === 'incremental') {
+          // A save rewrites the whole cache (gigabytes for a large repository): after edits, wait for quiet.
+          this.saver.trigger();
+        } else {
+          report({ phase: 'saving', filesDone: filesTotal, filesTotal, tokensDone: wanted.length, tokensTotal: wanted.length });
+          await this.saveNow();
+        }
+        return this.result(packed, wanted.length, forwarded, source, started, mode);
+      } catch (error) {
+        if (error instanceof AbortError && this.prefix && this.snapshot === undefined) {
+          // A cancelled extend leaves the cache at the cut; the next update resumes from there.
+          this.log(`indexing cancelled with ${this.prefix.length} of ${wanted.length} tokens in the cache`);
+        }
+        throw error;
       }
-      this.snapshot = { prefix: this.prefix, tokens: wanted, answerMode: mode, lineMap, head, packed };
-      if (source === 'incremental') {
-        // A save rewrites the whole cache (gigabytes for a large repository): after edits, wait for quiet.
-        this.saver.trigger();
-      } else {
-        report({ phase: 'saving', filesDone: filesTotal, filesTotal, tokensDone: wanted.length, tokensTotal: wanted.length });
-        await this.saveNow();
-      }
-      return this.result(packed, wanted.length, forwarded, source, started, mode);
-    } catch (error) {
-      if (error instanceof AbortError && this.prefix && this.snapshot === undefined) {
-        // A cancelled extend leaves the cache at the cut; the next update resumes from there.
-        this.log(`indexing cancelled with ${this.prefix.length} of ${wanted.length} tokens in the cache`);
-      }
-      throw error;
-    } finally {
-      release();
-    }
+    });
   }
 
   private result(packed: PackedWorkspace, tokens: number, prefilledTokens: number, source: IndexResult['source'], started: number, mode: AnswerMode): IndexResult {
@@ -291,12 +291,7 @@ export class WorkspaceIndex {
   }
 
   private async flushPending(): Promise<void> {
-    const release = await this.lock.read();
-    try {
-      await this.saveNow();
-    } finally {
-      release();
-    }
+    await this.scheduler.run({ kind: 'save' }, () => this.saveNow());
   }
 
   /**
@@ -305,12 +300,7 @@ export class WorkspaceIndex {
    */
   async close(signal?: AbortSignal): Promise<void> {
     await this.flush();
-    const release = await this.lock.write(signal);
-    try {
-      this.dispose();
-    } finally {
-      release();
-    }
+    await this.scheduler.run({ kind: 'close', signal }, async () => this.dispose());
   }
 
   dispose(): void {
