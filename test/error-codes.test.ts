@@ -78,6 +78,7 @@ describe('failure codes from the engine to the editor', function () {
   this.timeout(300_000);
   const tempDir = useTempDir('error-codes');
   let modelPath: string;
+  let longModelPath: string;
   let repo: string;
   let empty: string;
   let big: string;
@@ -85,6 +86,8 @@ describe('failure codes from the engine to the editor', function () {
 
   before(() => {
     modelPath = writeServerModel(tempDir());
+    // The large repository whole (about 54K tokens): a prefill long enough to cancel in its middle.
+    longModelPath = writeServerModel(fs.mkdtempSync(path.join(tempDir(), 'long-')), { contextLength: 65536 });
     repo = path.join(tempDir(), 'repo');
     writeFixtureRepo(repo);
     empty = path.join(tempDir(), 'empty');
@@ -160,7 +163,7 @@ describe('failure codes from the engine to the editor', function () {
     describe('one server, several requests', () => {
       beforeEach(async () => {
         client = new TestLspClient();
-        await client.initialize({ modelPath, backend: 'cpu', cacheDir: path.join(tempDir(), 'cache'), maxAnswerTokens: 8 }, [repo, empty, big, path.join(tempDir(), 'gone')]);
+        await client.initialize({ modelPath: longModelPath, backend: 'cpu', cacheDir: path.join(tempDir(), 'cache'), maxAnswerTokens: 8 }, [repo, empty, big, path.join(tempDir(), 'gone')]);
       });
 
       it('CANCELLED, INVALID_PARAMS, INVALID_REQUEST, INVALID_SETTINGS, WORKSPACE_UNREADABLE and NOTHING_TO_READ', async () => {

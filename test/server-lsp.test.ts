@@ -141,6 +141,12 @@ describe('language server over LSP', function () {
   it('cancels in the middle of a prefill, frees the memory, and serves the next request', async () => {
     const big = path.join(tempDir(), 'big');
     writeLargeRepo(big, 40, 60);
+    // A prefill long enough to cancel in its middle on any machine: the whole large repository
+    // (about 54K tokens) fits this model's context, where the shared model's 8K would take ~0.1 s.
+    await client.close();
+    client = new TestLspClient();
+    const longModel = writeServerModel(fs.mkdtempSync(path.join(tempDir(), 'long-')), { contextLength: 65536 });
+    await client.initialize({ modelPath: longModel, cacheDir: path.join(tempDir(), 'cache'), backend: 'cpu', maxAnswerTokens: 12 }, [repo, big]);
     const indexing = client.connection.sendRequest<IndexResult>(Methods.index, { folder: big, force: true });
     // Cancel from the progress notification, as the editor's cancel button does, once the prefill has begun.
     const deadline = Date.now() + 60_000;

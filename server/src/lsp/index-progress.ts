@@ -28,13 +28,16 @@ export async function openIndexProgress(
   }
   reporter?.begin(title, 0, 'starting', true);
   let lastSent = 0;
+  let lastPhase: IndexProgress['phase'] | undefined;
   return {
     cancelled,
     report(progress) {
       const now = Date.now();
-      // Progress arrives per chunk; a few messages a second are enough for a person.
-      if (now - lastSent < 200 && progress.phase === 'prefilling') return;
+      // Progress arrives per chunk; a few messages a second are enough for a person. The first of
+      // a phase always goes: a short prefill right after listing would otherwise never be shown.
+      if (now - lastSent < 200 && progress.phase === 'prefilling' && lastPhase === 'prefilling') return;
       lastSent = now;
+      lastPhase = progress.phase;
       const { message, percentage } = describeIndexProgress(progress);
       reporter?.report(percentage ?? 0, message);
     },
