@@ -230,20 +230,25 @@ void decode_q6_k(const std::uint8_t* b, int count, float* out) {
   }
 }
 
-constexpr BlockFormat kQ4_0{32, 18, decode_q4_0};
-constexpr BlockFormat kQ4_1{32, 20, decode_q4_1};
-constexpr BlockFormat kQ5_0{32, 22, decode_q5_0};
-constexpr BlockFormat kQ5_1{32, 24, decode_q5_1};
-constexpr BlockFormat kQ8_0{32, 34, decode_q8_0};
-constexpr BlockFormat kQ2_K{256, 84, decode_q2_k};
-constexpr BlockFormat kQ3_K{256, 110, decode_q3_k};
-constexpr BlockFormat kQ4_K{256, 144, decode_q4_or_q5_k<false>};
-constexpr BlockFormat kQ5_K{256, 176, decode_q4_or_q5_k<true>};
-constexpr BlockFormat kQ6_K{256, 210, decode_q6_k};
+// Block sizes come from gguf/ggml_type.h, their one owner; this file adds only the decoders.
+BlockFormat format_of(GgmlType type, void (*decode)(const std::uint8_t*, int, float*)) {
+  const GgmlTypeTraits traits = *ggml_type_traits(static_cast<std::uint32_t>(type));
+  return {static_cast<int>(traits.block_elements), static_cast<int>(traits.block_bytes), decode};
+}
 
 }  // namespace
 
 const BlockFormat* block_format(GgmlType type) {
+  static const BlockFormat kQ4_0 = format_of(GgmlType::Q4_0, decode_q4_0);
+  static const BlockFormat kQ4_1 = format_of(GgmlType::Q4_1, decode_q4_1);
+  static const BlockFormat kQ5_0 = format_of(GgmlType::Q5_0, decode_q5_0);
+  static const BlockFormat kQ5_1 = format_of(GgmlType::Q5_1, decode_q5_1);
+  static const BlockFormat kQ8_0 = format_of(GgmlType::Q8_0, decode_q8_0);
+  static const BlockFormat kQ2_K = format_of(GgmlType::Q2_K, decode_q2_k);
+  static const BlockFormat kQ3_K = format_of(GgmlType::Q3_K, decode_q3_k);
+  static const BlockFormat kQ4_K = format_of(GgmlType::Q4_K, decode_q4_or_q5_k<false>);
+  static const BlockFormat kQ5_K = format_of(GgmlType::Q5_K, decode_q4_or_q5_k<true>);
+  static const BlockFormat kQ6_K = format_of(GgmlType::Q6_K, decode_q6_k);
   switch (type) {
     case GgmlType::Q4_0: return &kQ4_0;
     case GgmlType::Q4_1: return &kQ4_1;
