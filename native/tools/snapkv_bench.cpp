@@ -60,6 +60,27 @@ double process_cpu_seconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
+// Median wall and CPU seconds of `repeats` runs of `step`, after one warm-up run.
+struct Medians {
+  double wall;
+  double cpu;
+};
+template <typename Step>
+Medians timed_medians(int repeats, Step&& step) {
+  step();
+  std::vector<double> seconds, cpu;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    const double cpu_start = process_cpu_seconds();
+    step();
+    seconds.push_back(seconds_since(start));
+    cpu.push_back(process_cpu_seconds() - cpu_start);
+  }
+  std::sort(seconds.begin(), seconds.end());
+  std::sort(cpu.begin(), cpu.end());
+  return {seconds[seconds.size() / 2], cpu[cpu.size() / 2]};
+}
+
 std::string flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
   for (int i = 2; i + 1 < argc; ++i) {
     if (argv[i] == name) return argv[i + 1];
@@ -174,24 +195,14 @@ int attention(int argc, char** argv) {
       snapkv::causal_attention(q.data(), source, context + 1 - tokens, tokens, heads, out.data(), pool);
     }
   };
-  step();  // warm-up
-  std::vector<double> seconds, cpu;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = Clock::now();
-    const double cpu_start = process_cpu_seconds();
-    step();
-    seconds.push_back(seconds_since(start));
-    cpu.push_back(process_cpu_seconds() - cpu_start);
-  }
-  std::sort(seconds.begin(), seconds.end());
-  std::sort(cpu.begin(), cpu.end());
-  const double median = seconds[seconds.size() / 2];
+  const Medians timed = timed_medians(repeats, step);
+  const double median = timed.wall;
   const double bytes = static_cast<double>(cache.used_bytes());
   double pairs = 0;  // (query head, visible key) pairs of one layer
   for (int t = 0; t < tokens; ++t) pairs += static_cast<double>(heads) * (context + 2 - tokens + t);
   const double gflops = pairs * 4.0 * d * layers / median / 1e9;
   std::cout << "{\"kvType\":\"" << snapkv::kv_type_name(type) << "\",\"context\":" << context << ",\"tokens\":" << tokens
-            << ",\"gflops\":" << gflops << ",\"cpuMs\":" << cpu[cpu.size() / 2] * 1e3 << ",\"layers\":" << layers
+            << ",\"gflops\":" << gflops << ",\"cpuMs\":" << timed.cpu * 1e3 << ",\"layers\":" << layers
             << ",\"kvBytes\":" << bytes << ",\"medianMs\":" << median * 1e3 << ",\"kvGBps\":" << bytes / median / 1e9
             << ",\"threads\":" << pool.size() << ",\"checksum\":" << out[0] << "}\n";
   return 0;
@@ -338,19 +349,9 @@ int select(int argc, char** argv) {
       checksum += snapkv::select_positions(keys, queries.data(), params, config, pool)[0].scores[0];
     }
   };
-  step();
-  std::vector<double> seconds, cpu;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = Clock::now();
-    const double cpu_start = process_cpu_seconds();
-    step();
-    seconds.push_back(seconds_since(start));
-    cpu.push_back(process_cpu_seconds() - cpu_start);
-  }
-  std::sort(seconds.begin(), seconds.end());
-  std::sort(cpu.begin(), cpu.end());
+  const Medians timed = timed_medians(repeats, step);
   std::cout << "{\"kvType\":\"" << snapkv::kv_type_name(type) << "\",\"context\":" << context << ",\"layers\":" << layers
-            << ",\"medianMs\":" << seconds[seconds.size() / 2] * 1e3 << ",\"cpuMs\":" << cpu[cpu.size() / 2] * 1e3 << ",\"threads\":" << pool.size()
+            << ",\"medianMs\":" << timed.wall * 1e3 << ",\"cpuMs\":" << timed.cpu * 1e3 << ",\"threads\":" << pool.size()
             << ",\"checksum\":" << checksum << "}\n";
   return 0;
 }
