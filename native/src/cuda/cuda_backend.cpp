@@ -192,6 +192,11 @@ CudaBackend::~CudaBackend() {
   if (stream_.get() != nullptr) cudaStreamSynchronize(stream_.get());
 }
 
+KvType CudaBackend::kv_type() const {
+  static_assert(kKvType == gpu::DType::BF16, "kv_type() names the device store's type");
+  return KvType::BF16;
+}
+
 std::size_t CudaBackend::working_bytes(int capacity) const {
   const ModelConfig& c = model_.config();
   const std::size_t one_layer = DeviceKvStore::bytes_for(1, c.kv_heads, c.head_dim, capacity);

@@ -53,7 +53,9 @@ class CudaBackend : public Backend {
   ~CudaBackend() override;
 
   const char* name() const override { return "cuda"; }
-  KvType kv_type() const override { return KvType::F32; }  // its own f32 device store, read and written as f32
+  // The device store holds bf16 (cuda/device_kv.h); read_kv and write_kv pass
+  // f32. What a token costs, and what model info reports, is the bf16.
+  KvType kv_type() const override;
   std::unique_ptr<KvStore> create_kv(int cache_heads, int capacity, bool host_allowed) override;
   std::vector<float> forward(KvStore& kv, const int* tokens, int count, const ForwardOptions& options) override;
   std::vector<float> compress(const CompressionPass& pass) override;

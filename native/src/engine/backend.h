@@ -95,8 +95,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  virtual const char* name() const = 0;
-  virtual KvType kv_type() const = 0;  // how this backend's KV stores hold keys and values  // "cpu", "cuda": what model info reports
+  virtual const char* name() const = 0;  // "cpu", "cuda": what model info reports
+  virtual KvType kv_type() const = 0;     // how this backend's KV stores hold keys and values
 
   // Storage for a new sequence of `cache_heads` heads. A device backend puts it
   // on the device when it fits beside what it needs to compute, else in pinned
