@@ -13,6 +13,7 @@ import { FakeSecrets } from './helpers/fake-secrets';
 import { TestLspClient } from './helpers/lsp-client';
 import { writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
+import { writeFiles } from './helpers/workspace-fixture-repo';
 import { SeededRandom } from './fixtures/seeded-random';
 
 async function failsWith(promise: Promise<unknown>, pattern: RegExp, code?: number): Promise<ResponseError<unknown>> {
@@ -26,14 +27,6 @@ async function failsWith(promise: Promise<unknown>, pattern: RegExp, code?: numb
     return error;
   }
   assert.fail(`expected an error matching ${pattern}`);
-}
-
-function writeFiles(root: string, files: Record<string, string>): void {
-  for (const [rel, text] of Object.entries(files)) {
-    const full = path.join(root, ...rel.split('/'));
-    fs.mkdirSync(path.dirname(full), { recursive: true });
-    fs.writeFileSync(full, text);
-  }
 }
 
 /** Every file below `dir`, relative, with its mode. */
