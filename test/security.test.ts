@@ -11,7 +11,7 @@ import type { AskResult, IndexResult, StatusResult } from '../server/src/protoco
 import { Methods } from '../server/src/protocol';
 import { FakeSecrets } from './helpers/fake-secrets';
 import { TestLspClient } from './helpers/lsp-client';
-import { writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { writeFixtureRepo, writeServerFixture } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
 import { writeFiles } from './helpers/workspace-fixture-repo';
 import { SeededRandom } from './fixtures/seeded-random';
@@ -51,9 +51,7 @@ describe('security (issue 16)', function () {
   let repo: string;
 
   before(() => {
-    modelPath = writeServerModel(tempDir());
-    repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
+    ({ model: modelPath, repo } = writeServerFixture(tempDir()));
   });
 
   describe('finding 1: secrets are neither packed nor saved', () => {
