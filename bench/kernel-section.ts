@@ -3,7 +3,7 @@
 import { BENCH_SHAPE, BenchModelShape, WeightType, benchModelSpec } from './bench-model';
 import { MatmulResult, measureMatmul } from './native-tools';
 import { BenchContext, BenchSection, SectionResult } from './section';
-import { Table, fmt, fmtPercent } from './tables';
+import { Table, fmt, fmtPercent, left, right } from './tables';
 
 /** Tokens of a batched matmul, as one prefill chunk (the engine's default chunk is 256). */
 export const BATCH_TOKENS = 256;
@@ -120,13 +120,8 @@ function kernelTable(rows: readonly KernelRow[], summaries: readonly KernelTypeS
   return {
     title: `Matmul kernels (snapkv-bench, median; T=${BATCH_TOKENS}: 7 runs, T=1: ${MATVEC_REPEATS} runs)`,
     columns: [
-      { header: 'weights' },
-      { header: 'matrix' },
-      { header: 'rows x cols' },
-      { header: `T=${BATCH_TOKENS} GFLOP/s`, align: 'right' },
-      { header: '% of peak', align: 'right' },
-      { header: 'T=1 µs', align: 'right' },
-      { header: 'T=1 weight GB/s', align: 'right' },
+      ...left('weights', 'matrix', 'rows x cols'),
+      ...right(`T=${BATCH_TOKENS} GFLOP/s`, '% of peak', 'T=1 µs', 'T=1 weight GB/s'),
     ],
     rows: body,
     notes: [

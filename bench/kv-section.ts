@@ -9,7 +9,7 @@ import { median, streamTimings, timeMs } from './measure';
 import { boundMs } from './model-section';
 import { measureAttention } from './native-tools';
 import { BenchContext, BenchSection, SectionResult } from './section';
-import { Table, fmt, fmtBytes, fmtInt, fmtPercent } from './tables';
+import { Table, fmt, fmtBytes, fmtInt, fmtPercent, left, right } from './tables';
 
 export const KV_CONTEXTS = [2048, 8192] as const;
 const MEASURED_TYPES: readonly KvType[] = ['f32', 'f16', 'q8_0'];
@@ -119,13 +119,10 @@ function attentionTable(rows: readonly AttentionRow[], readGBps: number): Table 
   return {
     title: `KV cache types: one decode token's attention over ${ATTENTION_CONTEXT} positions (Qwen2.5-0.5B heads: 24 layers, 14 / 2 heads, head_dim 64)`,
     columns: [
-      { header: 'KV type' },
-      { header: 'KV read', align: 'right' },
-      { header: 'ms (best round)', align: 'right' },
-      { header: 'rounds ms' },
-      { header: 'vs f32', align: 'right' },
-      { header: 'KV GB/s', align: 'right' },
-      { header: 'KV / read bandwidth (ms)', align: 'right' },
+      ...left('KV type'),
+      ...right('KV read', 'ms (best round)'),
+      ...left('rounds ms'),
+      ...right('vs f32', 'KV GB/s', 'KV / read bandwidth (ms)'),
     ],
     rows: rows.map((r) => [
       r.kvType,
@@ -153,14 +150,8 @@ function kvTable(rows: readonly KvRow[], readGBps: number): Table {
   return {
     title: `KV cache types: decode at long context (${WEIGHT_TYPE} bench model, full cache)`,
     columns: [
-      { header: 'context' },
-      { header: 'KV type' },
-      { header: 'KV bytes/token', align: 'right' },
-      { header: 'KV memory', align: 'right' },
-      { header: 'decode ms/token', align: 'right' },
-      { header: 'vs f32', align: 'right' },
-      { header: 'bytes / read bandwidth (ms)', align: 'right' },
-      { header: '% of that bound', align: 'right' },
+      ...left('context', 'KV type'),
+      ...right('KV bytes/token', 'KV memory', 'decode ms/token', 'vs f32', 'bytes / read bandwidth (ms)', '% of that bound'),
     ],
     rows: rows.map((r) => {
       const f32 = f32Of(r.context);

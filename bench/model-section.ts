@@ -5,7 +5,7 @@ import { ModelBench, benchModel } from './engine-bench';
 import { embeddingParams, layerMatrixParams } from './flops';
 import { OtherLoad, cpuSnapshot, otherLoad } from './machine';
 import { BenchContext, BenchSection, SectionResult } from './section';
-import { Table, fmt, fmtBytes, fmtInt, fmtMillions, fmtPercent } from './tables';
+import { Table, fmt, fmtBytes, fmtInt, fmtMillions, fmtPercent, left, right } from './tables';
 
 export const PREFILL_LENGTHS = [512, 2048] as const;
 export const PREFILL_REPEATS = 3;
@@ -71,12 +71,8 @@ function modelTable(rows: readonly ModelSectionRow[]): Table {
   return {
     title: 'Bench model: load',
     columns: [
-      { header: 'weights' },
-      { header: 'file', align: 'right' },
-      { header: 'weight bytes', align: 'right' },
-      { header: `load ms (median of ${LOADS})`, align: 'right' },
-      { header: 'first load ms', align: 'right' },
-      { header: 'other load (cores)', align: 'right' },
+      ...left('weights'),
+      ...right('file', 'weight bytes', `load ms (median of ${LOADS})`, 'first load ms', 'other load (cores)'),
     ],
     rows: rows.map(({ weightType, file, bench, otherLoad: other }) => [
       weightType,
@@ -115,15 +111,7 @@ function prefillTable(rows: readonly ModelSectionRow[], peakGflops: number): Tab
   }
   return {
     title: `Prefill (addon, median of ${PREFILL_REPEATS} after a warm-up, logits of the last token)`,
-    columns: [
-      { header: 'weights' },
-      { header: 'prompt', align: 'right' },
-      { header: 'ms', align: 'right' },
-      { header: 'tokens/s', align: 'right' },
-      { header: 'GFLOP', align: 'right' },
-      { header: 'GFLOP/s', align: 'right' },
-      { header: '% of peak', align: 'right' },
-    ],
+    columns: [...left('weights'), ...right('prompt', 'ms', 'tokens/s', 'GFLOP', 'GFLOP/s', '% of peak')],
     rows: body,
     notes: [
       `FLOPs: 2 x layer matrix weights per token + attention 4 x layers x heads x head_dim x mean context + the last token's logits. Peak: ${fmt(peakGflops)} GFLOP/s.`,
@@ -135,16 +123,9 @@ function decodeTable(rows: readonly ModelSectionRow[], memoryBandwidth: MemoryBa
   return {
     title: `Decode (addon, greedy, ${DECODE_TOKENS} tokens after a ${DECODE_PROMPT}-token prompt; first token excluded)`,
     columns: [
-      { header: 'weights' },
-      { header: 'ms/token (median)', align: 'right' },
-      { header: 'p90', align: 'right' },
-      { header: 'tokens/s', align: 'right' },
-      { header: 'bytes/token', align: 'right' },
-      { header: 'bytes / read bandwidth (ms)', align: 'right' },
-      { header: '% of that bound', align: 'right' },
-      { header: 'GB/s', align: 'right' },
-      { header: 'logits matvec GB/s', align: 'right' },
-      { header: `TTFT ms (${DECODE_PROMPT})`, align: 'right' },
+      ...left('weights'),
+      ...right('ms/token (median)', 'p90', 'tokens/s', 'bytes/token', 'bytes / read bandwidth (ms)', '% of that bound', 'GB/s'),
+      ...right('logits matvec GB/s', `TTFT ms (${DECODE_PROMPT})`),
     ],
     rows: rows.map(({ weightType, bench }) => {
       const d = bench.decode;

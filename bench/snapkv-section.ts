@@ -6,7 +6,7 @@ import { WeightType } from './bench-model';
 import { DecodeTiming, timeDecode } from './engine-bench';
 import { nowMs, timeMs } from './measure';
 import { BenchContext, BenchSection, SectionResult } from './section';
-import { Table, fmt, fmtBytes } from './tables';
+import { Table, fmt, fmtBytes, left, right } from './tables';
 
 export const SNAPKV_LENGTHS = [4096, 16384, 32768] as const;
 export const SNAPKV_BUDGETS = [512, 2048] as const;
@@ -60,13 +60,9 @@ function snapkvTable(rows: readonly SnapKvRow[]): Table {
   return {
     title: `SnapKV: decode from the full cache and from compact caches (${WEIGHT_TYPE} bench model)`,
     columns: [
-      { header: 'prompt tokens', align: 'right' },
-      { header: 'cache' },
-      { header: 'KV memory', align: 'right' },
-      { header: 'compress ms', align: 'right' },
-      { header: 'decode ms/token', align: 'right' },
-      { header: 'speed-up', align: 'right' },
-      { header: 'memory ratio', align: 'right' },
+      ...right('prompt tokens'),
+      ...left('cache'),
+      ...right('KV memory', 'compress ms', 'decode ms/token', 'speed-up', 'memory ratio'),
     ],
     rows: rows.map((r) => {
       const full = fullOf(r.promptTokens);

@@ -7,6 +7,12 @@ export interface Column {
   readonly align?: Align;
 }
 
+/** Text columns (left-aligned), one per header. */
+export const left = (...headers: string[]): Column[] => headers.map((header) => ({ header }));
+
+/** Number columns (right-aligned), one per header. */
+export const right = (...headers: string[]): Column[] => headers.map((header) => ({ header, align: 'right' }));
+
 export interface Table {
   readonly title: string;
   readonly columns: readonly Column[];

@@ -4,17 +4,11 @@
 import * as assert from 'assert';
 import { ChatMessage, ChatTemplate } from '../server/src/text/chat-template';
 import { TextTokenizer } from '../server/src/text/tokenizer';
+import { CONVERSATION } from './fixtures/chat-templates';
 import { gguf } from './fixtures/gguf-values';
 import { qwenTokenizerMetadata, qwenVocab } from './fixtures/qwen-vocab';
 import { sentencePieceFixture, withEntry } from './fixtures/tokenizer-fixture-vocabs';
 import { metadataRecord } from './fixtures/tokenizer-metadata';
-
-const CONVERSATION: ChatMessage[] = [
-  { role: 'system', content: 'You answer questions about a repository.' },
-  { role: 'user', content: 'What does prefill do?' },
-  { role: 'assistant', content: 'It runs the prompt through the model once.' },
-  { role: 'user', content: 'And query?' },
-];
 
 // Qwen's format, written out by hand: <|im_start|>role, newline, content, <|im_end|>, newline.
 const QWEN_EXPECTED =

@@ -5,15 +5,8 @@
 import * as assert from 'assert';
 import { ChatMessage, ChatTemplate, SERVER_TEMPLATE_VARIABLES } from '../server/src/text/chat-template';
 import { qwenVocab } from './fixtures/qwen-vocab';
-import { LLAMA32_TEMPLATE, QWEN3_TEMPLATE } from './fixtures/chat-templates';
+import { CONVERSATION, LLAMA32_TEMPLATE, QWEN3_TEMPLATE } from './fixtures/chat-templates';
 import { formatTemplateDate } from '../server/src/text/template-clock';
-
-const CONVERSATION: ChatMessage[] = [
-  { role: 'system', content: 'You answer questions about a repository.' },
-  { role: 'user', content: 'What does prefill do?' },
-  { role: 'assistant', content: 'It runs the prompt through the model once.' },
-  { role: 'user', content: 'And query?' },
-];
 
 // Written out by hand from the formats' documentation.
 const QWEN3_NO_THINKING =

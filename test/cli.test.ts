@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFixtureRepo, writeLargeRepo, writeServerModel } from './helpers/server-fixtures';
+import { isolatedEnv, writeLargeRepo, writeServerFixture, writeServerModel } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -33,20 +33,16 @@ describe('snapkv-code command', function () {
   const tempDir = useTempDir('cli');
   let modelPath: string;
   let repo: string;
-  let home: string;
+  let isolated: ReturnType<typeof isolatedEnv>;
 
   before(() => {
-    modelPath = writeServerModel(tempDir());
-    repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
+    ({ model: modelPath, repo } = writeServerFixture(tempDir()));
     fs.writeFileSync(path.join(repo, '.env'), 'API_KEY=secret\n');
     fs.writeFileSync(path.join(repo, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0]));
-    // An empty home: no Ollama or LM Studio models to find.
-    home = path.join(tempDir(), 'home');
-    fs.mkdirSync(home);
+    isolated = isolatedEnv(tempDir());
   });
 
-  const env = (): NodeJS.ProcessEnv => ({ HOME: home, SNAPKV_CACHE_DIR: path.join(tempDir(), 'cache'), OLLAMA_MODELS: path.join(home, 'none') });
+  const env = (): NodeJS.ProcessEnv => ({ ...isolated });
 
   it('is linked where npx finds it', () => {
     assert.ok(fs.existsSync(BIN), `${BIN} is missing: npm install links it`);
@@ -108,7 +104,7 @@ describe('snapkv-code command', function () {
   });
 
   it('finds a model where LM Studio keeps it', async () => {
-    const lmDir = path.join(home, '.lmstudio', 'models', 'fixture', 'tiny');
+    const lmDir = path.join(isolated.HOME, '.lmstudio', 'models', 'fixture', 'tiny');
     fs.mkdirSync(lmDir, { recursive: true });
     fs.copyFileSync(modelPath, path.join(lmDir, 'tiny-q.gguf'));
     try {
@@ -118,7 +114,7 @@ describe('snapkv-code command', function () {
       assert.strictEqual(run.code, 0, run.stderr);
       assert.match(run.stderr, /no model set; using fixture\/tiny\/tiny-q\.gguf/);
     } finally {
-      fs.rmSync(path.join(home, '.lmstudio'), { recursive: true, force: true });
+      fs.rmSync(path.join(isolated.HOME, '.lmstudio'), { recursive: true, force: true });
     }
   });
 

@@ -7,26 +7,10 @@ import * as path from 'path';
 import { promisify } from 'util';
 import { AbortError, Engine, EngineError, Model } from '../server/src/engine';
 import { promptTokens, tinyModelSpec, writeTinyModel, WrittenTinyModel } from './fixtures/tiny-models';
+import { collect, rejectsWith } from './helpers/async-helpers';
 import { argmax } from './helpers/logits-compare';
 import { useTempDir } from './helpers/temp-dir';
 import { ReferenceForward } from './reference/forward64';
-
-async function collect(tokens: AsyncIterable<number>): Promise<number[]> {
-  const out: number[] = [];
-  for await (const t of tokens) out.push(t);
-  return out;
-}
-
-async function rejectsWith<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T, pattern?: RegExp): Promise<T> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
-    if (pattern) assert.match((error as Error).message, pattern);
-    return error as T;
-  }
-  assert.fail(`expected a ${type.name}`);
-}
 
 describe('engine API', function () {
   this.timeout(120_000);

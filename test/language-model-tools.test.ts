@@ -20,7 +20,7 @@ import {
   ToolInputError,
 } from '../extension/src/repository-tools';
 import { TestLspClient } from './helpers/lsp-client';
-import { FIXTURE_FILES, writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { FIXTURE_FILES, writeServerFixture } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
 
 interface DeclaredTool {
@@ -91,9 +91,7 @@ describe('VS Code language-model tools', function () {
     let tools: LspToolServer;
 
     before(async () => {
-      const modelPath = writeServerModel(tempDir());
-      const repo = path.join(tempDir(), 'repo');
-      writeFixtureRepo(repo);
+      const { model: modelPath, repo } = writeServerFixture(tempDir());
       client = new TestLspClient();
       await client.initialize({ modelPath, cacheDir: path.join(tempDir(), 'cache'), backend: 'cpu', snapkv: { budget: 64, window: 8 } }, repo);
       tools = new LspToolServer(client);

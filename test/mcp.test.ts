@@ -2,12 +2,10 @@
 // fixture model and folder: the tools listed, both called, progress while the
 // first call indexes, a cancelled call, bad arguments as tool errors.
 import * as assert from 'assert';
-import * as fs from 'fs';
-import * as path from 'path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { RepositoryContext } from '../server/src/protocol';
-import { FIXTURE_FILES, writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { FIXTURE_FILES, isolatedEnv, writeServerFixture } from './helpers/server-fixtures';
 import { SNAPKV_BIN } from './helpers/serve-process';
 import { useTempDir } from './helpers/temp-dir';
 
@@ -29,15 +27,11 @@ describe('snapkv-code mcp (MCP over stdio)', function () {
   let stderr = '';
 
   before(async () => {
-    const model = writeServerModel(tempDir());
-    const repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
-    const home = path.join(tempDir(), 'home');
-    fs.mkdirSync(home);
+    const { model, repo } = writeServerFixture(tempDir());
     transport = new StdioClientTransport({
       command: SNAPKV_BIN,
       args: ['mcp', repo, '--model', model, '--budget', '64', '--window', '8'],
-      env: { PATH: process.env.PATH ?? '', HOME: home, SNAPKV_CACHE_DIR: path.join(tempDir(), 'cache'), OLLAMA_MODELS: path.join(home, 'none') },
+      env: { PATH: process.env.PATH ?? '', ...isolatedEnv(tempDir()) },
       stderr: 'pipe',
     });
     transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

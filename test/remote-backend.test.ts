@@ -2,7 +2,6 @@
 // serve` on 127.0.0.1. Greedy answers are deterministic, so an answer that
 // went through the remote backend must equal the one serve gives directly.
 import * as assert from 'assert';
-import * as fs from 'fs';
 import * as path from 'path';
 import { Engine } from '../server/src/engine';
 import type { ChatCompletion } from '../server/src/http/openai-wire';
@@ -17,7 +16,7 @@ import { SYSTEM_PROMPT } from '../server/src/session/question-text';
 import { resolveSettings } from '../server/src/session/settings';
 import { TextTokenizer } from '../server/src/text/tokenizer';
 import { packWorkspace } from '../server/src/workspace';
-import { FIXTURE_FILES, writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { FIXTURE_FILES, isolatedEnv, writeFixtureRepo, writeServerFixture } from './helpers/server-fixtures';
 import { ServeProcess, startServe } from './helpers/serve-process';
 import { rejectsWith } from './helpers/async-helpers';
 import { startTokenizeProxy, TokenizeProxy } from './helpers/tokenize-proxy';
@@ -41,22 +40,14 @@ describe('remote backend through an OpenAI-compatible endpoint (snapkv-code serv
   };
 
   before(async () => {
-    const model = writeServerModel(tempDir());
+    const { model, repo } = writeServerFixture(tempDir());
     const engineModel = await Engine.load(model, { backend: 'cpu' });
     const tokenizer = TextTokenizer.fromMetadata(engineModel.metadata());
     engineModel.dispose();
-    const repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
     localRepo = path.join(tempDir(), 'checkout');
     writeFixtureRepo(localRepo);
     realRepositoryTokens = tokenizer.encode(`${SYSTEM_PROMPT}\n\n`).length + (await packWorkspace(localRepo, tokenizer)).totalTokens;
-    const home = path.join(tempDir(), 'home');
-    fs.mkdirSync(home);
-    serve = await startServe([repo, '--model', model, '--budget', '64', '--window', '8', '--api-key', KEY], {
-      HOME: home,
-      SNAPKV_CACHE_DIR: path.join(tempDir(), 'cache'),
-      OLLAMA_MODELS: path.join(home, 'none'),
-    });
+    serve = await startServe([repo, '--model', model, '--budget', '64', '--window', '8', '--api-key', KEY], isolatedEnv(tempDir()));
   });
   after(async () => {
     for (const s of sessions) await s.dispose();

@@ -11,8 +11,9 @@ import type { AskResult, IndexResult, StatusResult } from '../server/src/protoco
 import { Methods } from '../server/src/protocol';
 import { FakeSecrets } from './helpers/fake-secrets';
 import { TestLspClient } from './helpers/lsp-client';
-import { writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { writeFixtureRepo, writeServerFixture } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
+import { writeFiles } from './helpers/workspace-fixture-repo';
 import { SeededRandom } from './fixtures/seeded-random';
 
 async function failsWith(promise: Promise<unknown>, pattern: RegExp, code?: number): Promise<ResponseError<unknown>> {
@@ -26,14 +27,6 @@ async function failsWith(promise: Promise<unknown>, pattern: RegExp, code?: numb
     return error;
   }
   assert.fail(`expected an error matching ${pattern}`);
-}
-
-function writeFiles(root: string, files: Record<string, string>): void {
-  for (const [rel, text] of Object.entries(files)) {
-    const full = path.join(root, ...rel.split('/'));
-    fs.mkdirSync(path.dirname(full), { recursive: true });
-    fs.writeFileSync(full, text);
-  }
 }
 
 /** Every file below `dir`, relative, with its mode. */
@@ -58,9 +51,7 @@ describe('security (issue 16)', function () {
   let repo: string;
 
   before(() => {
-    modelPath = writeServerModel(tempDir());
-    repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
+    ({ model: modelPath, repo } = writeServerFixture(tempDir()));
   });
 
   describe('finding 1: secrets are neither packed nor saved', () => {

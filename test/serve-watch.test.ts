@@ -5,7 +5,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ChatCompletion, ModelList } from '../server/src/http/openai-wire';
-import { FIXTURE_FILES, writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { FIXTURE_FILES, isolatedEnv, writeServerFixture } from './helpers/server-fixtures';
 import { ServeProcess, sseData, startServe } from './helpers/serve-process';
 import { useTempDir } from './helpers/temp-dir';
 
@@ -22,16 +22,9 @@ describe('snapkv-code serve: watching the folder', function () {
   let repo: string;
 
   before(async () => {
-    const model = writeServerModel(tempDir());
-    repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
-    const home = path.join(tempDir(), 'home');
-    fs.mkdirSync(home);
-    serve = await startServe([repo, '--model', model, '--budget', '64', '--window', '8'], {
-      HOME: home,
-      SNAPKV_CACHE_DIR: path.join(tempDir(), 'cache'),
-      OLLAMA_MODELS: path.join(home, 'none'),
-    });
+    let model: string;
+    ({ model, repo } = writeServerFixture(tempDir()));
+    serve = await startServe([repo, '--model', model, '--budget', '64', '--window', '8'], isolatedEnv(tempDir()));
   });
   after(async () => serve?.stop());
 

@@ -3,10 +3,9 @@
 // so a streamed answer, a plain one and concurrent ones must agree word for word.
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as path from 'path';
 import type { ChatCompletion, ChatCompletionChunk, ModelList, TokenizeResponse } from '../server/src/http/openai-wire';
 import { HfTokenizer, loadHfTokenizer } from '../server/src/text/hf-tokenizers';
-import { FIXTURE_FILES, writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { FIXTURE_FILES, isolatedEnv, writeServerFixture } from './helpers/server-fixtures';
 import { readSse, ServeProcess, startServe } from './helpers/serve-process';
 import { useTempDir } from './helpers/temp-dir';
 
@@ -20,14 +19,10 @@ describe('snapkv-code serve (OpenAI-compatible HTTP)', function () {
   let serve: ServeProcess;
 
   before(async () => {
-    const model = writeServerModel(tempDir());
-    const repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
-    const home = path.join(tempDir(), 'home');
-    fs.mkdirSync(home);
+    const { model, repo } = writeServerFixture(tempDir());
     serve = await startServe(
       [repo, '--model', model, '--budget', String(BUDGET), '--window', '8', '--api-key', KEY, '--max-concurrent', '2', '--max-request-bytes', String(REQUEST_LIMIT)],
-      { HOME: home, SNAPKV_CACHE_DIR: path.join(tempDir(), 'cache'), OLLAMA_MODELS: path.join(home, 'none') },
+      isolatedEnv(tempDir()),
     );
   });
   after(async () => serve?.stop());

@@ -10,7 +10,7 @@ import type { AskResult, IndexResult, StatusResult } from '../server/src/protoco
 import { Methods } from '../server/src/protocol';
 import { SeededRandom } from './fixtures/seeded-random';
 import { TestLspClient } from './helpers/lsp-client';
-import { writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { writeServerFixture, writeServerModel } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -62,9 +62,8 @@ describe('LSP requests under random mistyped parameters', function () {
   let indexed: IndexResult;
 
   before(async () => {
-    const modelPath = writeServerModel(tempDir());
-    repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
+    let modelPath: string;
+    ({ model: modelPath, repo } = writeServerFixture(tempDir()));
     client = new TestLspClient();
     await client.initialize({ modelPath, cacheDir: path.join(tempDir(), 'cache'), backend: 'cpu', maxAnswerTokens: 4 }, repo);
     indexed = await client.connection.sendRequest<IndexResult>(Methods.index, {});

@@ -9,7 +9,7 @@ import { ResponseError } from 'vscode-jsonrpc/node';
 import type { AskResult, ContextMap, IndexResult, StatusResult } from '../server/src/protocol';
 import { Methods } from '../server/src/protocol';
 import { SERVER, TestLspClient } from './helpers/lsp-client';
-import { writeFixtureRepo, writeLargeRepo, writeServerModel } from './helpers/server-fixtures';
+import { writeFixtureRepo, writeLargeRepo, writeServerFixture, writeServerModel } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
 
 const NOBODY = 65534;
@@ -33,9 +33,7 @@ describe('language server over LSP', function () {
   let client: TestLspClient;
 
   before(() => {
-    modelPath = writeServerModel(tempDir());
-    repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
+    ({ model: modelPath, repo } = writeServerFixture(tempDir()));
   });
 
   beforeEach(async () => {

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { AbortError } from '../server/src/engine';
 import type { AskResult } from '../server/src/protocol';
 import { Session } from '../server/src/session/session';
-import { writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { writeServerFixture } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
 
 const QUESTIONS = ['What is MAX_ITEMS?', 'What does report print?', 'Where is addItem defined?', 'What is CURRENCY?'];
@@ -19,9 +19,7 @@ describe('session scheduling', function () {
   let repo: string;
 
   before(() => {
-    modelPath = writeServerModel(tempDir());
-    repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
+    ({ model: modelPath, repo } = writeServerFixture(tempDir()));
   });
 
   function session(name: string, compactMemoryLimit?: number): Session {

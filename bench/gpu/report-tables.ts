@@ -1,6 +1,6 @@
 // The markdown of a GPU benchmark run: each figure next to its physical limit
 // (measured on the same machine) and to the targets of issue 7.
-import { Table, fmt, fmtBytes, renderTable } from '../tables';
+import { Table, fmt, fmtBytes, renderTable, left, right } from '../tables';
 import { cacheName } from './cache-name';
 import {
   TARGETS,
@@ -121,15 +121,9 @@ export function prefillTable(report: GpuBenchReport, limits: MeasuredLimits): Ta
   return {
     title: 'Prefill (tokens/s, logits of the last token only)',
     columns: [
-      { header: 'shape' },
-      { header: 'tokens', align: 'right' },
-      { header: 'engine tok/s', align: 'right' },
-      { header: 'engine TFLOP/s', align: 'right' },
-      { header: 'of bf16 rate', align: 'right' },
-      { header: 'PyTorch tok/s', align: 'right' },
-      { header: 'PyTorch TFLOP/s', align: 'right' },
-      { header: 'limit tok/s', align: 'right' },
-      { header: `target (${TARGETS.prefillLength}: ≥ ${TARGETS.prefillFractionOfMatmul * 100}% of rate)` },
+      ...left('shape'),
+      ...right('tokens', 'engine tok/s', 'engine TFLOP/s', 'of bf16 rate', 'PyTorch tok/s', 'PyTorch TFLOP/s', 'limit tok/s'),
+      ...left(`target (${TARGETS.prefillLength}: ≥ ${TARGETS.prefillFractionOfMatmul * 100}% of rate)`),
     ],
     rows,
     notes: [
@@ -169,16 +163,12 @@ export function decodeTable(report: GpuBenchReport, limits: MeasuredLimits): Tab
   return {
     title: 'Decode (ms/token) from the full cache and from SnapKV compact caches',
     columns: [
-      { header: 'shape' },
-      { header: 'context', align: 'right' },
-      { header: 'cache' },
-      { header: 'KV held', align: 'right' },
-      { header: 'engine ms', align: 'right' },
-      { header: 'limit: weights', align: 'right' },
-      { header: 'limit: + KV', align: 'right' },
-      { header: 'engine / weights limit', align: 'right' },
-      { header: `target (≤ ${TARGETS.compactDecodeOverWeightLimit}x weights limit)` },
-      { header: 'PyTorch ms', align: 'right' },
+      ...left('shape'),
+      ...right('context'),
+      ...left('cache'),
+      ...right('KV held', 'engine ms', 'limit: weights', 'limit: + KV', 'engine / weights limit'),
+      ...left(`target (≤ ${TARGETS.compactDecodeOverWeightLimit}x weights limit)`),
+      ...right('PyTorch ms'),
     ],
     rows,
     notes: [
@@ -204,13 +194,10 @@ export function ttftTable(report: GpuBenchReport, limits: MeasuredLimits): Table
   return {
     title: 'Time from question to first token against a prefilled prefix (ms)',
     columns: [
-      { header: 'shape' },
-      { header: 'prefix', align: 'right' },
-      { header: 'question', align: 'right' },
-      { header: 'cache' },
-      { header: 'engine ms', align: 'right' },
-      { header: 'PyTorch ms', align: 'right' },
-      { header: 'limit ms', align: 'right' },
+      ...left('shape'),
+      ...right('prefix', 'question'),
+      ...left('cache'),
+      ...right('engine ms', 'PyTorch ms', 'limit ms'),
     ],
     rows,
     notes: [
@@ -258,12 +245,11 @@ export function oneShotTable(report: GpuBenchReport): Table {
   return {
     title: `One-shot mode: the longest prompt (doubling until out of memory; budget per search below)`,
     columns: [
-      { header: 'shape' },
-      { header: 'prompt tokens', align: 'right' },
-      { header: 'outcome' },
-      { header: 'seconds', align: 'right' },
-      { header: 'compact cache', align: 'right' },
-      { header: `target (7B: past ${TARGETS.oneShotTokens.toLocaleString('en-US')} tokens)` },
+      ...left('shape'),
+      ...right('prompt tokens'),
+      ...left('outcome'),
+      ...right('seconds', 'compact cache'),
+      ...left(`target (7B: past ${TARGETS.oneShotTokens.toLocaleString('en-US')} tokens)`),
     ],
     rows,
     notes: report.engine.shapes

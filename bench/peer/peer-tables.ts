@@ -1,5 +1,5 @@
 // The peer bench's results as markdown tables.
-import { Table, fmt, fmtBytes, fmtInt } from '../tables';
+import { Table, fmt, fmtBytes, fmtInt, left, right } from '../tables';
 import { AskTiming } from './ask-timing';
 import { LogitsComparison, TOP_K } from './logits-compare';
 import { SNAPKV_SETTINGS, SnapkvResult } from './snapkv-rows';
@@ -38,13 +38,7 @@ export function speedTable(files: readonly FileRuns[], threads: number, repeats:
   const disturbed = files.filter((f) => f.otherLoad.otherCores + f.otherLoad.stealCores > 0.2);
   return {
     title: `snapkv-code against llama.cpp (node-llama-cpp 3.21.1, CPU), ${threads} threads each, same file, same run`,
-    columns: [
-      { header: 'model, file type' },
-      { header: 'figure' },
-      { header: 'llama.cpp', align: 'right' },
-      { header: 'snapkv-code', align: 'right' },
-      { header: 'ratio', align: 'right' },
-    ],
+    columns: [...left('model, file type', 'figure'), ...right('llama.cpp', 'snapkv-code', 'ratio')],
     rows,
     notes: [
       `Ratio: ours over llama.cpp's prefill tokens/s, llama.cpp's over our decode ms/token: above 1.00x we are faster.`,
@@ -60,12 +54,7 @@ export function speedTable(files: readonly FileRuns[], threads: number, repeats:
 export function snapkvTable(results: readonly SnapkvResult[]): Table {
   return {
     title: 'SnapKV question compression (snapkv-code only)',
-    columns: [
-      { header: 'model, file type' },
-      { header: 'prompt tokens', align: 'right' },
-      { header: 'compression ms', align: 'right' },
-      { header: 'compact cache', align: 'right' },
-    ],
+    columns: [...left('model, file type'), ...right('prompt tokens', 'compression ms', 'compact cache')],
     rows: results.flatMap((r) => r.rows.map((row) => [`${r.shape} ${r.type}`, fmtInt(row.promptTokens), fmt(row.medianMs, 0), fmtBytes(row.keptBytes)])),
     notes: [
       `The last ${SNAPKV_SETTINGS.window} prompt tokens prefilled as the question against the prefix, then scoring, selection and gather`,
@@ -80,14 +69,9 @@ export function logitsTable(rows: readonly LogitsComparison[]): Table {
   return {
     title: `Next-token probabilities: snapkv-code against llama.cpp on the same files${first ? ` (${first.shape}, ${first.prompts} prompts of ${first.promptLength} tokens)` : ''}`,
     columns: [
-      { header: 'file type' },
-      { header: 'top-1 agree', align: 'right' },
-      { header: `max abs err (top-${TOP_K})`, align: 'right' },
-      { header: 'max rel err', align: 'right' },
-      { header: 'mean rel err', align: 'right' },
-      { header: 'mean KL (nats)', align: 'right' },
-      { header: 'mean top-1 p', align: 'right' },
-      { header: 'margins where top-1 differs', align: 'right' },
+      ...left('file type'),
+      ...right('top-1 agree', `max abs err (top-${TOP_K})`, 'max rel err', 'mean rel err', 'mean KL (nats)', 'mean top-1 p'),
+      ...right('margins where top-1 differs'),
     ],
     rows: rows.map((r) => [
       r.type,

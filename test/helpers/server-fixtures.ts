@@ -1,4 +1,5 @@
-// A fixture repository and model for the server tests.
+// A fixture repository and model for the server tests, and the environment
+// the command-line tests run snapkv-code in.
 import * as fs from 'fs';
 import * as path from 'path';
 import { tinyModelSpec, TinyModelSpec, writeTinyModel } from '../fixtures/tiny-models';
@@ -10,6 +11,21 @@ export function serverModelSpec(partial: Partial<TinyModelSpec> = {}): TinyModel
 
 export function writeServerModel(dir: string, partial: Partial<TinyModelSpec> = {}): string {
   return writeTinyModel(serverModelSpec(partial), dir).path;
+}
+
+/** The server model and the fixture repository (at dir/repo), written into `dir`. */
+export function writeServerFixture(dir: string): { model: string; repo: string } {
+  const model = writeServerModel(dir);
+  const repo = path.join(dir, 'repo');
+  writeFixtureRepo(repo);
+  return { model, repo };
+}
+
+/** An empty home (dir/home: no Ollama or LM Studio models to find) and a cache in dir/cache. */
+export function isolatedEnv(dir: string): { HOME: string; SNAPKV_CACHE_DIR: string; OLLAMA_MODELS: string } {
+  const home = path.join(dir, 'home');
+  fs.mkdirSync(home);
+  return { HOME: home, SNAPKV_CACHE_DIR: path.join(dir, 'cache'), OLLAMA_MODELS: path.join(home, 'none') };
 }
 
 export interface FixtureFile {

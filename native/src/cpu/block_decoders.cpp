@@ -1,8 +1,6 @@
 #include "cpu/block_decoders.h"
 
-#include <cstring>
-
-#include "cpu/number_formats.h"
+#include "cpu/block_fields.h"
 
 // Byte offsets below follow ggml's block structs (ggml-common.h), which are
 // packed with no padding. Loops run over runs of 16 or 32 values with the
@@ -11,18 +9,6 @@
 namespace snapkv {
 
 namespace {
-
-float half_at(const std::uint8_t* p) {
-  std::uint16_t bits;
-  std::memcpy(&bits, p, sizeof bits);
-  return f16_to_f32(bits);
-}
-
-std::uint32_t u32_at(const std::uint8_t* p) {
-  std::uint32_t value;
-  std::memcpy(&value, p, sizeof value);
-  return value;  // little-endian hosts only, as the GGUF reader
-}
 
 // Q4_0: f16 d, 16 bytes of nibbles; value j is the low nibble of byte j, value
 // j + 16 its high nibble; x = d * (q - 8).
@@ -119,11 +105,9 @@ void decode_q2_k(const std::uint8_t* b, int count, float* out) {
 }
 
 // Q3_K (110 bytes): 32 bytes of high bits (hmask), 64 bytes of 2-bit quants, 12
-// bytes holding sixteen 6-bit scales, f16 d. Quants are laid out as Q2_K's; the
-// value's third bit is bit (4 * half + shift index) of hmask[byte], and a clear
-// bit subtracts 4. Scale i: low 4 bits from byte i (i < 8) or the high nibble
-// of byte i - 8, top 2 bits from byte 8 + i % 4 at bit 2 * (i / 4); minus 32.
-// x = (d * scale) * q.
+// bytes holding sixteen 6-bit scales (block_fields.h), f16 d. Quants are laid
+// out as Q2_K's; the value's third bit is bit (4 * half + shift index) of
+// hmask[byte], and a clear bit subtracts 4. x = (d * scale) * q.
 void decode_q3_k(const std::uint8_t* b, int count, float* out) {
   for (int k = 0; k < count; ++k, b += 110, out += 256) {
     const std::uint8_t* hmask = b;
@@ -135,10 +119,7 @@ void decode_q3_k(const std::uint8_t* b, int count, float* out) {
       for (int s = 0; s < 4; ++s) {
         const int bit = 4 * half + s;
         for (int g = 0; g < 2; ++g) {
-          const int i = 8 * half + 2 * s + g;
-          const int low = i < 8 ? packed[i] & 0xF : packed[i - 8] >> 4;
-          const int top = (packed[8 + i % 4] >> (2 * (i / 4))) & 3;
-          const float scale = d * static_cast<float>((low | (top << 4)) - 32);
+          const float scale = d * static_cast<float>(q3_k_scale(packed, 8 * half + 2 * s + g));
           float* y = out + 128 * half + 32 * s + 16 * g;
           const std::uint8_t* qg = q + 16 * g;
           const std::uint8_t* hg = hmask + 16 * g;
@@ -152,21 +133,7 @@ void decode_q3_k(const std::uint8_t* b, int count, float* out) {
   }
 }
 
-// The eight 6-bit (scale, min) pairs of Q4_K and Q5_K in 12 bytes: pairs 0..3
-// are the low 6 bits of bytes 0..3 (scale) and 4..7 (min); pairs 4..7 take
-// their low 4 bits from byte j + 4 (scale: low nibble, min: high nibble) and
-// their top 2 bits from the spare top bits of bytes j - 4 (scale) and j (min).
-void scale_and_min(const std::uint8_t* packed, int j, int& scale, int& min) {
-  if (j < 4) {
-    scale = packed[j] & 63;
-    min = packed[j + 4] & 63;
-  } else {
-    scale = (packed[j + 4] & 0xF) | ((packed[j - 4] >> 6) << 4);
-    min = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
-  }
-}
-
-// Q4_K (144 bytes): f16 d, f16 dmin, 12 bytes of scales and mins, 128 bytes of
+// Q4_K (144 bytes): f16 d, f16 dmin, 12 bytes of scales and mins (block_fields.h), 128 bytes of
 // nibbles. Each 64 values read 32 bytes: low nibbles are sub-block 2c, high
 // nibbles sub-block 2c + 1. x = (d * scale) * q - dmin * min.
 // Q5_K (176 bytes) is Q4_K with 32 bytes of fifth bits between the scales and
@@ -182,8 +149,8 @@ void decode_q4_or_q5_k(const std::uint8_t* b, int count, float* out) {
     const std::uint8_t* qs = b + (kFifthBit ? 48 : 16);
     for (int c = 0; c < 4; ++c) {
       int s0, m0, s1, m1;
-      scale_and_min(packed, 2 * c, s0, m0);
-      scale_and_min(packed, 2 * c + 1, s1, m1);
+      k_scale_and_min(packed, 2 * c, s0, m0);
+      k_scale_and_min(packed, 2 * c + 1, s1, m1);
       const float scale0 = d * static_cast<float>(s0), min0 = dmin * static_cast<float>(m0);
       const float scale1 = d * static_cast<float>(s1), min1 = dmin * static_cast<float>(m1);
       const std::uint8_t* q = qs + 32 * c;

@@ -2,25 +2,13 @@
 
 #include <cstring>
 
-#include "cpu/number_formats.h"
+#include "cpu/block_fields.h"
 
 // Byte layouts as in cpu/block_decoders.cpp, which explains each format.
 
 namespace snapkv {
 
 namespace {
-
-float half_at(const std::uint8_t* p) {
-  std::uint16_t bits;
-  std::memcpy(&bits, p, sizeof bits);
-  return f16_to_f32(bits);
-}
-
-std::uint32_t u32_at(const std::uint8_t* p) {
-  std::uint32_t value;
-  std::memcpy(&value, p, sizeof value);
-  return value;
-}
 
 // Eight bits of a Q5 block's fifth bits as 0 or 16 in eight bytes: a byte
 // times 0x0101... copies it to every byte, the mask keeps bit j in byte j, and
@@ -120,9 +108,7 @@ void unpack_q3_k(const std::uint8_t* b, int count, std::uint8_t* u, float* s, fl
         const int bit = 4 * half + shift;
         for (int g = 0; g < 2; ++g) {
           const int i = 8 * half + 2 * shift + g;
-          const int low = i < 8 ? packed[i] & 0xF : packed[i - 8] >> 4;
-          const int top = (packed[8 + i % 4] >> (2 * (i / 4))) & 3;
-          const float scale = d * static_cast<float>((low | (top << 4)) - 32);
+          const float scale = d * static_cast<float>(q3_k_scale(packed, i));
           s[i] = scale;
           o[i] = -4.0f * scale;
           std::uint8_t* y = u + 16 * i;
@@ -132,16 +118,6 @@ void unpack_q3_k(const std::uint8_t* b, int count, std::uint8_t* u, float* s, fl
         }
       }
     }
-  }
-}
-
-void scale_and_min(const std::uint8_t* packed, int j, int& scale, int& min) {
-  if (j < 4) {
-    scale = packed[j] & 63;
-    min = packed[j + 4] & 63;
-  } else {
-    scale = (packed[j + 4] & 0xF) | ((packed[j - 4] >> 6) << 4);
-    min = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
   }
 }
 
@@ -156,7 +132,7 @@ void unpack_q4_or_q5_k(const std::uint8_t* b, int count, std::uint8_t* u, float*
     const std::uint8_t* qs = b + (kFifthBit ? 48 : 16);
     for (int j = 0; j < 8; ++j) {
       int scale, min;
-      scale_and_min(b + 4, j, scale, min);
+      k_scale_and_min(b + 4, j, scale, min);
       s[j] = d * static_cast<float>(scale);
       o[j] = -(dmin * static_cast<float>(min));
     }

@@ -45,9 +45,7 @@ void KvCache::write_rows(int layer, int kind, int head, int first_slot, int coun
 void KvCache::read_rows(int layer, int kind, int head, int first_slot, int count, float* rows) const {
   const std::uint8_t* source =
       const_cast<KvCache*>(this)->block(layer, head, kind) + static_cast<std::size_t>(first_slot) * row_bytes_;
-  for (int i = 0; i < count; ++i) {
-    decode_kv_row(type_, source + i * row_bytes_, rows + static_cast<std::size_t>(i) * head_dim_, head_dim_);
-  }
+  widen_kv_rows(type_, source, row_bytes_, count, head_dim_, rows);
 }
 
 }  // namespace snapkv

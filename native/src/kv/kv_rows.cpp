@@ -160,27 +160,6 @@ void encode_kv_row(KvType type, const float* in, std::uint8_t* out, int d) {
   }
 }
 
-void decode_kv_row(KvType type, const std::uint8_t* in, float* out, int d) {
-  switch (type) {
-    case KvType::F32:
-      std::memcpy(out, in, sizeof(float) * static_cast<std::size_t>(d));
-      return;
-    case KvType::F16:
-    case KvType::BF16: {
-      const auto* bits = reinterpret_cast<const std::uint16_t*>(in);
-      for (int i = 0; i < d; ++i) out[i] = type == KvType::F16 ? f16_to_f32(bits[i]) : bf16_to_f32(bits[i]);
-      return;
-    }
-    case KvType::Q8_0:
-      for (int b = 0; b < d / kQ8BlockValues; ++b, in += kQ8BlockBytes, out += kQ8BlockValues) {
-        const float scale = q8_scale(in);
-        const std::int8_t* quants = q8_quants(in);
-        for (int i = 0; i < kQ8BlockValues; ++i) out[i] = scale * static_cast<float>(quants[i]);
-      }
-      return;
-  }
-}
-
 void widen_kv_rows(KvType type, const std::uint8_t* rows, std::size_t stride, int count, int d, float* out) {
   const std::size_t step = static_cast<std::size_t>(d);
   switch (type) {
@@ -198,5 +177,8 @@ void widen_kv_rows(KvType type, const std::uint8_t* rows, std::size_t stride, in
       return;
   }
 }
+
+// One row is a tile of one: a single owner for how each type widens.
+void decode_kv_row(KvType type, const std::uint8_t* in, float* out, int d) { widen_kv_rows(type, in, 0, 1, d, out); }
 
 }  // namespace snapkv

@@ -11,11 +11,11 @@ namespace snapkv {
 
 // One row of `d` floats into its stored form, rounding to nearest even.
 void encode_kv_row(KvType type, const float* in, std::uint8_t* out, int d);
-// One stored row back to `d` floats.
+// One stored row back to `d` floats (widen_kv_rows of one row).
 void decode_kv_row(KvType type, const std::uint8_t* in, float* out, int d);
 
 // `count` rows `stride` bytes apart widened to f32 rows of d, one after another
-// in `out`: decode_kv_row's values, a vector at a time (attention's tiles).
+// in `out`, a vector at a time (attention's tiles).
 void widen_kv_rows(KvType type, const std::uint8_t* rows, std::size_t stride, int count, int d, float* out);
 
 // The scalar conversions, exposed for the unit test of the portable path.

@@ -2,8 +2,9 @@
 // committed vocabulary exactly as the server builds them from a loaded GGUF file.
 import { ChatTemplate } from '../../../server/src/text/chat-template';
 import { TextTokenizer } from '../../../server/src/text/tokenizer';
+import { metadataRecord } from '../../../test/fixtures/tokenizer-metadata';
 import { readSmallVocab, SmallVocab } from './small-vocab';
-import { metadataRecord, vocabGgufEntries } from './vocab-metadata';
+import { vocabGgufEntries } from './vocab-metadata';
 
 export interface DemoText {
   readonly vocab: SmallVocab;

@@ -1,7 +1,6 @@
 // The small vocabulary as GGUF tokenizer metadata: the entries the exporter writes into the
-// model file, and the same entries in the form the engine hands them back (Model.metadata()),
-// so the data generator tokenizes with exactly what a loaded model will use.
-import type { MetadataValue } from '../../../server/src/engine';
+// model file, which the data generator also tokenizes with (in Model.metadata()'s form, by
+// test/fixtures/tokenizer-metadata.ts), so it uses exactly what a loaded model will use.
 import { CHATML_TEMPLATE } from '../../../server/src/text/chatml';
 import { GgufValue, gguf } from '../../../test/fixtures/gguf-values';
 import { SmallVocab } from './small-vocab';
@@ -25,27 +24,4 @@ export function vocabGgufEntries(vocab: SmallVocab): GgufEntries {
     ['tokenizer.ggml.add_bos_token', gguf.bool(false)],
     ['tokenizer.chat_template', gguf.string(DEMO_CHAT_TEMPLATE)],
   ];
-}
-
-/** The entries as Model.metadata() returns them (u64/i64 as bigint, arrays as plain arrays). */
-export function metadataRecord(entries: GgufEntries): Record<string, MetadataValue> {
-  const record: Record<string, MetadataValue> = {};
-  for (const [key, value] of entries) record[key] = metadataValue(value);
-  return record;
-}
-
-function metadataValue(value: GgufValue): MetadataValue {
-  switch (value.type) {
-    case 'raw':
-      throw new Error('raw GGUF values have no metadata form');
-    case 'array':
-      return Array.from(value.value as ArrayLike<number | bigint | boolean | string | GgufValue>, (item) =>
-        typeof item === 'object' ? metadataValue(item) : item,
-      );
-    case 'u64':
-    case 'i64':
-      return BigInt(value.value);
-    default:
-      return value.value;
-  }
 }
