@@ -7,11 +7,10 @@ import type { ServerSettings, StatusChangedParams } from './protocol';
 import { registerHandlers } from './lsp/handlers';
 import { registerContextHandler } from './lsp/context-handler';
 import { Session } from './session/session';
-import type { IndexProgress } from './session/workspace-index';
 import { demoModelPath } from './session/demo-model';
 import { checkRequest } from './requests/request-schemas';
-import { openIndexProgress, ProgressHandle } from './lsp/index-progress';
-import { AbortError } from './engine';
+import { openIndexProgress } from './lsp/index-progress';
+import { prepareWithProgress } from './lsp/model-load-progress';
 
 /** Time for the error reply to reach the client before a server that could not initialize exits. */
 const EXIT_AFTER_FAILED_INIT_MS = 300;
@@ -99,41 +98,15 @@ connection.onInitialized(() => {
     );
   }
   // Load the model (or ask the remote endpoint what it serves) early so the first question does not wait; problems show in status.
-  if (session) void prepareWithProgress(session);
-});
-
-/** A model that loads faster than this shows no progress: a notification that flashes by tells nothing. */
-const LOAD_PROGRESS_AFTER_MS = 500;
-
-/** Reading a large model file takes seconds: the editor shows it as work-done progress, which the user may cancel. */
-async function prepareWithProgress(ready: Session): Promise<void> {
-  const controller = new AbortController();
-  let progress: Promise<ProgressHandle | undefined> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const show = (report: IndexProgress): void => {
-    progress = openIndexProgress(connection, clientSupportsProgress, undefined, 'SnapKV').then(
-      (handle) => {
-        handle.cancelled?.onCancellationRequested(() => controller.abort(new AbortError()));
-        handle.report(report);
-        return handle;
-      },
-      (error: unknown) => {
-        log(`no progress shown for loading the model: ${error instanceof Error ? error.message : String(error)}`);
-        return undefined;
-      },
-    );
-  };
-  try {
-    await ready.prepare(controller.signal, (report) => {
-      timer ??= setTimeout(() => show(report), LOAD_PROGRESS_AFTER_MS);
+  const ready = session;
+  if (ready) {
+    void prepareWithProgress({
+      prepare: (signal, onProgress) => ready.prepare(signal, onProgress),
+      openProgress: () => openIndexProgress(connection, clientSupportsProgress, undefined, 'SnapKV'),
+      log,
     });
-  } catch (error) {
-    log(`not ready to answer: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    clearTimeout(timer);
-    if (progress) (await progress)?.done();
   }
-}
+});
 
 connection.onShutdown(async () => {
   handlers?.dispose();
