@@ -9,6 +9,8 @@ import { registerContextHandler } from './lsp/context-handler';
 import { Session } from './session/session';
 import { demoModelPath } from './session/demo-model';
 import { checkRequest } from './requests/request-schemas';
+import { openIndexProgress } from './lsp/index-progress';
+import { prepareWithProgress } from './lsp/model-load-progress';
 
 /** Time for the error reply to reach the client before a server that could not initialize exits. */
 const EXIT_AFTER_FAILED_INIT_MS = 300;
@@ -96,7 +98,14 @@ connection.onInitialized(() => {
     );
   }
   // Load the model (or ask the remote endpoint what it serves) early so the first question does not wait; problems show in status.
-  session?.prepare().catch((error: unknown) => log(`not ready to answer: ${error instanceof Error ? error.message : String(error)}`));
+  const ready = session;
+  if (ready) {
+    void prepareWithProgress({
+      prepare: (signal, onProgress) => ready.prepare(signal, onProgress),
+      openProgress: () => openIndexProgress(connection, clientSupportsProgress, undefined, 'SnapKV'),
+      log,
+    });
+  }
 });
 
 connection.onShutdown(async () => {

@@ -11,8 +11,6 @@ import { CliArgs, parseArgs, USAGE, UsageError } from './args';
 import { printAnswerSummary, printAnswerText, printIndexPreview, printModels } from './output';
 import { terminalJson, visibleText } from './terminal-text';
 import { ProgressBar } from './progress-bar';
-import { runMcp } from './mcp-command';
-import { runServe } from './serve-command';
 
 async function run(args: CliArgs, signal: AbortSignal): Promise<number> {
   if (args.command === 'help') {
@@ -34,8 +32,9 @@ async function run(args: CliArgs, signal: AbortSignal): Promise<number> {
   const session = new Session({ settings: args.settings, defaultFolder: args.folder, log, fallbackModel: demoModelPath });
   const bar = new ProgressBar();
   try {
-    if (args.command === 'mcp') return await runMcp(session, signal);
-    if (args.command === 'serve') return await runServe(session, args.serve, signal);
+    // Loaded only for their commands: the MCP SDK alone takes longer to load than the rest of the CLI.
+    if (args.command === 'mcp') return await (await import('./mcp-command.js')).runMcp(session, signal);
+    if (args.command === 'serve') return await (await import('./serve-command.js')).runServe(session, args.serve, signal);
     if (args.command === 'index') {
       if (args.prefill) {
         const result = await session.indexFolder({ force: args.force, signal, onProgress: (p) => bar.update(p) });

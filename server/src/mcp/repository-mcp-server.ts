@@ -38,14 +38,16 @@ function indexReporter(extra: ToolCallExtra): (progress: IndexProgress) => void 
     const final = progress.phase === 'saving';
     if (!final && now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
-    const prefilling = progress.phase !== 'listing';
+    // Files while listing, tokens after; loading the model counts neither (no total then).
+    const byFiles = progress.phase === 'listing' || progress.phase === 'loading-model';
+    const total = byFiles ? progress.filesTotal : progress.tokensTotal;
     void extra
       .sendNotification({
         method: 'notifications/progress',
         params: {
           progressToken: token,
-          progress: prefilling ? progress.tokensDone : progress.filesDone,
-          total: prefilling ? progress.tokensTotal : progress.filesTotal,
+          progress: byFiles ? progress.filesDone : progress.tokensDone,
+          ...(total > 0 ? { total } : {}),
           message: describeIndexProgress(progress).message,
         },
       })

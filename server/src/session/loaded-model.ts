@@ -1,9 +1,12 @@
 // A model ready to answer: the engine's model with the tokenizer and chat
 // template read from the same GGUF file.
 import * as fs from 'fs';
+import * as path from 'path';
 import { Engine, KvType, Model, RopeScalingRequest } from '../engine';
 import { ChatTemplate, SERVER_TEMPLATE_VARIABLES } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
+import { formatBytes } from '../format-bytes';
+import type { IndexProgress } from './workspace-index';
 
 export interface LoadedModel {
   readonly path: string;
@@ -13,6 +16,20 @@ export interface LoadedModel {
   readonly template: ChatTemplate;
   /** Weights and embeddings, counted from the shapes. */
   readonly parameters: number;
+}
+
+/** The model file as progress names it: its name and size ("model.gguf (940 MiB)"), or only the name when it cannot be read. */
+export function modelFileNote(file: string): string {
+  try {
+    return `${path.basename(file)} (${formatBytes(fs.statSync(file).size)})`;
+  } catch {
+    return path.basename(file);
+  }
+}
+
+/** What a caller waiting for the model hears: the index has not started, the model file is being read. */
+export function modelLoadProgress(note: string): IndexProgress {
+  return { phase: 'loading-model', note, filesDone: 0, filesTotal: 0, tokensDone: 0, tokensTotal: 0, tokensPerSecond: 0, etaMs: undefined };
 }
 
 export class ModelLoadError extends Error {

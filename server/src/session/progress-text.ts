@@ -10,6 +10,8 @@ function seconds(ms: number): string {
 
 export function describeIndexProgress(p: IndexProgress): { message: string; percentage: number | undefined } {
   switch (p.phase) {
+    case 'loading-model':
+      return { message: `loading model ${p.note ?? ''}`.trimEnd(), percentage: undefined };
     case 'listing':
       return {
         message: `reading files ${p.filesDone}/${p.filesTotal} (${p.tokensTotal.toLocaleString('en-US')} tokens)`,

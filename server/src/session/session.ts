@@ -8,7 +8,7 @@ import type { PackedBlock } from '../workspace/pack-types';
 import { RemoteBackend } from '../remote/remote-backend';
 import { DEFAULT_EXCERPT_LIMITS, keptExcerpts } from './kept-context';
 import { ContextMapStore } from './context-map-store';
-import { LoadedModel, loadModel } from './loaded-model';
+import { LoadedModel, loadModel, modelFileNote, modelLoadProgress } from './loaded-model';
 import { DEMO_MODEL_NOTE } from './demo-model';
 import { findLocalModels, howToGetAModel } from './model-search';
 import { PrefixStore } from './prefix-store';
@@ -87,6 +87,8 @@ export class Session {
   private settings: ResolvedSettings;
   private loaded: LoadedModel | undefined;
   private loading: Promise<LoadedModel> | undefined;
+  /** The file the load in flight reads, as progress names it. */
+  private loadingNote: string | undefined;
   private modelProblem: string | undefined;
   private index: WorkspaceIndex | undefined;
   /** Set when an OpenAI-compatible endpoint answers instead of the local engine (settings serverUrl). */
@@ -108,9 +110,9 @@ export class Session {
   }
 
   /** Loads the model, or asks the remote endpoint what it serves, so the first question does not wait. */
-  async prepare(signal?: AbortSignal): Promise<void> {
+  async prepare(signal?: AbortSignal, onProgress?: (progress: IndexProgress) => void): Promise<void> {
     if (this.remote) await this.remote.probe(signal).finally(() => this.changed());
-    else await this.model(signal);
+    else await this.model(signal, onProgress);
   }
 
   get resolvedSettings(): ResolvedSettings {
@@ -137,12 +139,17 @@ export class Session {
     throw new UserError(howToGetAModel(), 'NO_MODEL');
   }
 
-  /** Loads the model once; concurrent callers share the load. */
-  async model(signal?: AbortSignal): Promise<LoadedModel> {
+  /**
+   * Loads the model once; concurrent callers share the load. Each caller that has to wait hears so through
+   * `onProgress` (a 'loading-model' report), since reading a large file takes seconds.
+   */
+  async model(signal?: AbortSignal, onProgress?: (progress: IndexProgress) => void): Promise<LoadedModel> {
     if (this.loaded) return this.loaded;
     if (!this.loading) {
+      this.loadingNote = undefined;
       const load = async (): Promise<LoadedModel> => {
         const modelPath = this.resolveModelPath();
+        this.loadingNote = modelFileNote(modelPath);
         this.log(`loading model ${modelPath}`);
         const loaded = await loadModel(modelPath, this.settings, signal);
         const info = loaded.model.info;
@@ -165,6 +172,7 @@ export class Session {
         },
       );
     }
+    if (this.loadingNote !== undefined) onProgress?.(modelLoadProgress(this.loadingNote));
     return this.loading;
   }
 
@@ -183,8 +191,8 @@ export class Session {
     return resolved;
   }
 
-  private async indexFor(folder: string, signal?: AbortSignal): Promise<WorkspaceIndex> {
-    const loaded = await this.model(signal);
+  private async indexFor(folder: string, signal?: AbortSignal, onProgress?: (progress: IndexProgress) => void): Promise<WorkspaceIndex> {
+    const loaded = await this.model(signal, onProgress);
     if (this.index && this.index.folder === folder) return this.index;
     // Replaced before the old one is closed, so that callers meanwhile share the new index rather than each make
     // one; the old one is closed whatever the signal, so that its cache is freed once its questions end.
@@ -203,7 +211,7 @@ export class Session {
       this.indexedFolder = folder;
       return result;
     }
-    const index = await this.indexFor(folder, call.signal);
+    const index = await this.indexFor(folder, call.signal, call.onProgress);
     const loaded = await this.model(call.signal);
     this.changed();
     try {
@@ -229,7 +237,7 @@ export class Session {
 
   /** What indexing the folder would pack, without running the model over it. */
   async previewIndex(call: IndexCall = {}): Promise<PackedPrompt> {
-    const index = await this.indexFor(this.folderOf(call.folder), call.signal);
+    const index = await this.indexFor(this.folderOf(call.folder), call.signal, call.onProgress);
     return index.pack({
       maxContextTokens: this.settings.maxContextTokens,
       include: this.settings.include,
@@ -256,7 +264,7 @@ export class Session {
         if (call.contextOnly) throw new UserError(REMOTE_HAS_NO_CONTEXT);
         return await this.remote.ask({ ...params, folder }, this.settings, { ...call, signal });
       }
-      const index = await this.indexFor(folder, signal);
+      const index = await this.indexFor(folder, signal, call.onIndexProgress);
       let prefilledNow = 0;
       if (!index.current || index.busy) {
         if (index.busy) call.onQueued?.();

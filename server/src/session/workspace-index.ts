@@ -14,8 +14,11 @@ import { Debouncer } from './debouncer';
 import type { QuestionScheduler } from './question-scheduler';
 import { buildPrefixHead, PrefixHead, QUESTION_RESERVE_TOKENS } from './prompt';
 
-/** 'one-shot': a question reading the whole repository, when no prefix cache fits. */
-export type IndexPhase = 'listing' | 'prefilling' | 'saving' | 'one-shot';
+/**
+ * 'loading-model': the model file is read before anything can be tokenized (`note` names it).
+ * 'one-shot': a question reading the whole repository, when no prefix cache fits.
+ */
+export type IndexPhase = 'loading-model' | 'listing' | 'prefilling' | 'saving' | 'one-shot';
 
 export interface IndexProgress {
   phase: IndexPhase;
@@ -25,7 +28,7 @@ export interface IndexProgress {
   tokensTotal: number;
   tokensPerSecond: number;
   etaMs: number | undefined;
-  /** Phase 'one-shot': why, and what it costs (answer-mode.ts). */
+  /** Phase 'one-shot': why, and what it costs (answer-mode.ts); phase 'loading-model': the model file and its size. */
   note?: string;
 }
 
