@@ -1,6 +1,8 @@
-// What a user waits for: `npx snapkv-code ask <folder> "<question>"` on a
-// model file, as a child process with a fresh cache folder (so the folder is
-// prefilled), timed from outside and read from its --json report.
+// What a user waits for: `snapkv-code ask <folder> "<question>"` on a model
+// file, as a child process with a fresh cache folder (so the folder is
+// prefilled), timed from outside and read from its --json report. Started
+// with node, as `npm link` or the editor start it: npx would add its own
+// install and node_modules walk (README, "Ask a question").
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -42,14 +44,14 @@ export async function timeAsk(
   log: (line: string) => void,
 ): Promise<AskTiming> {
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'snapkv-peer-ask-'));
-  const args = ['snapkv-code', 'ask', folder, question, '--model', file.path, '--backend', 'cpu', '--json', '--verbose'];
+  const args = [path.join(repoRoot, 'bin', 'snapkv-code.js'), 'ask', folder, question, '--model', file.path, '--backend', 'cpu', '--json', '--verbose'];
   args.push('--cache-dir', cacheDir, '--max-tokens', String(maxTokens), '--temperature', '0');
-  log(`ask: npx ${args.map((a) => (a.includes(' ') ? JSON.stringify(a) : a)).join(' ')}`);
+  log(`ask: node ${args.map((a) => (a.includes(' ') ? JSON.stringify(a) : a)).join(' ')}`);
   const lines: Array<{ ms: number; line: string }> = [];
   const started = nowMs();
   try {
     const stdout = await new Promise<string>((resolve, reject) => {
-      const child = spawn('npx', args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       let partial = '';
       child.stdout.on('data', (chunk: Buffer) => out.push(chunk));

@@ -94,7 +94,7 @@ export function logitsTable(rows: readonly LogitsComparison[]): Table {
 
 export function askTable(ask: AskTiming): Table {
   return {
-    title: `npx snapkv-code ask on ${ask.model.split('/').pop()}`,
+    title: `snapkv-code ask on ${ask.model.split('/').pop()}`,
     columns: [{ header: 'figure' }, { header: 'value', align: 'right' }],
     rows: [
       ['folder', `${ask.files} files, ${fmtInt(ask.tokens)} tokens`],
