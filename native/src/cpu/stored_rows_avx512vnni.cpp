@@ -213,7 +213,7 @@ __m512 negated(__m512 v) { return _mm512_xor_ps(v, _mm512_set1_ps(-0.0f)); }
 // gets groups 2j (lanes 0-7, row i in lane i) and 2j + 1 (lanes 8-15). A
 // transpose of 64-bit pairs (two stages within and across the 128-bit
 // quarters), whose last stage also splits each pair.
-void group_pairs(const __m512i* rows, __m512i* pairs) {
+[[gnu::always_inline]] inline void group_pairs(const __m512i* rows, __m512i* pairs) {
   __m512i a[2][4];  // [pair parity within a quarter][row pair]: quarter q holds pair 2q + parity of both rows
   for (int m = 0; m < 4; ++m) {
     a[0][m] = _mm512_unpacklo_epi64(rows[2 * m], rows[2 * m + 1]);
@@ -238,10 +238,19 @@ void group_pairs(const __m512i* rows, __m512i* pairs) {
   }
 }
 
+// A super-block's parameters in eight rows: the integer per-group values as
+// group_pairs lays them out, and the f16 factors as f32 (both halves alike).
+struct Params {
+  __m512i pairs[8];
+  __m512 d, dmin;
+};
+
 // Each type: kBytes, kGroupSize; quants(block, p) the unpacker's u for chunk
 // 2p (values [64p, 64p + 32)) in the low half and chunk 2p + 1 in the high
-// half; params(blocks, s, o) the unpacker's scales and offsets of groups 2j
-// and 2j + 1 of eight rows in s[j] and o[j] (as group_pairs lays them out).
+// half; params(blocks, params) reads the blocks' parameters; scales(params,
+// j, s, o) gives the unpacker's scales and offsets of groups 2j (low half)
+// and 2j + 1 (high half). The f32 work waits for scales(), after a super-
+// block's integer sums, so that few registers hold values at once.
 
 struct Q2_K {
   static constexpr int kBytes = 84, kGroupSize = 16;
@@ -250,35 +259,68 @@ struct Q2_K {
     return bits_of_halves(both_halves(b + 16 + 32 * (p / 2)), shift, shift + 2, 3);
   }
   // Group g's byte: scale in the low nibble, minimum in the high one.
-  static void params(const std::uint8_t* const* blocks, __m512* s, __m512* o) {
-    __m512i rows[kRows], pairs[8];
+  static void params(const std::uint8_t* const* blocks, Params& p) {
+    __m512i rows[kRows];
     for (int i = 0; i < kRows; ++i) rows[i] = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i])));
-    group_pairs(rows, pairs);
-    const __m512 d = twice(halves(blocks, 80));
-    const __m512 dmin = twice(halves(blocks, 82));
-    for (int j = 0; j < 8; ++j) {
-      s[j] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(pairs[j], _mm512_set1_epi32(0x0F))));
-      o[j] = negated(_mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_srli_epi32(pairs[j], 4))));
-    }
+    group_pairs(rows, p.pairs);
+    p.d = twice(halves(blocks, 80));
+    p.dmin = twice(halves(blocks, 82));
+  }
+  static void scales(const Params& p, int j, __m512& s, __m512& o) {
+    s = _mm512_mul_ps(p.d, _mm512_cvtepi32_ps(_mm512_and_si512(p.pairs[j], _mm512_set1_epi32(0x0F))));
+    o = negated(_mm512_mul_ps(p.dmin, _mm512_cvtepi32_ps(_mm512_srli_epi32(p.pairs[j], 4))));
   }
 };
 
-// Q3_K's sixteen 6-bit scales (stored + 32) from its 12 packed bytes: the low
-// four bits of scale i are byte i's low nibble (i < 8) or byte i - 8's high
-// one, the top two bits are bits 2 * (i / 4) of byte 8 + i % 4. As words:
-// scales 0-3, 4-7, 8-11, 12-15 each in one 32-bit word.
-std::uint64_t q3_k_scales(const std::uint8_t* packed, int half) {
-  const std::uint32_t w0 = u32_at(packed), w1 = u32_at(packed + 4), w2 = u32_at(packed + 8);
-  constexpr std::uint32_t kLow = 0x0F0F0F0Fu, kTop = 0x03030303u;
-  const int shift = 4 * half;  // scales 8-15 take the high nibbles and the top bits 4-7
-  const std::uint32_t first = ((w0 >> shift) & kLow) | (((w2 >> shift) & kTop) << 4);
-  const std::uint32_t second = ((w1 >> shift) & kLow) | (((w2 >> (shift + 2)) & kTop) << 4);
-  return first | (static_cast<std::uint64_t>(second) << 32);
+// Sixteen bytes at `offset` of each row's block: rows 0-3 in the 128-bit
+// quarters of `low`, rows 4-7 in those of `high`, so that the packed 6-bit
+// scales of four rows unpack at once.
+struct RowBytes {
+  __m512i low, high;
+};
+
+__m128i load16(const std::uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+
+RowBytes row_bytes_at(const std::uint8_t* const* blocks, int offset) {
+  const auto four = [blocks, offset](int first) {
+    __m512i z = _mm512_castsi128_si512(load16(blocks[first] + offset));
+    z = _mm512_inserti32x4(z, load16(blocks[first + 1] + offset), 1);
+    z = _mm512_inserti32x4(z, load16(blocks[first + 2] + offset), 2);
+    return _mm512_inserti32x4(z, load16(blocks[first + 3] + offset), 3);
+  };
+  return {four(0), four(4)};
 }
 
-// Two 64-bit words of bytes as sixteen 32-bit lanes.
-__m512i widened(std::uint64_t low, std::uint64_t high) {
-  return _mm512_cvtepu8_epi32(_mm_set_epi64x(static_cast<long long>(high), static_cast<long long>(low)));
+// Each row's sixteen (unpacked) bytes widened to the 32-bit lanes of rows[i].
+void widened_rows(const RowBytes& bytes, __m512i* rows) {
+  rows[0] = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(bytes.low));
+  rows[1] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.low, 1));
+  rows[2] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.low, 2));
+  rows[3] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.low, 3));
+  rows[4] = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(bytes.high));
+  rows[5] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.high, 1));
+  rows[6] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.high, 2));
+  rows[7] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.high, 3));
+}
+
+// The same sixteen bytes (a shuffle's indexes) in each 128-bit quarter.
+__m512i per_quarter(__m128i bytes) { return _mm512_broadcast_i32x4(bytes); }
+
+constexpr int kTernaryA = 0xF0, kTernaryB = 0xCC, kTernaryC = 0xAA;  // _mm512_ternarylogic_epi32's operands
+constexpr int kLowOrTop = (kTernaryA & kTernaryC) | kTernaryB;        // (a & c) | b
+
+// Q3_K's sixteen 6-bit scales (stored + 32) from its 12 packed bytes, here
+// at bytes 2-13 of each quarter: the low four bits of scale i are byte i's
+// low nibble (i < 8) or byte i - 8's high one, the top two bits are bits
+// 2 * (i / 4) of byte 8 + i % 4, rotated within their 32-bit lane to bits
+// 4-5 of their byte (a rotation by 4 - shift moves bit shift of each byte to
+// bit 4 of the same byte, either way).
+__m512i q3_k_scales(__m512i packed) {
+  const __m512i nibble_bytes = _mm512_shuffle_epi8(packed, per_quarter(_mm_setr_epi8(2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8, 9)));
+  const __m512i low = _mm512_srlv_epi64(nibble_bytes, _mm512_set_epi64(4, 0, 4, 0, 4, 0, 4, 0));
+  const __m512i top_bytes = _mm512_shuffle_epi8(packed, per_quarter(_mm_setr_epi8(10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13)));
+  const __m512i top = _mm512_and_si512(_mm512_rolv_epi32(top_bytes, per_quarter(_mm_setr_epi32(4, 2, 0, 30))), _mm512_set1_epi8(0x30));
+  return _mm512_ternarylogic_epi32(low, top, _mm512_set1_epi8(0x0F), kLowOrTop);
 }
 
 struct Q3_K {
@@ -289,61 +331,66 @@ struct Q3_K {
     const __m512i low = bits_of_halves(both_halves(b + 32 + 32 * (p / 2)), shift, shift + 2, 3);
     return add_where_bits(low, both_halves(b), 2 * p, 2 * p + 1, 4);
   }
-  static void params(const std::uint8_t* const* blocks, __m512* s, __m512* o) {
-    __m512i rows[kRows], pairs[8];
-    for (int i = 0; i < kRows; ++i) rows[i] = widened(q3_k_scales(blocks[i] + 96, 0), q3_k_scales(blocks[i] + 96, 1));
-    group_pairs(rows, pairs);
-    const __m512 d = twice(halves(blocks, 108));
-    for (int j = 0; j < 8; ++j) {
-      // (q - 32) is exact in f32 either side of the conversion.
-      s[j] = _mm512_mul_ps(d, _mm512_sub_ps(_mm512_cvtepi32_ps(pairs[j]), _mm512_set1_ps(32.0f)));
-      o[j] = _mm512_mul_ps(_mm512_set1_ps(-4.0f), s[j]);
-    }
+  static void params(const std::uint8_t* const* blocks, Params& p) {
+    // From byte 94: the last of the 16 bytes is the block's own (its d).
+    const RowBytes packed = row_bytes_at(blocks, 94);
+    __m512i rows[kRows];
+    widened_rows({q3_k_scales(packed.low), q3_k_scales(packed.high)}, rows);
+    group_pairs(rows, p.pairs);
+    p.d = twice(halves(blocks, 108));
+  }
+  static void scales(const Params& p, int j, __m512& s, __m512& o) {
+    // (q - 32) is exact in f32 either side of the conversion.
+    s = _mm512_mul_ps(p.d, _mm512_sub_ps(_mm512_cvtepi32_ps(p.pairs[j]), _mm512_set1_ps(32.0f)));
+    o = _mm512_mul_ps(_mm512_set1_ps(-4.0f), s);
   }
 };
 
 // Q4_K and Q5_K's eight 6-bit scales and minimums from their 12 packed bytes
-// (cpu/block_decoders.cpp): j < 4 from the low six bits of bytes j and j + 4;
-// j >= 4 a nibble of byte j + 4 and the top two bits of bytes j - 4 and j.
-// As words: the scales in one 64-bit word, the minimums in another.
-void q4_q5_k_scales(const std::uint8_t* packed, std::uint64_t& scales, std::uint64_t& mins) {
-  const std::uint32_t w0 = u32_at(packed), w1 = u32_at(packed + 4), w2 = u32_at(packed + 8);
-  constexpr std::uint32_t kSix = 0x3F3F3F3Fu, kLow = 0x0F0F0F0Fu, kTop = 0x03030303u;
-  const std::uint32_t high_scales = (w2 & kLow) | (((w0 >> 6) & kTop) << 4);
-  const std::uint32_t high_mins = ((w2 >> 4) & kLow) | (((w1 >> 6) & kTop) << 4);
-  scales = (w0 & kSix) | (static_cast<std::uint64_t>(high_scales) << 32);
-  mins = (w1 & kSix) | (static_cast<std::uint64_t>(high_mins) << 32);
+// (cpu/block_decoders.cpp), at bytes 0-11 of each quarter: j < 4 from the
+// low six bits of bytes j and j + 4; j >= 4 a nibble of byte j + 4 and the
+// top two bits of bytes j - 4 and j. As bytes: the scales 0-7, then the
+// minimums.
+__m512i q4_q5_k_scales(__m512i packed) {
+  constexpr char kNone = static_cast<char>(0x80);  // a shuffle index that gives zero
+  // Bytes 0-3 scales 0-3, 4-7 the nibbles of scales 4-7, 8-11 minimums 0-3,
+  // 12-15 the nibbles of minimums 4-7 (high ones: shifted down by 4).
+  const __m512i nibble_bytes = _mm512_shuffle_epi8(packed, per_quarter(_mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11)));
+  const __m512i low = _mm512_srlv_epi32(nibble_bytes, per_quarter(_mm_setr_epi32(0, 0, 0, 4)));
+  // The top two bits of scales and minimums 4-7, moved to bits 4-5.
+  const __m512i top_bytes = _mm512_shuffle_epi8(
+      packed, per_quarter(_mm_setr_epi8(kNone, kNone, kNone, kNone, 0, 1, 2, 3, kNone, kNone, kNone, kNone, 4, 5, 6, 7)));
+  const __m512i top = _mm512_and_si512(_mm512_srli_epi32(top_bytes, 2), _mm512_set1_epi8(0x30));
+  const __m512i low_bits = per_quarter(_mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F));
+  return _mm512_ternarylogic_epi32(low, top, low_bits, kLowOrTop);
 }
 
-// Groups (pairs) 0-3 the scales, 4-7 the minimums.
-void q4_q5_k_params(const std::uint8_t* const* blocks, __m512* s, __m512* o) {
-  __m512i rows[kRows], pairs[8];
-  for (int i = 0; i < kRows; ++i) {
-    std::uint64_t scales, mins;
-    q4_q5_k_scales(blocks[i] + 4, scales, mins);
-    rows[i] = widened(scales, mins);
+// Pairs 0-3 the scales, 4-7 the minimums.
+struct Q4_Q5_K_Params {
+  static void params(const std::uint8_t* const* blocks, Params& p) {
+    const RowBytes packed = row_bytes_at(blocks, 4);
+    __m512i rows[kRows];
+    widened_rows({q4_q5_k_scales(packed.low), q4_q5_k_scales(packed.high)}, rows);
+    group_pairs(rows, p.pairs);
+    p.d = twice(halves(blocks, 0));
+    p.dmin = twice(halves(blocks, 2));
   }
-  group_pairs(rows, pairs);
-  const __m512 d = twice(halves(blocks, 0));
-  const __m512 dmin = twice(halves(blocks, 2));
-  for (int j = 0; j < 4; ++j) {
-    s[j] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(pairs[j]));
-    o[j] = negated(_mm512_mul_ps(dmin, _mm512_cvtepi32_ps(pairs[j + 4])));
+  static void scales(const Params& p, int j, __m512& s, __m512& o) {
+    s = _mm512_mul_ps(p.d, _mm512_cvtepi32_ps(p.pairs[j]));
+    o = negated(_mm512_mul_ps(p.dmin, _mm512_cvtepi32_ps(p.pairs[j + 4])));
   }
-}
-
-struct Q4_K {
-  static constexpr int kBytes = 144, kGroupSize = 32;
-  static __m512i quants(const std::uint8_t* b, int p) { return bits_of_halves(both_halves(b + 16 + 32 * p), 0, 4, 0x0F); }
-  static void params(const std::uint8_t* const* blocks, __m512* s, __m512* o) { q4_q5_k_params(blocks, s, o); }
 };
 
-struct Q5_K {
+struct Q4_K : Q4_Q5_K_Params {
+  static constexpr int kBytes = 144, kGroupSize = 32;
+  static __m512i quants(const std::uint8_t* b, int p) { return bits_of_halves(both_halves(b + 16 + 32 * p), 0, 4, 0x0F); }
+};
+
+struct Q5_K : Q4_Q5_K_Params {
   static constexpr int kBytes = 176, kGroupSize = 32;
   static __m512i quants(const std::uint8_t* b, int p) {
     return add_where_bits(bits_of_halves(both_halves(b + 48 + 32 * p), 0, 4, 0x0F), both_halves(b + 16), 2 * p, 2 * p + 1, 16);
   }
-  static void params(const std::uint8_t* const* blocks, __m512* s, __m512* o) { q4_q5_k_params(blocks, s, o); }
 };
 
 struct Q6_K {
@@ -358,21 +405,20 @@ struct Q6_K {
     const __m512i low = _mm512_srli_epi32(_mm512_loadu_si512(b + 64 * half), static_cast<unsigned>(shift));
     const __m512i rotated = _mm512_rolv_epi32(both_halves(b + 128 + 32 * half), halves_epi32((4 - shift) & 31, (2 - shift) & 31));
     const __m512i top = _mm512_and_si512(rotated, _mm512_set1_epi8(0x30));
-    constexpr int kA = 0xF0, kB = 0xCC, kC = 0xAA;  // ternary logic: (low & 0x0F) | top
-    return _mm512_ternarylogic_epi32(low, top, _mm512_set1_epi8(0x0F), (kA & kC) | kB);
+    return _mm512_ternarylogic_epi32(low, top, _mm512_set1_epi8(0x0F), kLowOrTop);
   }
   // Sixteen signed 8-bit scales.
-  static void params(const std::uint8_t* const* blocks, __m512* s, __m512* o) {
-    __m512i rows[kRows], pairs[8];
+  static void params(const std::uint8_t* const* blocks, Params& p) {
+    __m512i rows[kRows];
     for (int i = 0; i < kRows; ++i) {
       rows[i] = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i] + 192)));
     }
-    group_pairs(rows, pairs);
-    const __m512 d = twice(halves(blocks, 208));
-    for (int j = 0; j < 8; ++j) {
-      s[j] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(pairs[j]));
-      o[j] = _mm512_mul_ps(_mm512_set1_ps(-32.0f), s[j]);
-    }
+    group_pairs(rows, p.pairs);
+    p.d = twice(halves(blocks, 208));
+  }
+  static void scales(const Params& p, int j, __m512& s, __m512& o) {
+    s = _mm512_mul_ps(p.d, _mm512_cvtepi32_ps(p.pairs[j]));
+    o = _mm512_mul_ps(_mm512_set1_ps(-32.0f), s);
   }
 };
 
@@ -421,11 +467,10 @@ void stored_k_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, 
   NextRows next(rows, row_bytes, blocks);
   for (int b = 0; b < blocks; ++b) {
     next.fetch_share();
-    __m512 s[8], o[8];
-    T::params(block, s, o);
     const std::int8_t* xq = x.quants + static_cast<std::size_t>(b) * kValues;
     const float* x_scales = x.group_scales + static_cast<std::size_t>(b) * kGroups;
     const float* x_sums = x.group_sums + static_cast<std::size_t>(b) * kGroups;
+    __m512i sums[kGroups / 2];  // groups 2j and 2j + 1, as the scales
 #pragma GCC unroll 4
     for (int p = 0; p < kPairs; ++p) {
       const __m512i xv = _mm512_loadu_si512(xq + 64 * p);
@@ -433,12 +478,19 @@ void stored_k_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, 
       for (int i = 0; i < kRows; ++i) v[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), T::quants(block[i], p), xv);
       const QuarterSums q = quarter_sums(v);
       if constexpr (T::kGroupSize == 32) {
-        total = pair_steps(total, _mm512_add_epi32(quarters(q, 0, 2), quarters(q, 1, 3)), s[p], o[p], x_scales + 2 * p,
-                           x_sums + 2 * p);
+        sums[p] = _mm512_add_epi32(quarters(q, 0, 2), quarters(q, 1, 3));
       } else {
-        total = pair_steps(total, quarters(q, 0, 1), s[2 * p], o[2 * p], x_scales + 4 * p, x_sums + 4 * p);
-        total = pair_steps(total, quarters(q, 2, 3), s[2 * p + 1], o[2 * p + 1], x_scales + 4 * p + 2, x_sums + 4 * p + 2);
+        sums[2 * p] = quarters(q, 0, 1);
+        sums[2 * p + 1] = quarters(q, 2, 3);
       }
+    }
+    Params params;
+    T::params(block, params);
+#pragma GCC unroll 8
+    for (int j = 0; j < kGroups / 2; ++j) {
+      __m512 s, o;
+      T::scales(params, j, s, o);
+      total = pair_steps(total, sums[j], s, o, x_scales + 2 * j, x_sums + 2 * j);
     }
     for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
   }
