@@ -457,42 +457,87 @@ inline __m256 pair_steps(__m256 total, __m512i sums, __m512 s, __m512 o, const f
   return _mm256_fmadd_ps(_mm512_extractf32x8_ps(o, 1), _mm256_set1_ps(x_sums[1]), total);
 }
 
+// A super-block of eight rows: its integer group sums (groups 2j and 2j + 1
+// in sums[j]) and its parameters.
+struct SuperBlock {
+  __m512i sums[8];
+  Params params;
+};
+
+// The integer sums of chunks 2p and 2p + 1.
+template <typename T>
+inline void sum_pair(const std::uint8_t* const* block, const std::int8_t* xq, int p, SuperBlock& to) {
+  const __m512i xv = _mm512_loadu_si512(xq + 64 * p);
+  __m512i v[kRows];
+  for (int i = 0; i < kRows; ++i) v[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), T::quants(block[i], p), xv);
+  const QuarterSums q = quarter_sums(v);
+  if constexpr (T::kGroupSize == 32) {
+    to.sums[p] = _mm512_add_epi32(quarters(q, 0, 2), quarters(q, 1, 3));
+  } else {
+    to.sums[2 * p] = quarters(q, 0, 1);
+    to.sums[2 * p + 1] = quarters(q, 2, 3);
+  }
+}
+
+// panel_product's steps for the groups of chunks 2p and 2p + 1 of super-block b.
+template <typename T>
+inline __m256 steps_of_pair(__m256 total, const SuperBlock& from, const QuantTokens& x, int b, int p) {
+  constexpr int kGroups = 256 / T::kGroupSize, kGroupPairs = kGroups / 8;  // pairs of groups per pair of chunks
+  for (int k = 0; k < kGroupPairs; ++k) {
+    const int j = kGroupPairs * p + k;
+    const std::size_t g = static_cast<std::size_t>(b) * kGroups + 2 * j;
+    __m512 s, o;
+    T::scales(from.params, j, s, o);
+    total = pair_steps(total, from.sums[j], s, o, x.group_scales + g, x.group_sums + g);
+  }
+  return total;
+}
+
+// Super-block b's integer work (into `next`) interleaved with super-block b
+// - 1's f32 steps (from `last`), then b's parameters; the rows move on.
+// Each row's f32 steps are a chain of dependent fused multiply-adds, two per
+// group; interleaved in program order with independent work, the processor
+// runs them side by side, where a super-block's steps at once filled its
+// window of waiting instructions and stalled the next block's loads.
+template <typename T>
+inline __m256 overlapped(__m256 total, const std::uint8_t** block, NextRows& rows, const QuantTokens& x, int b,
+                         SuperBlock& next, const SuperBlock& last) {
+  rows.fetch_share();
+  const std::int8_t* xq = x.quants + static_cast<std::size_t>(b) * 256;
+#pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p) {
+    sum_pair<T>(block, xq, p, next);
+    total = steps_of_pair<T>(total, last, x, b - 1, p);
+  }
+  T::params(block, next.params);
+  for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
+  return total;
+}
+
 template <typename T>
 void stored_k_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, const QuantTokens& x, float* out) {
-  constexpr int kValues = 256, kPairs = 4;
-  constexpr int kGroups = kValues / T::kGroupSize;
   __m256 total = _mm256_setzero_ps();
   const std::uint8_t* block[kRows];
   for (int i = 0; i < kRows; ++i) block[i] = rows + i * row_bytes;
   NextRows next(rows, row_bytes, blocks);
-  for (int b = 0; b < blocks; ++b) {
-    next.fetch_share();
-    const std::int8_t* xq = x.quants + static_cast<std::size_t>(b) * kValues;
-    const float* x_scales = x.group_scales + static_cast<std::size_t>(b) * kGroups;
-    const float* x_sums = x.group_sums + static_cast<std::size_t>(b) * kGroups;
-    __m512i sums[kGroups / 2];  // groups 2j and 2j + 1, as the scales
+  SuperBlock a, c;
+  next.fetch_share();
 #pragma GCC unroll 4
-    for (int p = 0; p < kPairs; ++p) {
-      const __m512i xv = _mm512_loadu_si512(xq + 64 * p);
-      __m512i v[kRows];
-      for (int i = 0; i < kRows; ++i) v[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), T::quants(block[i], p), xv);
-      const QuarterSums q = quarter_sums(v);
-      if constexpr (T::kGroupSize == 32) {
-        sums[p] = _mm512_add_epi32(quarters(q, 0, 2), quarters(q, 1, 3));
-      } else {
-        sums[2 * p] = quarters(q, 0, 1);
-        sums[2 * p + 1] = quarters(q, 2, 3);
-      }
+  for (int p = 0; p < 4; ++p) sum_pair<T>(block, x.quants, p, a);
+  T::params(block, a.params);
+  for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
+  // Two super-blocks a step, so that a and c keep their places (registers).
+  for (int b = 1;; b += 2) {
+    if (b == blocks) {
+      for (int p = 0; p < 4; ++p) total = steps_of_pair<T>(total, a, x, b - 1, p);
+      break;
     }
-    Params params;
-    T::params(block, params);
-#pragma GCC unroll 8
-    for (int j = 0; j < kGroups / 2; ++j) {
-      __m512 s, o;
-      T::scales(params, j, s, o);
-      total = pair_steps(total, sums[j], s, o, x_scales + 2 * j, x_sums + 2 * j);
+    total = overlapped<T>(total, block, next, x, b, c, a);
+    if (b + 1 == blocks) {
+      for (int p = 0; p < 4; ++p) total = steps_of_pair<T>(total, c, x, b, p);
+      break;
     }
-    for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
+    total = overlapped<T>(total, block, next, x, b + 1, a, c);
   }
   _mm256_storeu_ps(out, total);
 }
