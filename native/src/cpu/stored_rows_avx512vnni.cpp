@@ -177,10 +177,11 @@ void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, co
 // (or two) groups they hold. Their per-group parameters are transposed for a
 // whole super-block at once: each row's sixteen parameter bytes widened to
 // 32-bit lanes, then moved so that one register holds groups 2j and 2j + 1
-// of the eight rows. The f32 values and steps are unchanged: what limits a
-// 16-value-group type is the chain of two dependent fused multiply-adds per
-// group that each row's total must take in order (panel_product's), eight
-// rows wide.
+// of the eight rows. The f32 values and steps are unchanged. They bound the
+// 16-value-group types: each row's total takes two dependent fused multiply-
+// adds per group, in order (panel_product's), and the eight rows share one
+// register, so a super-block takes at least 16 x 2 FMA latencies however
+// little else there is to do (bench/results/kquant-decode-2026-12-05.md).
 
 // The same 32 bytes in both halves of a register.
 __m512i both_halves(const std::uint8_t* p) { return _mm512_broadcast_i64x4(load32(p)); }
@@ -249,8 +250,8 @@ struct Params {
 // 2p (values [64p, 64p + 32)) in the low half and chunk 2p + 1 in the high
 // half; params(blocks, params) reads the blocks' parameters; scales(params,
 // j, s, o) gives the unpacker's scales and offsets of groups 2j (low half)
-// and 2j + 1 (high half). The f32 work waits for scales(), after a super-
-// block's integer sums, so that few registers hold values at once.
+// and 2j + 1 (high half), computed only where the steps use them, so that
+// few registers hold values at once.
 
 struct Q2_K {
   static constexpr int kBytes = 84, kGroupSize = 16;
