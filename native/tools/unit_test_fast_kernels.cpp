@@ -220,14 +220,14 @@ void check_set(const QuantKernels& kernels, GgmlType type) {
 
 // A set's StoredRowProducts (eight rows read from the stored blocks) against
 // the same rows unpacked (cpu/weight_unpack.h) and met by its row_products:
-// the same bits, on 24 rows of an odd number of blocks and a random token.
-void check_stored_rows(const QuantKernels& kernels, GgmlType type) {
+// the same bits, on 24 rows of a random token and `blocks` blocks.
+void check_stored_rows(const QuantKernels& kernels, GgmlType type, int blocks) {
   const StoredRowProducts stored = kernels.stored_row_products(type);
   if (stored == nullptr) return;
-  std::mt19937 random(static_cast<unsigned>(type) * 7919u);
+  std::mt19937 random(static_cast<unsigned>(type) * 7919u + static_cast<unsigned>(blocks));
   const BlockFormat& format = *block_format(type);
   const WeightUnpacker& unpacker = *weight_unpacker(type);
-  const int rows = 3 * kStoredRows, blocks = format.values == 32 ? 29 : 5, cols = blocks * format.values;
+  const int rows = 3 * kStoredRows, cols = blocks * format.values;
   const std::size_t row_bytes = static_cast<std::size_t>(blocks) * format.bytes;
   const std::vector<std::uint8_t> bytes = random_blocks(type, rows * blocks, random);
   std::normal_distribution<float> normal;
@@ -256,12 +256,19 @@ void check_stored_rows(const QuantKernels& kernels, GgmlType type) {
       for (int i = 0; i < kStoredRows; ++i) {
         if (std::memcmp(&direct[i], &unpacked[i], sizeof(float)) != 0) {
           throw std::runtime_error(std::string(kernels.name) + " " + ggml_type_name(type) + ": row " +
-                                   std::to_string(r0 + i) + " read from the blocks gives " + std::to_string(direct[i]) +
+                                   std::to_string(r0 + i) + " of " + std::to_string(blocks) + " blocks read from the blocks gives " + std::to_string(direct[i]) +
                                    ", unpacked " + std::to_string(unpacked[i]));
         }
       }
     }
   }
+}
+
+// One block, an odd number, and the 4864 values of ffn_down's rows in the
+// 0.5B shape (19 blocks of 256, 152 of 32).
+void check_stored_rows(const QuantKernels& kernels, GgmlType type) {
+  const int values = block_format(type)->values;
+  for (const int blocks : {1, values == 32 ? 29 : 5, 4864 / values}) check_stored_rows(kernels, type, blocks);
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // blocks (StoredRowProducts in cpu/quant_kernels.h). A decode step reads every
 // weight once; unpacking rows into a buffer first (cpu/weight_unpack.h) costs
 // a second pass over them, which set the pace of decode. Here each 32 values
-// of eight rows are unpacked in registers and met by _mm256_dpbusd_epi32.
+// of eight rows are unpacked in registers and met by _mm256_dpbusd_epi32
+// (the K-quants: each 64 values, by _mm512_dpbusd_epi32; see below).
 //
 // Same bits as the panels: the quants u, scales and offsets are the unpacker's
 // (u8, no bias: this set takes unsigned weights), a group's integer sum is
@@ -63,221 +64,60 @@ __m256i add_where(__m256i u, std::uint32_t bits, char value) {
   return _mm256_mask_add_epi8(u, static_cast<__mmask32>(bits), u, _mm256_set1_epi8(value));
 }
 
-// Adds `value` to byte j where byte j of `flags` has the bit `bit`.
-__m256i add_where_bit(__m256i u, __m256i flags, int bit, char value) {
-  const __mmask32 set = _mm256_test_epi8_mask(flags, _mm256_set1_epi8(static_cast<char>(1 << bit)));
-  return _mm256_mask_add_epi8(u, set, u, _mm256_set1_epi8(value));
-}
-
-// Bytes shifted right by `shift` bits (a multiple of 2 below 8), masked.
-__m256i bits_of(__m256i bytes, int shift, char mask) {
-  return _mm256_and_si256(_mm256_srli_epi16(bytes, shift), _mm256_set1_epi8(mask));
-}
-
-// Each type: kBytes, kValues per block, kGroupSize (16 or 32); quants(block,
-// k) the unpacker's u for values [32k, 32k + 32) of the block; params(blocks,
-// s, o) the unpacker's scale and offset of each group of a block in eight
-// rows (lane i row i).
+// Each type of 32-value blocks (one group each): kBytes; quants(block) the
+// unpacker's u for the block's values; params(blocks, s, o) the unpacker's
+// scale and offset of the block in eight rows (lane i row i).
 
 struct Q4_0 {
-  static constexpr int kBytes = 18, kValues = 32, kGroupSize = 32;
-  static __m256i quants(const std::uint8_t* b, int) { return nibbles(b + 2); }
-  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
-    s[0] = halves(blocks, 0);
-    o[0] = _mm256_mul_ps(_mm256_set1_ps(-8.0f), s[0]);
+  static constexpr int kBytes = 18;
+  static __m256i quants(const std::uint8_t* b) { return nibbles(b + 2); }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
+    s = halves(blocks, 0);
+    o = _mm256_mul_ps(_mm256_set1_ps(-8.0f), s);
   }
 };
 
 struct Q4_1 {
-  static constexpr int kBytes = 20, kValues = 32, kGroupSize = 32;
-  static __m256i quants(const std::uint8_t* b, int) { return nibbles(b + 4); }
-  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
-    s[0] = halves(blocks, 0);
-    o[0] = halves(blocks, 2);
+  static constexpr int kBytes = 20;
+  static __m256i quants(const std::uint8_t* b) { return nibbles(b + 4); }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
+    s = halves(blocks, 0);
+    o = halves(blocks, 2);
   }
 };
 
 struct Q5_0 {
-  static constexpr int kBytes = 22, kValues = 32, kGroupSize = 32;
-  static __m256i quants(const std::uint8_t* b, int) { return add_where(nibbles(b + 6), u32_at(b + 2), 16); }
-  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
-    s[0] = halves(blocks, 0);
-    o[0] = _mm256_mul_ps(_mm256_set1_ps(-16.0f), s[0]);
+  static constexpr int kBytes = 22;
+  static __m256i quants(const std::uint8_t* b) { return add_where(nibbles(b + 6), u32_at(b + 2), 16); }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
+    s = halves(blocks, 0);
+    o = _mm256_mul_ps(_mm256_set1_ps(-16.0f), s);
   }
 };
 
 struct Q5_1 {
-  static constexpr int kBytes = 24, kValues = 32, kGroupSize = 32;
-  static __m256i quants(const std::uint8_t* b, int) { return add_where(nibbles(b + 8), u32_at(b + 4), 16); }
-  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
-    s[0] = halves(blocks, 0);
-    o[0] = halves(blocks, 2);
+  static constexpr int kBytes = 24;
+  static __m256i quants(const std::uint8_t* b) { return add_where(nibbles(b + 8), u32_at(b + 4), 16); }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
+    s = halves(blocks, 0);
+    o = halves(blocks, 2);
   }
 };
 
 struct Q8_0 {
-  static constexpr int kBytes = 34, kValues = 32, kGroupSize = 32;
+  static constexpr int kBytes = 34;
   // q + 128: q with its top bit flipped.
-  static __m256i quants(const std::uint8_t* b, int) {
+  static __m256i quants(const std::uint8_t* b) {
     return _mm256_xor_si256(load32(b + 2), _mm256_set1_epi8(static_cast<char>(0x80)));
   }
-  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
-    s[0] = halves(blocks, 0);
-    o[0] = _mm256_mul_ps(_mm256_set1_ps(-128.0f), s[0]);
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
+    s = halves(blocks, 0);
+    o = _mm256_mul_ps(_mm256_set1_ps(-128.0f), s);
   }
 };
 
-// The K-quants' per-group scales and minimums, for eight rows at once: each
-// row's packed bytes gathered into one 64-bit lane (a word per row), then
-// group g's byte of every lane widened to f32. The products are the
-// unpacker's, in the same f32 steps, so the values have its bits.
-
-std::uint64_t u64_at(const std::uint8_t* p) {
-  std::uint64_t value;
-  std::memcpy(&value, p, sizeof value);
-  return value;
-}
-
-// One 64-bit word per row: word(row) in lane i.
-template <typename Word>
-__m512i lanes_of(const std::uint8_t* const* blocks, Word word) {
-  return _mm512_setr_epi64(static_cast<long long>(word(blocks[0])), static_cast<long long>(word(blocks[1])),
-                           static_cast<long long>(word(blocks[2])), static_cast<long long>(word(blocks[3])),
-                           static_cast<long long>(word(blocks[4])), static_cast<long long>(word(blocks[5])),
-                           static_cast<long long>(word(blocks[6])), static_cast<long long>(word(blocks[7])));
-}
-
-// Byte k of each lane (unsigned, or bits [shift, shift + width) of it), as f32.
-__m256 byte_of(__m512i words, int k, int shift = 0, int width = 8) {
-  const __m512i bits = _mm512_srli_epi64(words, 8 * k + shift);
-  return _mm512_cvtepi64_ps(_mm512_and_si512(bits, _mm512_set1_epi64((1 << width) - 1)));
-}
-
-// Byte k of each lane as a signed value, as f32.
-__m256 signed_byte_of(__m512i words, int k) {
-  return _mm512_cvtepi64_ps(_mm512_srai_epi64(_mm512_slli_epi64(words, 56 - 8 * k), 56));
-}
-
-__m256 negated(__m256 v) { return _mm256_xor_ps(v, _mm256_set1_ps(-0.0f)); }
-
-struct Q2_K {
-  static constexpr int kBytes = 84, kValues = 256, kGroupSize = 16;
-  static __m256i quants(const std::uint8_t* b, int k) { return bits_of(load32(b + 16 + 32 * (k / 4)), 2 * (k % 4), 3); }
-  // Group g's byte: scale in the low nibble, minimum in the high one.
-  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
-    const __m256 d = halves(blocks, 80);
-    const __m256 dmin = halves(blocks, 82);
-    for (int half = 0; half < 2; ++half) {
-      const __m512i packed = lanes_of(blocks, [half](const std::uint8_t* b) { return u64_at(b + 8 * half); });
-      for (int k = 0; k < 8; ++k) {
-        s[8 * half + k] = _mm256_mul_ps(d, byte_of(packed, k, 0, 4));
-        o[8 * half + k] = negated(_mm256_mul_ps(dmin, byte_of(packed, k, 4, 4)));
-      }
-    }
-  }
-};
-
-// Q3_K's sixteen 6-bit scales (stored + 32) from its 12 packed bytes: the low
-// four bits of scale i are byte i's low nibble (i < 8) or byte i - 8's high
-// one, the top two bits are bits 2 * (i / 4) of byte 8 + i % 4. As words:
-// scales 0-3, 4-7, 8-11, 12-15 each in one 32-bit word.
-std::uint64_t q3_k_scales(const std::uint8_t* packed, int half) {
-  const std::uint32_t w0 = u32_at(packed), w1 = u32_at(packed + 4), w2 = u32_at(packed + 8);
-  constexpr std::uint32_t kLow = 0x0F0F0F0Fu, kTop = 0x03030303u;
-  const int shift = 4 * half;  // scales 8-15 take the high nibbles and the top bits 4-7
-  const std::uint32_t first = ((w0 >> shift) & kLow) | (((w2 >> shift) & kTop) << 4);
-  const std::uint32_t second = ((w1 >> shift) & kLow) | (((w2 >> (shift + 2)) & kTop) << 4);
-  return first | (static_cast<std::uint64_t>(second) << 32);
-}
-
-struct Q3_K {
-  static constexpr int kBytes = 110, kValues = 256, kGroupSize = 16;
-  static __m256i quants(const std::uint8_t* b, int k) {
-    return add_where_bit(bits_of(load32(b + 32 + 32 * (k / 4)), 2 * (k % 4), 3), load32(b), k, 4);
-  }
-  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
-    const __m256 d = halves(blocks, 108);
-    const __m256 bias = _mm256_set1_ps(32.0f);
-    for (int half = 0; half < 2; ++half) {
-      const __m512i scales = lanes_of(blocks, [half](const std::uint8_t* b) { return q3_k_scales(b + 96, half); });
-      for (int k = 0; k < 8; ++k) {
-        // (q - 32) is exact in f32 either side of the conversion.
-        s[8 * half + k] = _mm256_mul_ps(d, _mm256_sub_ps(byte_of(scales, k), bias));
-        o[8 * half + k] = _mm256_mul_ps(_mm256_set1_ps(-4.0f), s[8 * half + k]);
-      }
-    }
-  }
-};
-
-// Q4_K and Q5_K's eight 6-bit scales and minimums from their 12 packed bytes
-// (cpu/block_decoders.cpp): j < 4 from the low six bits of bytes j and j + 4;
-// j >= 4 a nibble of byte j + 4 and the top two bits of bytes j - 4 and j.
-// As words: the scales in one 64-bit word, the minimums in another.
-void q4_q5_k_scales(const std::uint8_t* packed, std::uint64_t& scales, std::uint64_t& mins) {
-  const std::uint32_t w0 = u32_at(packed), w1 = u32_at(packed + 4), w2 = u32_at(packed + 8);
-  constexpr std::uint32_t kSix = 0x3F3F3F3Fu, kLow = 0x0F0F0F0Fu, kTop = 0x03030303u;
-  const std::uint32_t high_scales = (w2 & kLow) | (((w0 >> 6) & kTop) << 4);
-  const std::uint32_t high_mins = ((w2 >> 4) & kLow) | (((w1 >> 6) & kTop) << 4);
-  scales = (w0 & kSix) | (static_cast<std::uint64_t>(high_scales) << 32);
-  mins = (w1 & kSix) | (static_cast<std::uint64_t>(high_mins) << 32);
-}
-
-void q4_q5_k_params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
-  const __m256 d = halves(blocks, 0);
-  const __m256 dmin = halves(blocks, 2);
-  std::uint64_t scales[kRows], mins[kRows];
-  for (int i = 0; i < kRows; ++i) q4_q5_k_scales(blocks[i] + 4, scales[i], mins[i]);
-  const __m512i scale_lanes = _mm512_loadu_si512(scales);
-  const __m512i min_lanes = _mm512_loadu_si512(mins);
-  for (int j = 0; j < 8; ++j) {
-    s[j] = _mm256_mul_ps(d, byte_of(scale_lanes, j));
-    o[j] = negated(_mm256_mul_ps(dmin, byte_of(min_lanes, j)));
-  }
-}
-
-struct Q4_K {
-  static constexpr int kBytes = 144, kValues = 256, kGroupSize = 32;
-  static __m256i quants(const std::uint8_t* b, int k) { return bits_of(load32(b + 16 + 32 * (k / 2)), 4 * (k % 2), 0xF); }
-  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) { q4_q5_k_params(blocks, s, o); }
-};
-
-struct Q5_K {
-  static constexpr int kBytes = 176, kValues = 256, kGroupSize = 32;
-  static __m256i quants(const std::uint8_t* b, int k) {
-    return add_where_bit(bits_of(load32(b + 48 + 32 * (k / 2)), 4 * (k % 2), 0xF), load32(b + 16), k, 16);
-  }
-  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) { q4_q5_k_params(blocks, s, o); }
-};
-
-struct Q6_K {
-  static constexpr int kBytes = 210, kValues = 256, kGroupSize = 16;
-  static __m256i quants(const std::uint8_t* b, int k) {
-    const int half = k / 4, p = k % 4;
-    const __m256i low = bits_of(load32(b + 64 * half + 32 * (p % 2)), 4 * (p / 2), 0xF);
-    const __m256i top = bits_of(load32(b + 128 + 32 * half), 2 * p, 3);
-    return _mm256_or_si256(low, _mm256_slli_epi16(top, 4));
-  }
-  // Sixteen signed 8-bit scales.
-  static void params(const std::uint8_t* const* blocks, __m256* s, __m256* o) {
-    const __m256 d = halves(blocks, 208);
-    for (int half = 0; half < 2; ++half) {
-      const __m512i scales = lanes_of(blocks, [half](const std::uint8_t* b) { return u64_at(b + 192 + 8 * half); });
-      for (int k = 0; k < 8; ++k) {
-        s[8 * half + k] = _mm256_mul_ps(d, signed_byte_of(scales, k));
-        o[8 * half + k] = _mm256_mul_ps(_mm256_set1_ps(-32.0f), s[8 * half + k]);
-      }
-    }
-  }
-};
-
-// The eight int32 sums of eight rows' dpbusd results: for 32-value groups
-// lane i holds row i's group sum; for 16-value groups `low` holds the first
-// group's and `high` the second's.
-struct RowSums {
-  __m256i low, high;
-};
-
-RowSums reduce(const __m256i* v) {
+// Lane i: the sum of row i's eight int32 dpbusd results, v[i].
+__m256i reduce(const __m256i* v) {
   const __m256i a01 = _mm256_hadd_epi32(v[0], v[1]);
   const __m256i a23 = _mm256_hadd_epi32(v[2], v[3]);
   const __m256i a45 = _mm256_hadd_epi32(v[4], v[5]);
@@ -285,7 +125,7 @@ RowSums reduce(const __m256i* v) {
   // Lanes: rows 0-3 of the low 128 bits' values, then of the high 128 bits'.
   const __m256i b0 = _mm256_hadd_epi32(a01, a23);
   const __m256i b1 = _mm256_hadd_epi32(a45, a67);
-  return {_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31)};
+  return _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
 }
 
 inline __m256 step(__m256 total, __m256i sums, __m256 s, __m256 o, const QuantTokens& x, int g) {
@@ -293,40 +133,412 @@ inline __m256 step(__m256 total, __m256i sums, __m256 s, __m256 o, const QuantTo
   return _mm256_fmadd_ps(o, _mm256_set1_ps(x.group_sums[g]), total);
 }
 
+// Eight rows read side by side are eight short streams, too short for the
+// hardware prefetcher to follow (a 896-value Q8_0 row is 15 cache lines):
+// the next eight rows' bytes are fetched while these are computed, a share
+// per block. Past the matrix's end a prefetch is harmless (it never faults).
+class NextRows {
+ public:
+  NextRows(const std::uint8_t* rows, std::size_t row_bytes, int blocks)
+      : next_(rows + kRows * row_bytes), share_((kRows * row_bytes + blocks - 1) / blocks) {}
+  void fetch_share() {
+    for (until_ += share_; fetched_ < until_; fetched_ += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(next_ + fetched_), _MM_HINT_T0);
+    }
+  }
+
+ private:
+  const std::uint8_t* next_;
+  std::size_t share_, fetched_ = 0, until_ = 0;
+};
+
 template <typename T>
 void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, const QuantTokens& x, float* out) {
-  constexpr int kChunks = T::kValues / 32;
-  constexpr int kGroups = T::kValues / T::kGroupSize;
   __m256 total = _mm256_setzero_ps();
   const std::uint8_t* block[kRows];
   for (int i = 0; i < kRows; ++i) block[i] = rows + i * row_bytes;
-  // Eight rows read side by side are eight short streams, too short for the
-  // hardware prefetcher to follow (a 896-value Q8_0 row is 15 cache lines):
-  // the next eight rows' bytes are fetched while these are computed, a share
-  // per block. Past the matrix's end a prefetch is harmless (it never faults).
-  const std::uint8_t* next = rows + kRows * row_bytes;
-  const std::size_t next_bytes = kRows * row_bytes;
-  const std::size_t share = (next_bytes + blocks - 1) / blocks;
-  std::size_t fetched = 0, until = 0;
+  NextRows next(rows, row_bytes, blocks);
   for (int b = 0; b < blocks; ++b) {
-    for (until += share; fetched < until; fetched += 64) _mm_prefetch(reinterpret_cast<const char*>(next + fetched), _MM_HINT_T0);
-    __m256 s[kGroups], o[kGroups];
+    next.fetch_share();
+    __m256 s, o;
     T::params(block, s, o);
-    const std::int8_t* xq = x.quants + static_cast<std::size_t>(b) * T::kValues;
-#pragma GCC unroll 8
-    for (int k = 0; k < kChunks; ++k) {
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * k));
-      __m256i v[kRows];
-      for (int i = 0; i < kRows; ++i) v[i] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), T::quants(block[i], k), xv);
-      const RowSums sums = reduce(v);
-      if constexpr (T::kGroupSize == 32) {
-        total = step(total, _mm256_add_epi32(sums.low, sums.high), s[k], o[k], x, b * kGroups + k);
-      } else {
-        total = step(total, sums.low, s[2 * k], o[2 * k], x, b * kGroups + 2 * k);
-        total = step(total, sums.high, s[2 * k + 1], o[2 * k + 1], x, b * kGroups + 2 * k + 1);
-      }
-    }
+    const __m256i xv = load32(reinterpret_cast<const std::uint8_t*>(x.quants) + 32 * static_cast<std::size_t>(b));
+    __m256i v[kRows];
+    for (int i = 0; i < kRows; ++i) v[i] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), T::quants(block[i]), xv);
+    total = step(total, reduce(v), s, o, x, b);
     for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
+  }
+  _mm256_storeu_ps(out, total);
+}
+
+// The K-quants (256-value super-blocks of 16- or 32-value groups) take two
+// chunks per 512-bit register: chunk 2p in the low half, 2p + 1 in the high
+// half, so one dpbusd serves two chunks of a row and one reduction the four
+// (or two) groups they hold. Their per-group parameters are transposed for a
+// whole super-block at once: each row's sixteen parameter bytes widened to
+// 32-bit lanes, then moved so that one register holds groups 2j and 2j + 1
+// of the eight rows. The f32 values and steps are unchanged. They bound the
+// 16-value-group types: each row's total takes two dependent fused multiply-
+// adds per group, in order (panel_product's), and the eight rows share one
+// register, so a super-block takes at least 16 x 2 FMA latencies however
+// little else there is to do (bench/results/kquant-decode-2026-12-05.md).
+
+// The same 32 bytes in both halves of a register.
+__m512i both_halves(const std::uint8_t* p) { return _mm512_broadcast_i64x4(load32(p)); }
+
+__m512i halves_epi32(int low, int high) {
+  return _mm512_inserti64x4(_mm512_set1_epi32(low), _mm256_set1_epi32(high), 1);
+}
+
+__m512i halves_epi8(int low, int high) {
+  return _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(low)), _mm256_set1_epi8(static_cast<char>(high)), 1);
+}
+
+// Bytes of both halves shifted right by `low` and `high` bits, masked.
+__m512i bits_of_halves(__m512i bytes, int low, int high, int mask) {
+  return _mm512_and_si512(_mm512_srlv_epi32(bytes, halves_epi32(low, high)), _mm512_set1_epi8(static_cast<char>(mask)));
+}
+
+// Adds `value` to the bytes whose `flags` byte has bit `low` (low half) or
+// bit `high` (high half) set.
+__m512i add_where_bits(__m512i u, __m512i flags, int low, int high, int value) {
+  const __mmask64 set = _mm512_test_epi8_mask(flags, halves_epi8(1 << low, 1 << high));
+  return _mm512_mask_add_epi8(u, set, u, _mm512_set1_epi8(static_cast<char>(value)));
+}
+
+__m512 twice(__m256 v) { return _mm512_broadcast_f32x8(v); }
+
+__m512 negated(__m512 v) { return _mm512_xor_ps(v, _mm512_set1_ps(-0.0f)); }
+
+// rows[i] holds row i's sixteen per-group values in its 32-bit lanes; pairs[j]
+// gets groups 2j (lanes 0-7, row i in lane i) and 2j + 1 (lanes 8-15). A
+// transpose of 64-bit pairs (two stages within and across the 128-bit
+// quarters), whose last stage also splits each pair.
+[[gnu::always_inline]] inline void group_pairs(const __m512i* rows, __m512i* pairs) {
+  __m512i a[2][4];  // [pair parity within a quarter][row pair]: quarter q holds pair 2q + parity of both rows
+  for (int m = 0; m < 4; ++m) {
+    a[0][m] = _mm512_unpacklo_epi64(rows[2 * m], rows[2 * m + 1]);
+    a[1][m] = _mm512_unpackhi_epi64(rows[2 * m], rows[2 * m + 1]);
+  }
+  // c[e][k]: k = 0 quarters (0, 2) of rows 0-1, then of rows 2-3; k = 1
+  // quarters (1, 3); k = 2, 3 the same for rows 4-7.
+  __m512i c[2][4];
+  for (int e = 0; e < 2; ++e) {
+    c[e][0] = _mm512_shuffle_i64x2(a[e][0], a[e][1], _MM_SHUFFLE(2, 0, 2, 0));
+    c[e][1] = _mm512_shuffle_i64x2(a[e][0], a[e][1], _MM_SHUFFLE(3, 1, 3, 1));
+    c[e][2] = _mm512_shuffle_i64x2(a[e][2], a[e][3], _MM_SHUFFLE(2, 0, 2, 0));
+    c[e][3] = _mm512_shuffle_i64x2(a[e][2], a[e][3], _MM_SHUFFLE(3, 1, 3, 1));
+  }
+  for (int j = 0; j < 8; ++j) {
+    const int e = j % 2, quarter = j / 2, at = 4 * (quarter / 2);
+    // Rows 0, 1 at quarter `quarter / 2` of the first source, rows 2, 3 two
+    // quarters on; rows 4-7 alike in the second (indexes 16 on).
+    const __m512i index = _mm512_setr_epi32(at, at + 2, at + 8, at + 10, 16 + at, 18 + at, 24 + at, 26 + at,  //
+                                            at + 1, at + 3, at + 9, at + 11, 17 + at, 19 + at, 25 + at, 27 + at);
+    pairs[j] = _mm512_permutex2var_epi32(c[e][quarter % 2], index, c[e][2 + quarter % 2]);
+  }
+}
+
+// A super-block's parameters in eight rows: the integer per-group values as
+// group_pairs lays them out, and the f16 factors as f32 (both halves alike).
+struct Params {
+  __m512i pairs[8];
+  __m512 d, dmin;
+};
+
+// Each type: kBytes, kGroupSize; quants(block, p) the unpacker's u for chunk
+// 2p (values [64p, 64p + 32)) in the low half and chunk 2p + 1 in the high
+// half; params(blocks, params) reads the blocks' parameters; scales(params,
+// j, s, o) gives the unpacker's scales and offsets of groups 2j (low half)
+// and 2j + 1 (high half), computed only where the steps use them, so that
+// few registers hold values at once.
+
+struct Q2_K {
+  static constexpr int kBytes = 84, kGroupSize = 16;
+  static __m512i quants(const std::uint8_t* b, int p) {
+    const int shift = 4 * (p % 2);
+    return bits_of_halves(both_halves(b + 16 + 32 * (p / 2)), shift, shift + 2, 3);
+  }
+  // Group g's byte: scale in the low nibble, minimum in the high one.
+  static void params(const std::uint8_t* const* blocks, Params& p) {
+    __m512i rows[kRows];
+    for (int i = 0; i < kRows; ++i) rows[i] = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i])));
+    group_pairs(rows, p.pairs);
+    p.d = twice(halves(blocks, 80));
+    p.dmin = twice(halves(blocks, 82));
+  }
+  static void scales(const Params& p, int j, __m512& s, __m512& o) {
+    s = _mm512_mul_ps(p.d, _mm512_cvtepi32_ps(_mm512_and_si512(p.pairs[j], _mm512_set1_epi32(0x0F))));
+    o = negated(_mm512_mul_ps(p.dmin, _mm512_cvtepi32_ps(_mm512_srli_epi32(p.pairs[j], 4))));
+  }
+};
+
+// Sixteen bytes at `offset` of each row's block: rows 0-3 in the 128-bit
+// quarters of `low`, rows 4-7 in those of `high`, so that the packed 6-bit
+// scales of four rows unpack at once.
+struct RowBytes {
+  __m512i low, high;
+};
+
+__m128i load16(const std::uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+
+RowBytes row_bytes_at(const std::uint8_t* const* blocks, int offset) {
+  const auto four = [blocks, offset](int first) {
+    __m512i z = _mm512_castsi128_si512(load16(blocks[first] + offset));
+    z = _mm512_inserti32x4(z, load16(blocks[first + 1] + offset), 1);
+    z = _mm512_inserti32x4(z, load16(blocks[first + 2] + offset), 2);
+    return _mm512_inserti32x4(z, load16(blocks[first + 3] + offset), 3);
+  };
+  return {four(0), four(4)};
+}
+
+// Each row's sixteen (unpacked) bytes widened to the 32-bit lanes of rows[i].
+void widened_rows(const RowBytes& bytes, __m512i* rows) {
+  rows[0] = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(bytes.low));
+  rows[1] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.low, 1));
+  rows[2] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.low, 2));
+  rows[3] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.low, 3));
+  rows[4] = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(bytes.high));
+  rows[5] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.high, 1));
+  rows[6] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.high, 2));
+  rows[7] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.high, 3));
+}
+
+// The same sixteen bytes (a shuffle's indexes) in each 128-bit quarter.
+__m512i per_quarter(__m128i bytes) { return _mm512_broadcast_i32x4(bytes); }
+
+constexpr int kTernaryA = 0xF0, kTernaryB = 0xCC, kTernaryC = 0xAA;  // _mm512_ternarylogic_epi32's operands
+constexpr int kLowOrTop = (kTernaryA & kTernaryC) | kTernaryB;        // (a & c) | b
+
+// Q3_K's sixteen 6-bit scales (stored + 32) from its 12 packed bytes, here
+// at bytes 2-13 of each quarter: the low four bits of scale i are byte i's
+// low nibble (i < 8) or byte i - 8's high one, the top two bits are bits
+// 2 * (i / 4) of byte 8 + i % 4, rotated within their 32-bit lane to bits
+// 4-5 of their byte (a rotation by 4 - shift moves bit shift of each byte to
+// bit 4 of the same byte, either way).
+__m512i q3_k_scales(__m512i packed) {
+  const __m512i nibble_bytes = _mm512_shuffle_epi8(packed, per_quarter(_mm_setr_epi8(2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8, 9)));
+  const __m512i low = _mm512_srlv_epi64(nibble_bytes, _mm512_set_epi64(4, 0, 4, 0, 4, 0, 4, 0));
+  const __m512i top_bytes = _mm512_shuffle_epi8(packed, per_quarter(_mm_setr_epi8(10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13)));
+  const __m512i top = _mm512_and_si512(_mm512_rolv_epi32(top_bytes, per_quarter(_mm_setr_epi32(4, 2, 0, 30))), _mm512_set1_epi8(0x30));
+  return _mm512_ternarylogic_epi32(low, top, _mm512_set1_epi8(0x0F), kLowOrTop);
+}
+
+struct Q3_K {
+  static constexpr int kBytes = 110, kGroupSize = 16;
+  // Two low bits from qs, the third from bit k of the mask for chunk k.
+  static __m512i quants(const std::uint8_t* b, int p) {
+    const int shift = 4 * (p % 2);
+    const __m512i low = bits_of_halves(both_halves(b + 32 + 32 * (p / 2)), shift, shift + 2, 3);
+    return add_where_bits(low, both_halves(b), 2 * p, 2 * p + 1, 4);
+  }
+  static void params(const std::uint8_t* const* blocks, Params& p) {
+    // From byte 94: the last of the 16 bytes is the block's own (its d).
+    const RowBytes packed = row_bytes_at(blocks, 94);
+    __m512i rows[kRows];
+    widened_rows({q3_k_scales(packed.low), q3_k_scales(packed.high)}, rows);
+    group_pairs(rows, p.pairs);
+    p.d = twice(halves(blocks, 108));
+  }
+  static void scales(const Params& p, int j, __m512& s, __m512& o) {
+    // (q - 32) is exact in f32 either side of the conversion.
+    s = _mm512_mul_ps(p.d, _mm512_sub_ps(_mm512_cvtepi32_ps(p.pairs[j]), _mm512_set1_ps(32.0f)));
+    o = _mm512_mul_ps(_mm512_set1_ps(-4.0f), s);
+  }
+};
+
+// Q4_K and Q5_K's eight 6-bit scales and minimums from their 12 packed bytes
+// (cpu/block_decoders.cpp), at bytes 0-11 of each quarter: j < 4 from the
+// low six bits of bytes j and j + 4; j >= 4 a nibble of byte j + 4 and the
+// top two bits of bytes j - 4 and j. As bytes: the scales 0-7, then the
+// minimums.
+__m512i q4_q5_k_scales(__m512i packed) {
+  constexpr char kNone = static_cast<char>(0x80);  // a shuffle index that gives zero
+  // Bytes 0-3 scales 0-3, 4-7 the nibbles of scales 4-7, 8-11 minimums 0-3,
+  // 12-15 the nibbles of minimums 4-7 (high ones: shifted down by 4).
+  const __m512i nibble_bytes = _mm512_shuffle_epi8(packed, per_quarter(_mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11)));
+  const __m512i low = _mm512_srlv_epi32(nibble_bytes, per_quarter(_mm_setr_epi32(0, 0, 0, 4)));
+  // The top two bits of scales and minimums 4-7, moved to bits 4-5.
+  const __m512i top_bytes = _mm512_shuffle_epi8(
+      packed, per_quarter(_mm_setr_epi8(kNone, kNone, kNone, kNone, 0, 1, 2, 3, kNone, kNone, kNone, kNone, 4, 5, 6, 7)));
+  const __m512i top = _mm512_and_si512(_mm512_srli_epi32(top_bytes, 2), _mm512_set1_epi8(0x30));
+  const __m512i low_bits = per_quarter(_mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F));
+  return _mm512_ternarylogic_epi32(low, top, low_bits, kLowOrTop);
+}
+
+// Pairs 0-3 the scales, 4-7 the minimums.
+struct Q4_Q5_K_Params {
+  static void params(const std::uint8_t* const* blocks, Params& p) {
+    const RowBytes packed = row_bytes_at(blocks, 4);
+    __m512i rows[kRows];
+    widened_rows({q4_q5_k_scales(packed.low), q4_q5_k_scales(packed.high)}, rows);
+    group_pairs(rows, p.pairs);
+    p.d = twice(halves(blocks, 0));
+    p.dmin = twice(halves(blocks, 2));
+  }
+  static void scales(const Params& p, int j, __m512& s, __m512& o) {
+    s = _mm512_mul_ps(p.d, _mm512_cvtepi32_ps(p.pairs[j]));
+    o = negated(_mm512_mul_ps(p.dmin, _mm512_cvtepi32_ps(p.pairs[j + 4])));
+  }
+};
+
+struct Q4_K : Q4_Q5_K_Params {
+  static constexpr int kBytes = 144, kGroupSize = 32;
+  static __m512i quants(const std::uint8_t* b, int p) { return bits_of_halves(both_halves(b + 16 + 32 * p), 0, 4, 0x0F); }
+};
+
+struct Q5_K : Q4_Q5_K_Params {
+  static constexpr int kBytes = 176, kGroupSize = 32;
+  static __m512i quants(const std::uint8_t* b, int p) {
+    return add_where_bits(bits_of_halves(both_halves(b + 48 + 32 * p), 0, 4, 0x0F), both_halves(b + 16), 2 * p, 2 * p + 1, 16);
+  }
+};
+
+struct Q6_K {
+  static constexpr int kBytes = 210, kGroupSize = 16;
+  // Chunks 2p and 2p + 1 take their low nibbles from 64 consecutive bytes of
+  // ql, shifted alike; their top two bits from the same 32 bytes of qh, bits
+  // 2p' and 2p' + 2 (p' = 2 * (p % 2)), rotated within 32-bit lanes to bits
+  // 4-5 of their byte (a rotation by 4 - shift moves bit shift of each byte
+  // to bit 4 of the same byte, either way).
+  static __m512i quants(const std::uint8_t* b, int p) {
+    const int half = p / 2, shift = 4 * (p % 2);
+    const __m512i low = _mm512_srli_epi32(_mm512_loadu_si512(b + 64 * half), static_cast<unsigned>(shift));
+    const __m512i rotated = _mm512_rolv_epi32(both_halves(b + 128 + 32 * half), halves_epi32((4 - shift) & 31, (2 - shift) & 31));
+    const __m512i top = _mm512_and_si512(rotated, _mm512_set1_epi8(0x30));
+    return _mm512_ternarylogic_epi32(low, top, _mm512_set1_epi8(0x0F), kLowOrTop);
+  }
+  // Sixteen signed 8-bit scales.
+  static void params(const std::uint8_t* const* blocks, Params& p) {
+    __m512i rows[kRows];
+    for (int i = 0; i < kRows; ++i) {
+      rows[i] = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i] + 192)));
+    }
+    group_pairs(rows, p.pairs);
+    p.d = twice(halves(blocks, 208));
+  }
+  static void scales(const Params& p, int j, __m512& s, __m512& o) {
+    s = _mm512_mul_ps(p.d, _mm512_cvtepi32_ps(p.pairs[j]));
+    o = _mm512_mul_ps(_mm512_set1_ps(-32.0f), s);
+  }
+};
+
+// Eight rows' dpbusd results over two chunks, summed per 16 values: quarter
+// q (128 bits) of rows0123 holds rows 0-3's sums of quarter q of their
+// registers, rows4567 rows 4-7's.
+struct QuarterSums {
+  __m512i rows0123, rows4567;
+};
+
+QuarterSums quarter_sums(const __m512i* v) {
+  // Per quarter: [a0 + a2, b0 + b2, a1 + a3, b1 + b3], then [a, b, c, d].
+  const auto two = [](__m512i a, __m512i b) { return _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b)); };
+  const auto four = [](__m512i ab, __m512i cd) {
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+  };
+  return {four(two(v[0], v[1]), two(v[2], v[3])), four(two(v[4], v[5]), two(v[6], v[7]))};
+}
+
+// Quarter `low`'s sums of rows 0-7 in lanes 0-7, quarter `high`'s in 8-15.
+__m512i quarters(const QuarterSums& q, int low, int high) {
+  const int l = 4 * low, h = 4 * high;
+  const __m512i index = _mm512_setr_epi32(l, l + 1, l + 2, l + 3, 16 + l, 17 + l, 18 + l, 19 + l,  //
+                                          h, h + 1, h + 2, h + 3, 16 + h, 17 + h, 18 + h, 19 + h);
+  return _mm512_permutex2var_epi32(q.rows0123, index, q.rows4567);
+}
+
+// panel_product's steps for groups g (low halves) and g + 1 (high halves).
+inline __m256 pair_steps(__m256 total, __m512i sums, __m512 s, __m512 o, const float* x_scales, const float* x_sums) {
+  const __m512 scales = _mm512_insertf32x8(_mm512_set1_ps(x_scales[0]), _mm256_set1_ps(x_scales[1]), 1);
+  const __m512 products = _mm512_mul_ps(s, scales);
+  const __m512 f = _mm512_cvtepi32_ps(sums);
+  total = _mm256_fmadd_ps(_mm512_castps512_ps256(f), _mm512_castps512_ps256(products), total);
+  total = _mm256_fmadd_ps(_mm512_castps512_ps256(o), _mm256_set1_ps(x_sums[0]), total);
+  total = _mm256_fmadd_ps(_mm512_extractf32x8_ps(f, 1), _mm512_extractf32x8_ps(products, 1), total);
+  return _mm256_fmadd_ps(_mm512_extractf32x8_ps(o, 1), _mm256_set1_ps(x_sums[1]), total);
+}
+
+// A super-block of eight rows: its integer group sums (groups 2j and 2j + 1
+// in sums[j]) and its parameters.
+struct SuperBlock {
+  __m512i sums[8];
+  Params params;
+};
+
+// The integer sums of chunks 2p and 2p + 1.
+template <typename T>
+inline void sum_pair(const std::uint8_t* const* block, const std::int8_t* xq, int p, SuperBlock& to) {
+  const __m512i xv = _mm512_loadu_si512(xq + 64 * p);
+  __m512i v[kRows];
+  for (int i = 0; i < kRows; ++i) v[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), T::quants(block[i], p), xv);
+  const QuarterSums q = quarter_sums(v);
+  if constexpr (T::kGroupSize == 32) {
+    to.sums[p] = _mm512_add_epi32(quarters(q, 0, 2), quarters(q, 1, 3));
+  } else {
+    to.sums[2 * p] = quarters(q, 0, 1);
+    to.sums[2 * p + 1] = quarters(q, 2, 3);
+  }
+}
+
+// panel_product's steps for the groups of chunks 2p and 2p + 1 of super-block b.
+template <typename T>
+inline __m256 steps_of_pair(__m256 total, const SuperBlock& from, const QuantTokens& x, int b, int p) {
+  constexpr int kGroups = 256 / T::kGroupSize, kGroupPairs = kGroups / 8;  // pairs of groups per pair of chunks
+  for (int k = 0; k < kGroupPairs; ++k) {
+    const int j = kGroupPairs * p + k;
+    const std::size_t g = static_cast<std::size_t>(b) * kGroups + 2 * j;
+    __m512 s, o;
+    T::scales(from.params, j, s, o);
+    total = pair_steps(total, from.sums[j], s, o, x.group_scales + g, x.group_sums + g);
+  }
+  return total;
+}
+
+// Super-block b's integer work (into `next`) interleaved with super-block b
+// - 1's f32 steps (from `last`), then b's parameters; the rows move on.
+// Each row's f32 steps are a chain of dependent fused multiply-adds, two per
+// group; interleaved in program order with independent work, the processor
+// runs them side by side, where a super-block's steps at once filled its
+// window of waiting instructions and stalled the next block's loads.
+template <typename T>
+inline __m256 overlapped(__m256 total, const std::uint8_t** block, NextRows& rows, const QuantTokens& x, int b,
+                         SuperBlock& next, const SuperBlock& last) {
+  rows.fetch_share();
+  const std::int8_t* xq = x.quants + static_cast<std::size_t>(b) * 256;
+#pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p) {
+    sum_pair<T>(block, xq, p, next);
+    total = steps_of_pair<T>(total, last, x, b - 1, p);
+  }
+  T::params(block, next.params);
+  for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
+  return total;
+}
+
+template <typename T>
+void stored_k_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, const QuantTokens& x, float* out) {
+  __m256 total = _mm256_setzero_ps();
+  const std::uint8_t* block[kRows];
+  for (int i = 0; i < kRows; ++i) block[i] = rows + i * row_bytes;
+  NextRows next(rows, row_bytes, blocks);
+  SuperBlock a, c;
+  next.fetch_share();
+#pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p) sum_pair<T>(block, x.quants, p, a);
+  T::params(block, a.params);
+  for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
+  // Two super-blocks a step, so that a and c keep their places (registers).
+  for (int b = 1;; b += 2) {
+    if (b == blocks) {
+      for (int p = 0; p < 4; ++p) total = steps_of_pair<T>(total, a, x, b - 1, p);
+      break;
+    }
+    total = overlapped<T>(total, block, next, x, b, c, a);
+    if (b + 1 == blocks) {
+      for (int p = 0; p < 4; ++p) total = steps_of_pair<T>(total, c, x, b, p);
+      break;
+    }
+    total = overlapped<T>(total, block, next, x, b + 1, a, c);
   }
   _mm256_storeu_ps(out, total);
 }
@@ -340,11 +552,11 @@ StoredRowProducts avx512vnni_stored_row_products(GgmlType type) {
     case GgmlType::Q5_0: return stored_rows<Q5_0>;
     case GgmlType::Q5_1: return stored_rows<Q5_1>;
     case GgmlType::Q8_0: return stored_rows<Q8_0>;
-    case GgmlType::Q2_K: return stored_rows<Q2_K>;
-    case GgmlType::Q3_K: return stored_rows<Q3_K>;
-    case GgmlType::Q4_K: return stored_rows<Q4_K>;
-    case GgmlType::Q5_K: return stored_rows<Q5_K>;
-    case GgmlType::Q6_K: return stored_rows<Q6_K>;
+    case GgmlType::Q2_K: return stored_k_rows<Q2_K>;
+    case GgmlType::Q3_K: return stored_k_rows<Q3_K>;
+    case GgmlType::Q4_K: return stored_k_rows<Q4_K>;
+    case GgmlType::Q5_K: return stored_k_rows<Q5_K>;
+    case GgmlType::Q6_K: return stored_k_rows<Q6_K>;
     default: return nullptr;
   }
 }
