@@ -38,7 +38,6 @@ std::uint32_t u32_at(const std::uint8_t* p) {
   return value;
 }
 
-float half_at(const std::uint8_t* p) { return _cvtsh_ss(u16_at(p)); }
 
 // The f16 at byte `offset` of each row's block, as eight f32 lanes (exact).
 __m256 halves(const std::uint8_t* const* blocks, int offset) {
