@@ -38,7 +38,6 @@ std::uint32_t u32_at(const std::uint8_t* p) {
   return value;
 }
 
-
 // The f16 at byte `offset` of each row's block, as eight f32 lanes (exact).
 __m256 halves(const std::uint8_t* const* blocks, int offset) {
   const __m128i bits = _mm_setr_epi16(
