@@ -153,7 +153,7 @@ void row_products(const std::uint8_t* quants, const float* scales, const float* 
   }
 }
 
-const QuantKernels kAvx2{"avx2", kRows, true, panel_product, row_products, nullptr, nullptr};
+const QuantKernels kAvx2{"avx2", kRows, true, panel_product, row_products, nullptr, nullptr, nullptr};
 
 }  // namespace
 

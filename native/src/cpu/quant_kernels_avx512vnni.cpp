@@ -146,7 +146,7 @@ void row_products(const std::uint8_t* quants, const float* scales, const float* 
 }
 
 const QuantKernels kAvx512Vnni{"avx512vnni", kRows, false, panel_product, row_products, nullptr,
-                                 avx512vnni_stored_row_products};
+                                 avx512vnni_stored_row_products, nullptr};
 
 }  // namespace
 

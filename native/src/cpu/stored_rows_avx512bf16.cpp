@@ -1,0 +1,162 @@
+// One-token products of F16 and BF16 weights for the avx512bf16 set, read
+// straight from the stored rows (Bf16StoredRowProducts in cpu/quant_kernels.h).
+// Packing a bf16 panel per decode step (cpu/quant_prep.h) is a second, scalar
+// pass over weights that are read once; the f32 path (cpu/matmul.cpp) reads
+// them once but takes twice the vector work and other bits than a prefill.
+//
+// Same bits as bf16_panel_product: there lane i of a 512-bit register is row
+// i of a 16-row panel, and row i's sum is one _mm512_dpbf16_ps chain over the
+// row's bf16 pairs in order, against the token's pair broadcast. Here 32
+// values of each of 16 rows are loaded (F16 widened exactly to f32, then
+// rounded to bf16 by _mm512_cvtne2ps_pbh: nearest even, as the panel's packing
+// rounds, and f16 holds no value that is subnormal in f32), the 16 x 16 words
+// transposed in registers so that word k of row i sits in lane i of register k,
+// and the same chain runs lane by lane. The lanes never mix, so a row's bits do
+// not depend on the other 15 rows either.
+#include "cpu/quant_kernels.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512BF16__) && \
+    defined(__F16C__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace snapkv {
+
+namespace {
+
+constexpr int kRows = kBf16StoredRows;
+static_assert(kRows == 16, "one row per lane of a 512-bit register");
+constexpr int kTileValues = 32;  // of each row per step: 16 pairs, 64 stored bytes
+constexpr int kTilePairs = kTileValues / 2;
+
+// Sixteen rows read side by side are sixteen short streams (an 896-value F16
+// row is 28 cache lines): each step fetches the lines the step kAheadTiles
+// later reads, past the last tile those of the next sixteen rows. Past the
+// matrix's end a prefetch is harmless (it never faults).
+static const int kAheadTiles = getenv("SNAPKV_EXP_AHEAD") ? atoi(getenv("SNAPKV_EXP_AHEAD")) : 8;  // EXPERIMENT
+static const bool kNoPrefetch = getenv("SNAPKV_EXP_NOPF") != nullptr;
+
+// 32 values of a stored row as 16 bf16 pairs (word k: values 2k and 2k + 1);
+// the masked form reads only the values whose bit is set, the rest are zero
+// (the panel pairs an odd row's last value with zero too).
+struct F16 {
+  static __m512i pairs(const std::uint16_t* w) {
+    const __m512 low = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
+    const __m512 high = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16)));
+    return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(high, low));
+  }
+  static __m512i pairs(const std::uint16_t* w, __mmask32 valid) {
+    const __m512 low = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(static_cast<__mmask16>(valid), w));
+    const __m512 high = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(static_cast<__mmask16>(valid >> 16), w + 16));
+    return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(high, low));
+  }
+};
+
+struct BF16 {
+  static __m512i pairs(const std::uint16_t* w) { return _mm512_loadu_si512(w); }
+  static __m512i pairs(const std::uint16_t* w, __mmask32 valid) { return _mm512_maskz_loadu_epi16(valid, w); }
+};
+
+// v[i] word k -> v[k] word i, for 16 registers of 16 words.
+void transpose(__m512i* v) {
+  __m512i t[kRows];
+#pragma GCC unroll 16
+  for (int j = 0; j < kRows; j += 2) {  // in each 128-bit lane: words of rows j, j + 1 interleaved
+    t[j] = _mm512_unpacklo_epi32(v[j], v[j + 1]);
+    t[j + 1] = _mm512_unpackhi_epi32(v[j], v[j + 1]);
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < kRows; j += 4) {  // 128-bit lane L of v[j + m]: word 4L + m of rows j..j + 3
+    v[j] = _mm512_unpacklo_epi64(t[j], t[j + 2]);
+    v[j + 1] = _mm512_unpackhi_epi64(t[j], t[j + 2]);
+    v[j + 2] = _mm512_unpacklo_epi64(t[j + 1], t[j + 3]);
+    v[j + 3] = _mm512_unpackhi_epi64(t[j + 1], t[j + 3]);
+  }
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m) {  // the four row quartets' lane L side by side
+    t[m] = _mm512_shuffle_i32x4(v[m], v[4 + m], 0x88);        // lanes 0, 2 of each
+    t[4 + m] = _mm512_shuffle_i32x4(v[m], v[4 + m], 0xdd);    // lanes 1, 3
+    t[8 + m] = _mm512_shuffle_i32x4(v[8 + m], v[12 + m], 0x88);
+    t[12 + m] = _mm512_shuffle_i32x4(v[8 + m], v[12 + m], 0xdd);
+  }
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m) {
+    v[m] = _mm512_shuffle_i32x4(t[m], t[8 + m], 0x88);            // word m
+    v[8 + m] = _mm512_shuffle_i32x4(t[m], t[8 + m], 0xdd);        // word 8 + m
+    v[4 + m] = _mm512_shuffle_i32x4(t[4 + m], t[12 + m], 0x88);   // word 4 + m
+    v[12 + m] = _mm512_shuffle_i32x4(t[4 + m], t[12 + m], 0xdd);  // word 12 + m
+  }
+}
+
+inline __m512 step(__m512 total, __m512i weights, std::uint32_t token_pair) {
+  return _mm512_dpbf16_ps(total, reinterpret_cast<__m512bh>(weights),
+                          reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(token_pair))));
+}
+
+template <typename Row>
+void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int row_count, int cols, const Bf16Tokens& x,
+                 float* out) {
+  // Rows past row_count repeat the last one: their lanes are computed and not stored.
+  const std::uint16_t* row[kRows];
+  for (int i = 0; i < kRows; ++i) {
+    row[i] = reinterpret_cast<const std::uint16_t*>(rows + static_cast<std::size_t>(std::min(i, row_count - 1)) * row_bytes);
+  }
+  const int full_tiles = cols / kTileValues;
+  const int tiles = (cols + kTileValues - 1) / kTileValues;
+  const std::uint8_t* next = rows + kRows * row_bytes;
+  auto prefetch = [&](int tile) {
+    const int ahead = tile + kAheadTiles;
+    const std::uint8_t* at = ahead < tiles ? rows + 2 * kTileValues * ahead : next + 2 * kTileValues * (ahead - tiles);
+    if (kNoPrefetch) return;
+#pragma GCC unroll 16
+    for (int i = 0; i < kRows; ++i) _mm_prefetch(reinterpret_cast<const char*>(at + i * row_bytes), _MM_HINT_T0);
+  };
+  __m512 total = _mm512_setzero_ps();
+  __m512i v[kRows];
+  for (int tile = 0; tile < full_tiles; ++tile) {
+    prefetch(tile);
+#pragma GCC unroll 16
+    for (int i = 0; i < kRows; ++i) v[i] = Row::pairs(row[i] + tile * kTileValues);
+    transpose(v);
+    const std::uint32_t* pair = x.pairs + tile * kTilePairs;
+#pragma GCC unroll 16
+    for (int k = 0; k < kTilePairs; ++k) total = step(total, v[k], pair[k]);
+  }
+  if (full_tiles < tiles) {
+    prefetch(full_tiles);
+    const int rest = cols - full_tiles * kTileValues;
+    const auto valid = static_cast<__mmask32>((1u << rest) - 1u);
+#pragma GCC unroll 16
+    for (int i = 0; i < kRows; ++i) v[i] = Row::pairs(row[i] + full_tiles * kTileValues, valid);
+    transpose(v);
+    const std::uint32_t* pair = x.pairs + full_tiles * kTilePairs;
+    const int pairs = (rest + 1) / 2;
+#pragma GCC unroll 16
+    for (int k = 0; k < kTilePairs; ++k) {
+      if (k < pairs) total = step(total, v[k], pair[k]);
+    }
+  }
+  _mm512_mask_storeu_ps(out, static_cast<__mmask16>((1u << row_count) - 1u), total);
+}
+
+}  // namespace
+
+Bf16StoredRowProducts avx512bf16_stored_row_products(GgmlType type) {
+  switch (type) {
+    case GgmlType::F16: return stored_rows<F16>;
+    case GgmlType::BF16: return stored_rows<BF16>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace snapkv
+
+#else
+
+namespace snapkv {
+Bf16StoredRowProducts avx512bf16_stored_row_products(GgmlType) { return nullptr; }
+}  // namespace snapkv
+
+#endif
