@@ -15,8 +15,7 @@ namespace {
 
 using namespace snapkv;
 
-// 37 rows (two whole groups of 16 and 5 more) of `cols` values drawn as bit
-// patterns, never zero: a random sign and mantissa, exponents over about 2^-10
+// Rows of `cols` values drawn as bit patterns, never zero: a random sign and mantissa, exponents over about 2^-10
 // .. 2^5, and every 37th value subnormal in its own format (an F16 subnormal
 // is normal in f32 and bf16; a BF16 one meets the dot-product unit as is).
 struct Matrix {
@@ -63,30 +62,34 @@ std::string bits_differ(const std::string& what, int token, int row, float got, 
          ", the panel " + std::to_string(expected);
 }
 
-// The kernel itself, sixteen rows a call, against bf16_panel_product on the
-// same rows packed into panels, with each token of a 9-token batch: the same
-// bits; lanes past row_count are not stored.
+// The kernel itself, up to kBf16StoredRows rows a call (a whole call and one
+// that ends inside a group of 16), against bf16_panel_product on the same rows
+// packed into panels, with each token of a 9-token batch: the same bits; the
+// outputs past row_count are not written.
 void check_kernel(const QuantKernels& kernels, GgmlType type, int cols) {
   const Bf16StoredRowProducts stored = kernels.bf16_stored_row_products(type);
   std::mt19937 random(static_cast<unsigned>(type) * 1009u + cols);
-  const int rows = 37, tokens = 9, panel_rows = kBf16StoredRows;
+  const int rows = kBf16StoredRows + 37, tokens = 9, panel_rows = kernels.panel_rows;
   const Matrix m = random_matrix(type, rows, cols, random);
   const std::vector<float> x = random_tokens(tokens, cols, random);
   Bf16TokenPairs pairs;
   pairs.convert(x.data(), tokens, cols);
   PackedBf16Panel panel;
-  std::vector<float> batch(static_cast<std::size_t>(tokens) * panel_rows);
-  const std::string what = std::string(kernels.name) + " " + ggml_type_name(type) + " " + std::to_string(cols) + " cols";
+  std::vector<float> batch(static_cast<std::size_t>(tokens) * rows);
   for (int first = 0; first < rows; first += panel_rows) {
-    const int count = std::min(panel_rows, rows - first);
     panel.pack(m.w, panel_rows, first);
-    kernels.bf16_panel_product(panel.view(), pairs.view(0), tokens, batch.data(), panel_rows, count);
+    kernels.bf16_panel_product(panel.view(), pairs.view(0), tokens, batch.data() + first, rows,
+                               std::min(panel_rows, rows - first));
+  }
+  const std::string what = std::string(kernels.name) + " " + ggml_type_name(type) + " " + std::to_string(cols) + " cols";
+  for (int first = 0; first < rows; first += kBf16StoredRows) {
+    const int count = std::min(kBf16StoredRows, rows - first);
     for (int t = 0; t < tokens; ++t) {
       float alone[kBf16StoredRows];
       std::fill(alone, alone + kBf16StoredRows, -7.0f);
       stored(m.w.row(first), m.w.row_bytes, count, cols, pairs.view(t), alone);
-      for (int i = 0; i < panel_rows; ++i) {
-        const float expected = i < count ? batch[static_cast<std::size_t>(t) * panel_rows + i] : -7.0f;
+      for (int i = 0; i < kBf16StoredRows; ++i) {
+        const float expected = i < count ? batch[static_cast<std::size_t>(t) * rows + first + i] : -7.0f;
         if (std::memcmp(&alone[i], &expected, sizeof expected) != 0) {
           throw std::runtime_error(bits_differ(what, t, first + i, alone[i], expected));
         }
@@ -99,7 +102,7 @@ void check_kernel(const QuantKernels& kernels, GgmlType type, int cols) {
 // (one-token products, two threads) has the bits it gets in a prefill batch.
 void check_decode(const QuantKernels& kernels, GgmlType type, int cols) {
   std::mt19937 random(static_cast<unsigned>(type) * 2003u + cols);
-  const int rows = 37, tokens = 7;
+  const int rows = kBf16StoredRows + 37, tokens = 7;  // two tasks of two threads
   const Matrix m = random_matrix(type, rows, cols, random);
   const std::vector<float> x = random_tokens(tokens, cols, random);
   ThreadPool pool(2);

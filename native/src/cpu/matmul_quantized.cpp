@@ -1,7 +1,6 @@
 #include "cpu/matmul_quantized.h"
 
 #include <algorithm>
-#include <cstdlib>  // EXPERIMENT
 #include <vector>
 
 #include "cpu/quant_prep.h"
@@ -116,7 +115,7 @@ void matmul_bf16(const WeightMatrix& w, const float* in, float* out, int tokens,
   Bf16TokenPairs& pairs = buffer;  // the caller's, inside the workers' lambda too
   pairs.convert(in, tokens, w.cols);
   // A set without stored-row products (the tests force one) takes the panels for one token too.
-  if (tokens == 1 && kernels.bf16_stored_row_products != nullptr && kernels.bf16_stored_row_products(w.type) != nullptr && !getenv("SNAPKV_EXP_PANEL")) {
+  if (tokens == 1 && kernels.bf16_stored_row_products != nullptr && kernels.bf16_stored_row_products(w.type) != nullptr) {
     return matvec_bf16(w, pairs, out, pool, kernels);
   }
   const int panel_rows = kernels.panel_rows;

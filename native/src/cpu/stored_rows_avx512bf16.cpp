@@ -1,8 +1,9 @@
 // One-token products of F16 and BF16 weights for the avx512bf16 set, read
 // straight from the stored rows (Bf16StoredRowProducts in cpu/quant_kernels.h).
 // Packing a bf16 panel per decode step (cpu/quant_prep.h) is a second, scalar
-// pass over weights that are read once; the f32 path (cpu/matmul.cpp) reads
-// them once but takes twice the vector work and other bits than a prefill.
+// pass over weights that are read once (four times slower than the f32 path on
+// the output matrix); the f32 path (cpu/matmul.cpp) reads them once but gives
+// other bits than a prefill, whose products are bf16.
 //
 // Same bits as bf16_panel_product: there lane i of a 512-bit register is row
 // i of a 16-row panel, and row i's sum is one _mm512_dpbf16_ps chain over the
@@ -20,14 +21,13 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstdlib>
 
 namespace snapkv {
 
 namespace {
 
-constexpr int kRows = kBf16StoredRows;
-static_assert(kRows == 16, "one row per lane of a 512-bit register");
+constexpr int kLanes = kBf16StoredRows;
+static_assert(kLanes == 16, "one row per f32 lane of a 512-bit register");
 constexpr int kTileValues = 32;  // of each row per step: 16 pairs, 64 stored bytes
 constexpr int kTilePairs = kTileValues / 2;
 
@@ -35,19 +35,18 @@ constexpr int kTilePairs = kTileValues / 2;
 // row is 28 cache lines): each step fetches the lines the step kAheadTiles
 // later reads, past the last tile those of the next sixteen rows. Past the
 // matrix's end a prefetch is harmless (it never faults).
-static const int kAheadTiles = getenv("SNAPKV_EXP_AHEAD") ? atoi(getenv("SNAPKV_EXP_AHEAD")) : 8;  // EXPERIMENT
-static const bool kNoPrefetch = getenv("SNAPKV_EXP_NOPF") != nullptr;
+constexpr int kAheadTiles = 8;
 
 // 32 values of a stored row as 16 bf16 pairs (word k: values 2k and 2k + 1);
 // the masked form reads only the values whose bit is set, the rest are zero
 // (the panel pairs an odd row's last value with zero too).
 struct F16 {
-  static __m512i pairs(const std::uint16_t* w) {
+  __attribute__((always_inline)) static __m512i pairs(const std::uint16_t* w) {
     const __m512 low = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
     const __m512 high = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16)));
     return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(high, low));
   }
-  static __m512i pairs(const std::uint16_t* w, __mmask32 valid) {
+  __attribute__((always_inline)) static __m512i pairs(const std::uint16_t* w, __mmask32 valid) {
     const __m512 low = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(static_cast<__mmask16>(valid), w));
     const __m512 high = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(static_cast<__mmask16>(valid >> 16), w + 16));
     return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(high, low));
@@ -55,20 +54,21 @@ struct F16 {
 };
 
 struct BF16 {
-  static __m512i pairs(const std::uint16_t* w) { return _mm512_loadu_si512(w); }
-  static __m512i pairs(const std::uint16_t* w, __mmask32 valid) { return _mm512_maskz_loadu_epi16(valid, w); }
+  __attribute__((always_inline)) static __m512i pairs(const std::uint16_t* w) { return _mm512_loadu_si512(w); }
+  __attribute__((always_inline)) static __m512i pairs(const std::uint16_t* w, __mmask32 valid) { return _mm512_maskz_loadu_epi16(valid, w); }
 };
 
 // v[i] word k -> v[k] word i, for 16 registers of 16 words.
-void transpose(__m512i* v) {
-  __m512i t[kRows];
+// Inlined, so that the 16 registers stay registers.
+__attribute__((always_inline)) inline void transpose(__m512i* v) {
+  __m512i t[kLanes];
 #pragma GCC unroll 16
-  for (int j = 0; j < kRows; j += 2) {  // in each 128-bit lane: words of rows j, j + 1 interleaved
+  for (int j = 0; j < kLanes; j += 2) {  // in each 128-bit lane: words of rows j, j + 1 interleaved
     t[j] = _mm512_unpacklo_epi32(v[j], v[j + 1]);
     t[j + 1] = _mm512_unpackhi_epi32(v[j], v[j + 1]);
   }
 #pragma GCC unroll 16
-  for (int j = 0; j < kRows; j += 4) {  // 128-bit lane L of v[j + m]: word 4L + m of rows j..j + 3
+  for (int j = 0; j < kLanes; j += 4) {  // 128-bit lane L of v[j + m]: word 4L + m of rows j..j + 3
     v[j] = _mm512_unpacklo_epi64(t[j], t[j + 2]);
     v[j + 1] = _mm512_unpackhi_epi64(t[j], t[j + 2]);
     v[j + 2] = _mm512_unpacklo_epi64(t[j + 1], t[j + 3]);
@@ -90,53 +90,55 @@ void transpose(__m512i* v) {
   }
 }
 
-inline __m512 step(__m512 total, __m512i weights, std::uint32_t token_pair) {
+__attribute__((always_inline)) inline __m512 step(__m512 total, __m512i weights, std::uint32_t token_pair) {
   return _mm512_dpbf16_ps(total, reinterpret_cast<__m512bh>(weights),
                           reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(token_pair))));
+}
+
+// One tile (kTileValues values) of 16 rows into their lanes of `total`: the
+// first `pairs` pairs (all 16 where valid is all ones).
+template <typename Row, bool Whole>
+__attribute__((always_inline)) inline __m512 tile_step(__m512 total, const std::uint16_t* const* row, int tile,
+                                                       const std::uint32_t* pair, __mmask32 valid, int pairs) {
+  __m512i v[kLanes];
+#pragma GCC unroll 16
+  for (int i = 0; i < kLanes; ++i) {
+    v[i] = Whole ? Row::pairs(row[i] + tile * kTileValues) : Row::pairs(row[i] + tile * kTileValues, valid);
+  }
+  transpose(v);
+#pragma GCC unroll 16
+  for (int k = 0; k < kTilePairs; ++k) {
+    if (k < pairs) total = step(total, v[k], pair[k]);
+  }
+  return total;
 }
 
 template <typename Row>
 void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int row_count, int cols, const Bf16Tokens& x,
                  float* out) {
   // Rows past row_count repeat the last one: their lanes are computed and not stored.
-  const std::uint16_t* row[kRows];
-  for (int i = 0; i < kRows; ++i) {
+  const std::uint16_t* row[kLanes];
+  for (int i = 0; i < kLanes; ++i) {
     row[i] = reinterpret_cast<const std::uint16_t*>(rows + static_cast<std::size_t>(std::min(i, row_count - 1)) * row_bytes);
   }
   const int full_tiles = cols / kTileValues;
   const int tiles = (cols + kTileValues - 1) / kTileValues;
-  const std::uint8_t* next = rows + kRows * row_bytes;
-  auto prefetch = [&](int tile) {
+  const std::uint8_t* next = rows + kLanes * row_bytes;
+  auto prefetch = [&](int tile) __attribute__((always_inline)) {
     const int ahead = tile + kAheadTiles;
     const std::uint8_t* at = ahead < tiles ? rows + 2 * kTileValues * ahead : next + 2 * kTileValues * (ahead - tiles);
-    if (kNoPrefetch) return;
 #pragma GCC unroll 16
-    for (int i = 0; i < kRows; ++i) _mm_prefetch(reinterpret_cast<const char*>(at + i * row_bytes), _MM_HINT_T0);
+    for (int i = 0; i < kLanes; ++i) _mm_prefetch(reinterpret_cast<const char*>(at + i * row_bytes), _MM_HINT_T0);
   };
   __m512 total = _mm512_setzero_ps();
-  __m512i v[kRows];
   for (int tile = 0; tile < full_tiles; ++tile) {
     prefetch(tile);
-#pragma GCC unroll 16
-    for (int i = 0; i < kRows; ++i) v[i] = Row::pairs(row[i] + tile * kTileValues);
-    transpose(v);
-    const std::uint32_t* pair = x.pairs + tile * kTilePairs;
-#pragma GCC unroll 16
-    for (int k = 0; k < kTilePairs; ++k) total = step(total, v[k], pair[k]);
+    total = tile_step<Row, true>(total, row, tile, x.pairs + tile * kTilePairs, 0, kTilePairs);
   }
   if (full_tiles < tiles) {
-    prefetch(full_tiles);
     const int rest = cols - full_tiles * kTileValues;
     const auto valid = static_cast<__mmask32>((1u << rest) - 1u);
-#pragma GCC unroll 16
-    for (int i = 0; i < kRows; ++i) v[i] = Row::pairs(row[i] + full_tiles * kTileValues, valid);
-    transpose(v);
-    const std::uint32_t* pair = x.pairs + full_tiles * kTilePairs;
-    const int pairs = (rest + 1) / 2;
-#pragma GCC unroll 16
-    for (int k = 0; k < kTilePairs; ++k) {
-      if (k < pairs) total = step(total, v[k], pair[k]);
-    }
+    total = tile_step<Row, false>(total, row, full_tiles, x.pairs + full_tiles * kTilePairs, valid, (rest + 1) / 2);
   }
   _mm512_mask_storeu_ps(out, static_cast<__mmask16>((1u << row_count) - 1u), total);
 }
