@@ -70,7 +70,7 @@ using StoredRowProducts = void (*)(const std::uint8_t* rows, std::size_t row_byt
 // pairs, read straight from the rows and converted in registers: each row's
 // pairs meet the token's in bf16_panel_product's order, one chain per row,
 // so out[i] has the bits bf16_panel_product gives row i and this token in any batch.
-constexpr int kBf16StoredRows = 16;
+constexpr int kBf16StoredRows = 32;
 using Bf16StoredRowProducts = void (*)(const std::uint8_t* rows, std::size_t row_bytes, int row_count, int cols,
                                        const Bf16Tokens& token, float* out);
 

@@ -26,8 +26,8 @@ namespace snapkv {
 
 namespace {
 
-constexpr int kLanes = kBf16StoredRows;
-static_assert(kLanes == 16, "one row per f32 lane of a 512-bit register");
+constexpr int kLanes = 16;  // rows per register: one row per f32 lane
+static_assert(kBf16StoredRows == 2 * kLanes, "stored_rows takes one or two groups of 16 rows");
 constexpr int kTileValues = 32;  // of each row per step: 16 pairs, 64 stored bytes
 constexpr int kTilePairs = kTileValues / 2;
 
@@ -113,34 +113,50 @@ __attribute__((always_inline)) inline __m512 tile_step(__m512 total, const std::
   return total;
 }
 
-template <typename Row>
-void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int row_count, int cols, const Bf16Tokens& x,
-                 float* out) {
+template <typename Row, int G>
+void row_groups(const std::uint8_t* rows, std::size_t row_bytes, int row_count, int cols, const Bf16Tokens& x,
+                float* out) {
+  constexpr int kRows = G * kLanes;
   // Rows past row_count repeat the last one: their lanes are computed and not stored.
-  const std::uint16_t* row[kLanes];
-  for (int i = 0; i < kLanes; ++i) {
+  const std::uint16_t* row[kRows];
+  for (int i = 0; i < kRows; ++i) {
     row[i] = reinterpret_cast<const std::uint16_t*>(rows + static_cast<std::size_t>(std::min(i, row_count - 1)) * row_bytes);
   }
   const int full_tiles = cols / kTileValues;
   const int tiles = (cols + kTileValues - 1) / kTileValues;
-  const std::uint8_t* next = rows + kLanes * row_bytes;
+  const std::uint8_t* next = rows + kRows * row_bytes;
   auto prefetch = [&](int tile) __attribute__((always_inline)) {
     const int ahead = tile + kAheadTiles;
     const std::uint8_t* at = ahead < tiles ? rows + 2 * kTileValues * ahead : next + 2 * kTileValues * (ahead - tiles);
-#pragma GCC unroll 16
-    for (int i = 0; i < kLanes; ++i) _mm_prefetch(reinterpret_cast<const char*>(at + i * row_bytes), _MM_HINT_T0);
+#pragma GCC unroll 32
+    for (int i = 0; i < kRows; ++i) _mm_prefetch(reinterpret_cast<const char*>(at + i * row_bytes), _MM_HINT_T0);
   };
-  __m512 total = _mm512_setzero_ps();
+  __m512 total[G];
+  for (auto& t : total) t = _mm512_setzero_ps();
   for (int tile = 0; tile < full_tiles; ++tile) {
     prefetch(tile);
-    total = tile_step<Row, true>(total, row, tile, x.pairs + tile * kTilePairs, 0, kTilePairs);
+#pragma GCC unroll 2
+    for (int g = 0; g < G; ++g) total[g] = tile_step<Row, true>(total[g], row + g * kLanes, tile, x.pairs + tile * kTilePairs, 0, kTilePairs);
   }
   if (full_tiles < tiles) {
     const int rest = cols - full_tiles * kTileValues;
     const auto valid = static_cast<__mmask32>((1u << rest) - 1u);
-    total = tile_step<Row, false>(total, row, full_tiles, x.pairs + full_tiles * kTilePairs, valid, (rest + 1) / 2);
+#pragma GCC unroll 2
+    for (int g = 0; g < G; ++g) {
+      total[g] = tile_step<Row, false>(total[g], row + g * kLanes, full_tiles, x.pairs + full_tiles * kTilePairs, valid, (rest + 1) / 2);
+    }
   }
-  _mm512_mask_storeu_ps(out, static_cast<__mmask16>((1u << row_count) - 1u), total);
+  for (int g = 0; g < G; ++g) {
+    const int valid_rows = std::min(kLanes, row_count - g * kLanes);
+    _mm512_mask_storeu_ps(out + g * kLanes, static_cast<__mmask16>((1u << valid_rows) - 1u), total[g]);
+  }
+}
+
+template <typename Row>
+void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int row_count, int cols, const Bf16Tokens& x,
+                 float* out) {
+  if (row_count > kLanes) return row_groups<Row, 2>(rows, row_bytes, row_count, cols, x, out);
+  row_groups<Row, 1>(rows, row_bytes, row_count, cols, x, out);
 }
 
 }  // namespace
