@@ -13,7 +13,8 @@
 // rounds, and f16 holds no value that is subnormal in f32), the 16 x 16 words
 // transposed in registers so that word k of row i sits in lane i of register k,
 // and the same chain runs lane by lane. The lanes never mix, so a row's bits do
-// not depend on the other 15 rows either.
+// not depend on the other rows either. Two groups of 16 rows go tile by tile
+// side by side: one chain alone waits on the dot product's latency.
 #include "cpu/quant_kernels.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512BF16__) && \
@@ -31,10 +32,10 @@ static_assert(kBf16StoredRows == 2 * kLanes, "stored_rows takes one or two group
 constexpr int kTileValues = 32;  // of each row per step: 16 pairs, 64 stored bytes
 constexpr int kTilePairs = kTileValues / 2;
 
-// Sixteen rows read side by side are sixteen short streams (an 896-value F16
-// row is 28 cache lines): each step fetches the lines the step kAheadTiles
-// later reads, past the last tile those of the next sixteen rows. Past the
-// matrix's end a prefetch is harmless (it never faults).
+// The rows of a call, read side by side, are as many short streams (an
+// 896-value F16 row is 28 cache lines): each step fetches the lines the step
+// kAheadTiles later reads, past the last tile those of the next call's rows.
+// Past the matrix's end a prefetch is harmless (it never faults).
 constexpr int kAheadTiles = 8;
 
 // 32 values of a stored row as 16 bf16 pairs (word k: values 2k and 2k + 1);
