@@ -40,10 +40,10 @@ describe('prefix cache', function () {
       const fixture = writeTinyModel(spec, tempDir());
       fixtures.set(name, fixture);
       // The bitwise equalities between decode steps (one token) and prefills
-      // (batches) hold on the fast path for block types (snapkv-unit-test
-      // checks each token alone against its batch), so the Q8_0 model runs it;
-      // F16 decode is f32 while its batches are bf16, so that model is exact.
-      models.set(name, await Engine.load(fixture.path, { backend: 'cpu', threads: 2, kvType: 'f32', exact: spec.weightType === 'F16' }));
+      // (batches) hold on the fast path for every weight type (snapkv-unit-test
+      // checks each token alone against its batch, F16 and BF16 included), so
+      // both models run it.
+      models.set(name, await Engine.load(fixture.path, { backend: 'cpu', threads: 2, kvType: 'f32' }));
     }
     main = models.get('qwen2')!;
     mainFixture = fixtures.get('qwen2')!;

@@ -298,18 +298,11 @@ int matmul(int argc, char** argv) {
 
   // Which path ran: the fast one only where it applies (matmul() decides the same way).
   const bool fast = !w.exact && snapkv::quantized_matmul_applies(w, tokens, snapkv::active_quant_kernels());
-  snapkv::matmul(w, in.data(), out.data(), tokens, pool);  // warm-up
-  std::vector<double> seconds;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = Clock::now();
-    snapkv::matmul(w, in.data(), out.data(), tokens, pool);
-    seconds.push_back(seconds_since(start));
-  }
-  std::sort(seconds.begin(), seconds.end());
-  const double median = seconds[seconds.size() / 2];
+  const Medians timed = timed_medians(repeats, [&] { snapkv::matmul(w, in.data(), out.data(), tokens, pool); });
+  const double median = timed.wall;
   const double flops = 2.0 * tokens * static_cast<double>(rows) * cols;
   std::cout << "{\"type\":\"" << type_name << "\",\"rows\":" << rows << ",\"cols\":" << cols << ",\"tokens\":" << tokens
-            << ",\"medianMs\":" << median * 1e3 << ",\"gflops\":" << flops / median / 1e9
+            << ",\"medianMs\":" << median * 1e3 << ",\"cpuMs\":" << timed.cpu * 1e3 << ",\"gflops\":" << flops / median / 1e9
             << ",\"weightGBps\":" << static_cast<double>(bytes.size()) / median / 1e9 << ",\"threads\":" << pool.size()
             << ",\"exact\":" << (w.exact ? "true" : "false") << ",\"kernels\":\""
             << (fast ? snapkv::active_quant_kernels().name : "f32") << "\",\"checksum\":" << out[out.size() / 2] << "}\n";

@@ -15,6 +15,7 @@
 #include "engine/kv_placement.h"
 #include "engine/one_shot_plan.h"
 #include "unit_test_attention.h"
+#include "unit_test_bf16_rows.h"
 #include "unit_test_kv_rows.h"
 #include "unit_test_thread_pool.h"
 #include "unit_test_fast_kernels.h"
@@ -251,6 +252,7 @@ int main(int argc, char** argv) {
   for (auto& check : snapkv_unit::attention_checks()) checks.push_back(std::move(check));
   for (auto& check : snapkv_unit::thread_pool_checks()) checks.push_back(std::move(check));
   for (auto& check : snapkv_unit::fast_kernel_checks()) checks.push_back(std::move(check));
+  for (auto& check : snapkv_unit::bf16_row_checks()) checks.push_back(std::move(check));
   int failures = 0;
   for (const auto& [name, check] : checks) {
     try {

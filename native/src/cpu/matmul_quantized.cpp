@@ -29,9 +29,10 @@ void quantize_tokens(QuantizedTokens& quantized, const float* in, int tokens, in
 constexpr int kMatvecTasksPerThread = 8;
 constexpr int kMinRowsPerMatvecTask = 32;
 
-int rows_per_matvec_task(int rows, int threads) {
+// `step`: the rows one kernel call takes, which a task's rows are a multiple of.
+int rows_per_matvec_task(int rows, int threads, int step) {
   const int even = (rows + threads * kMatvecTasksPerThread - 1) / (threads * kMatvecTasksPerThread);
-  return std::max(kMinRowsPerMatvecTask, (even + kStoredRows - 1) / kStoredRows * kStoredRows);
+  return std::max(kMinRowsPerMatvecTask, (even + step - 1) / step * step);
 }
 
 // One token: where the set reads the type's stored blocks (StoredRowProducts),
@@ -47,7 +48,7 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
   const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
   const QuantTokens token = x.view(0);
   const StoredRowProducts stored = kernels.stored_row_products ? kernels.stored_row_products(w.type) : nullptr;
-  const int task_rows = rows_per_matvec_task(w.rows, pool.size());
+  const int task_rows = rows_per_matvec_task(w.rows, pool.size(), kStoredRows);
   const int tasks = (w.rows + task_rows - 1) / task_rows;
   pool.parallel_for(tasks, [&](int task, int) {
     const int last = std::min(w.rows, (task + 1) * task_rows);
@@ -83,17 +84,40 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
 
 bool quantized_matmul_applies(const WeightMatrix& w, int tokens, const QuantKernels& kernels) {
   if (tokens < 1) return false;
-  if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) return tokens > 1 && kernels.bf16_panel_product != nullptr;
+  if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) {
+    if (kernels.bf16_panel_product == nullptr) return false;
+    return tokens > 1 || (kernels.bf16_stored_row_products != nullptr && kernels.bf16_stored_row_products(w.type) != nullptr);
+  }
   return weight_unpacker(w.type) != nullptr;
 }
 
 namespace {
+
+// One token of F16 or BF16 weights: sixteen rows at a time read straight from
+// the stored rows (Bf16StoredRowProducts), with the bits of a prefilled token.
+void matvec_bf16(const WeightMatrix& w, const Bf16TokenPairs& pairs, float* out, ThreadPool& pool,
+                 const QuantKernels& kernels) {
+  const Bf16StoredRowProducts stored = kernels.bf16_stored_row_products(w.type);
+  const Bf16Tokens token = pairs.view(0);
+  const int task_rows = rows_per_matvec_task(w.rows, pool.size(), kBf16StoredRows);
+  const int tasks = (w.rows + task_rows - 1) / task_rows;
+  pool.parallel_for(tasks, [&](int task, int) {
+    const int last = std::min(w.rows, (task + 1) * task_rows);
+    for (int first = task * task_rows; first < last; first += kBf16StoredRows) {
+      stored(w.row(first), w.row_bytes, std::min(kBf16StoredRows, last - first), w.cols, token, out + first);
+    }
+  });
+}
 
 void matmul_bf16(const WeightMatrix& w, const float* in, float* out, int tokens, ThreadPool& pool,
                  const QuantKernels& kernels) {
   thread_local Bf16TokenPairs buffer;
   Bf16TokenPairs& pairs = buffer;  // the caller's, inside the workers' lambda too
   pairs.convert(in, tokens, w.cols);
+  // A set without stored-row products (the tests force one) takes the panels for one token too.
+  if (tokens == 1 && kernels.bf16_stored_row_products != nullptr && kernels.bf16_stored_row_products(w.type) != nullptr) {
+    return matvec_bf16(w, pairs, out, pool, kernels);
+  }
   const int panel_rows = kernels.panel_rows;
   const int panels = (w.rows + panel_rows - 1) / panel_rows;
   pool.parallel_for(panels, [&](int panel, int) {

@@ -12,10 +12,10 @@ namespace snapkv {
 class ThreadPool;
 
 // Whether the fast path computes this product with these kernels:
-// block-quantized weights for any number of tokens (one token's bits do not
-// depend on its batch, one-token batches included); F16 and BF16 for two or
-// more where the set has bf16 products (one token takes the f32 path, which
-// converts them in registers, so their decode is not batch-invariant).
+// block-quantized weights for any number of tokens; F16 and BF16 where the
+// set has bf16 products, a single token where it also reads them from the
+// stored rows (else one token takes the f32 path, whose bits are not a
+// prefill's). A token's bits never depend on its batch, one-token batches included.
 bool quantized_matmul_applies(const WeightMatrix& w, int tokens, const QuantKernels& kernels);
 
 // out[t][r] = sum_c in[t][c] * W[r][c], as matmul(), with the given kernel set.

@@ -65,6 +65,15 @@ constexpr int kStoredRows = 8;
 using StoredRowProducts = void (*)(const std::uint8_t* rows, std::size_t row_bytes, int blocks,
                                    const QuantTokens& token, float* out);
 
+// Up to kBf16StoredRows consecutive stored F16 or BF16 rows (row_bytes apart,
+// cols values each; out[i] for i < row_count) against one token as bf16
+// pairs, read straight from the rows and converted in registers: each row's
+// pairs meet the token's in bf16_panel_product's order, one chain per row,
+// so out[i] has the bits bf16_panel_product gives row i and this token in any batch.
+constexpr int kBf16StoredRows = 32;
+using Bf16StoredRowProducts = void (*)(const std::uint8_t* rows, std::size_t row_bytes, int row_count, int cols,
+                                       const Bf16Tokens& token, float* out);
+
 struct QuantKernels {
   const char* name;
   int panel_rows;
@@ -88,6 +97,9 @@ struct QuantKernels {
   // The set's StoredRowProducts for a block type, or null where it has none
   // (then decode unpacks rows for row_products); null for every type in sets without.
   StoredRowProducts (*stored_row_products)(GgmlType type);
+  // The set's Bf16StoredRowProducts for F16 or BF16, or null where it has
+  // none (then a decoded token of those types takes the f32 path).
+  Bf16StoredRowProducts (*bf16_stored_row_products)(GgmlType type);
 };
 
 // The sets compiled into this build; null where the compiler could not
@@ -99,5 +111,8 @@ const QuantKernels* avx512bf16_quant_kernels();  // avx512vnni's, and bf16 produ
 
 // The avx512vnni set's StoredRowProducts (cpu/stored_rows_avx512vnni.cpp).
 StoredRowProducts avx512vnni_stored_row_products(GgmlType type);
+
+// The avx512bf16 set's Bf16StoredRowProducts (cpu/stored_rows_avx512bf16.cpp).
+Bf16StoredRowProducts avx512bf16_stored_row_products(GgmlType type);
 
 }  // namespace snapkv

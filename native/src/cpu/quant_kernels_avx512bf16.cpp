@@ -52,7 +52,8 @@ const QuantKernels* avx512bf16_quant_kernels() {
   const QuantKernels* int8 = avx512vnni_quant_kernels();
   if (int8 == nullptr) return nullptr;
   static const QuantKernels kernels{"avx512bf16", int8->panel_rows, int8->signed_weights, int8->panel_product,
-                                    int8->row_products, bf16_panel_product, int8->stored_row_products};
+                                    int8->row_products, bf16_panel_product, int8->stored_row_products,
+                                    avx512bf16_stored_row_products};
   return &kernels;
 }
 

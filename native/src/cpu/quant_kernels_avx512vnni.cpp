@@ -56,7 +56,7 @@ struct Avx512Vnni {
 };
 
 const QuantKernels kAvx512Vnni{"avx512vnni", kRows, false, panel_product<Avx512Vnni>, row_products<Avx512Vnni>, nullptr,
-                                 avx512vnni_stored_row_products};
+                                 avx512vnni_stored_row_products, nullptr};
 
 }  // namespace
 

@@ -46,7 +46,7 @@ void row_products(const std::uint8_t* quants, const float* scales, const float* 
   }
 }
 
-const QuantKernels kPortable{"portable", kRows, false, panel_product, row_products, nullptr, nullptr};
+const QuantKernels kPortable{"portable", kRows, false, panel_product, row_products, nullptr, nullptr, nullptr};
 
 }  // namespace
 

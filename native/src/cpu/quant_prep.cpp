@@ -117,10 +117,14 @@ QuantPanel PackedPanel::view() const { return {quants_.data(), scales_.data(), o
 
 namespace {
 
+// Nearest, ties to even, as _mm512_cvtne2ps_pbh rounds (the decode kernels
+// convert F16 weights with it); a NaN stays a NaN, quieted as it quiets them,
+// where the rounding would carry it into an infinity or past the sign bit.
 std::uint32_t bf16_bits(float value) {
   std::uint32_t bits;
   std::memcpy(&bits, &value, sizeof bits);
-  return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;  // nearest, ties to even (finite values)
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return (bits >> 16) | 0x40u;
+  return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
 }
 
 std::uint32_t bf16_pair(const float* values, int k, int cols) {
