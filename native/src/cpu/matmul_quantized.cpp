@@ -80,24 +80,28 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
   });
 }
 
+// The set's one-token kernel for F16 or BF16 rows, or null where it has none.
+Bf16StoredRowProducts bf16_stored_rows(const QuantKernels& kernels, GgmlType type) {
+  return kernels.bf16_stored_row_products != nullptr ? kernels.bf16_stored_row_products(type) : nullptr;
+}
+
 }  // namespace
 
 bool quantized_matmul_applies(const WeightMatrix& w, int tokens, const QuantKernels& kernels) {
   if (tokens < 1) return false;
   if (w.type == GgmlType::F16 || w.type == GgmlType::BF16) {
     if (kernels.bf16_panel_product == nullptr) return false;
-    return tokens > 1 || (kernels.bf16_stored_row_products != nullptr && kernels.bf16_stored_row_products(w.type) != nullptr);
+    return tokens > 1 || bf16_stored_rows(kernels, w.type) != nullptr;
   }
   return weight_unpacker(w.type) != nullptr;
 }
 
 namespace {
 
-// One token of F16 or BF16 weights: sixteen rows at a time read straight from
-// the stored rows (Bf16StoredRowProducts), with the bits of a prefilled token.
+// One token of F16 or BF16 weights: kBf16StoredRows rows at a time read
+// straight from the stored rows, with the bits of a prefilled token.
 void matvec_bf16(const WeightMatrix& w, const Bf16TokenPairs& pairs, float* out, ThreadPool& pool,
-                 const QuantKernels& kernels) {
-  const Bf16StoredRowProducts stored = kernels.bf16_stored_row_products(w.type);
+                 Bf16StoredRowProducts stored) {
   const Bf16Tokens token = pairs.view(0);
   const int task_rows = rows_per_matvec_task(w.rows, pool.size(), kBf16StoredRows);
   const int tasks = (w.rows + task_rows - 1) / task_rows;
@@ -115,8 +119,8 @@ void matmul_bf16(const WeightMatrix& w, const float* in, float* out, int tokens,
   Bf16TokenPairs& pairs = buffer;  // the caller's, inside the workers' lambda too
   pairs.convert(in, tokens, w.cols);
   // A set without stored-row products (the tests force one) takes the panels for one token too.
-  if (tokens == 1 && kernels.bf16_stored_row_products != nullptr && kernels.bf16_stored_row_products(w.type) != nullptr) {
-    return matvec_bf16(w, pairs, out, pool, kernels);
+  if (tokens == 1) {
+    if (const Bf16StoredRowProducts stored = bf16_stored_rows(kernels, w.type)) return matvec_bf16(w, pairs, out, pool, stored);
   }
   const int panel_rows = kernels.panel_rows;
   const int panels = (w.rows + panel_rows - 1) / panel_rows;
