@@ -218,16 +218,19 @@ void check_set(const QuantKernels& kernels, GgmlType type) {
   }
 }
 
-// A set's StoredRowProducts (eight rows read from the stored blocks) against
+// A set's StoredRowKernel (8 or 16 rows read from the stored blocks) against
 // the same rows unpacked (cpu/weight_unpack.h) and met by its row_products:
-// the same bits, on 24 rows of a random token and `blocks` blocks.
+// the same bits, on three calls' rows of a random token and `blocks` blocks.
 void check_stored_rows(const QuantKernels& kernels, GgmlType type, int blocks) {
-  const StoredRowProducts stored = kernels.stored_row_products(type);
-  if (stored == nullptr) return;
+  const StoredRowKernel stored = kernels.stored_row_products(type);
+  if (stored.products == nullptr) return;
+  if (stored.rows % kRowProductRows != 0 || stored.rows > kMaxStoredRows) {
+    throw std::runtime_error(ggml_type_name(type) + ": " + std::to_string(stored.rows) + " stored rows per call");
+  }
   std::mt19937 random(static_cast<unsigned>(type) * 7919u + static_cast<unsigned>(blocks));
   const BlockFormat& format = *block_format(type);
   const WeightUnpacker& unpacker = *weight_unpacker(type);
-  const int rows = 3 * kStoredRows, cols = blocks * format.values;
+  const int rows = 3 * stored.rows, cols = blocks * format.values;
   const std::size_t row_bytes = static_cast<std::size_t>(blocks) * format.bytes;
   const std::vector<std::uint8_t> bytes = random_blocks(type, rows * blocks, random);
   std::normal_distribution<float> normal;
@@ -241,10 +244,10 @@ void check_stored_rows(const QuantKernels& kernels, GgmlType type, int blocks) {
   std::vector<float> scales(static_cast<std::size_t>(groups) * kRowProductRows), offsets(scales.size());
   const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
   if (bias != 0) throw std::runtime_error("stored rows in a set with signed weights: this check does not move the bias");
-  for (int r0 = 0; r0 < rows; r0 += kStoredRows) {
-    float direct[kStoredRows], unpacked[kStoredRows];
-    stored(bytes.data() + r0 * row_bytes, row_bytes, blocks, token.view(0), direct);
-    for (int part = 0; part < kStoredRows; part += kRowProductRows) {
+  for (int r0 = 0; r0 < rows; r0 += stored.rows) {
+    float direct[kMaxStoredRows], unpacked[kMaxStoredRows];
+    stored.products(bytes.data() + r0 * row_bytes, row_bytes, blocks, token.view(0), direct);
+    for (int part = 0; part < stored.rows; part += kRowProductRows) {
       for (int i = 0; i < kRowProductRows; ++i) {
         unpacker.unpack(bytes.data() + (r0 + part + i) * row_bytes, blocks, quants.data() + i * cols,
                         scales.data() + i * groups, offsets.data() + i * groups);
@@ -252,8 +255,8 @@ void check_stored_rows(const QuantKernels& kernels, GgmlType type, int blocks) {
       kernels.row_products(quants.data(), scales.data(), offsets.data(), kRowProductRows, groups, unpacker.group_size,
                            token.view(0), unpacked + part);
     }
-    if (std::memcmp(direct, unpacked, sizeof direct) != 0) {
-      for (int i = 0; i < kStoredRows; ++i) {
+    if (std::memcmp(direct, unpacked, sizeof(float) * stored.rows) != 0) {
+      for (int i = 0; i < stored.rows; ++i) {
         if (std::memcmp(&direct[i], &unpacked[i], sizeof(float)) != 0) {
           throw std::runtime_error(std::string(kernels.name) + " " + ggml_type_name(type) + ": row " +
                                    std::to_string(r0 + i) + " of " + std::to_string(blocks) + " blocks read from the blocks gives " + std::to_string(direct[i]) +

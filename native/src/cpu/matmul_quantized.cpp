@@ -35,8 +35,8 @@ int rows_per_matvec_task(int rows, int threads, int step) {
   return std::max(kMinRowsPerMatvecTask, (even + step - 1) / step * step);
 }
 
-// One token: where the set reads the type's stored blocks (StoredRowProducts),
-// eight rows at a time straight from the weights; else, and for the rows left
+// One token: where the set reads the type's stored blocks (StoredRowKernel),
+// its 8 or 16 rows at a time straight from the weights; else, and for the rows left
 // over, rows are unpacked a few at a time into buffers that stay in L1 (no
 // panel is interleaved) and meet the token in row_products. Both take
 // panel_product's f32 steps, so a decoded token has the bits of a prefilled one.
@@ -47,14 +47,15 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
   const auto row_values = static_cast<std::size_t>(w.cols);
   const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
   const QuantTokens token = x.view(0);
-  const StoredRowProducts stored = kernels.stored_row_products ? kernels.stored_row_products(w.type) : nullptr;
-  const int task_rows = rows_per_matvec_task(w.rows, pool.size(), kStoredRows);
+  const StoredRowKernel stored =
+      kernels.stored_row_products != nullptr ? kernels.stored_row_products(w.type) : StoredRowKernel{nullptr, 1};
+  const int task_rows = rows_per_matvec_task(w.rows, pool.size(), stored.rows);
   const int tasks = (w.rows + task_rows - 1) / task_rows;
   pool.parallel_for(tasks, [&](int task, int) {
     const int last = std::min(w.rows, (task + 1) * task_rows);
     int first = task * task_rows;
-    if (stored != nullptr) {
-      for (; first + kStoredRows <= last; first += kStoredRows) stored(w.row(first), w.row_bytes, blocks, token, out + first);
+    if (stored.products != nullptr) {
+      for (; first + stored.rows <= last; first += stored.rows) stored.products(w.row(first), w.row_bytes, blocks, token, out + first);
       if (first == last) return;
     }
     thread_local std::vector<std::uint8_t> quants;

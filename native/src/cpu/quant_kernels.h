@@ -56,14 +56,19 @@ struct Bf16Tokens {
 
 constexpr int kRowProductRows = 4;
 
-// kStoredRows consecutive stored rows of a block type (row_bytes apart, each
-// `blocks` blocks long) against one token quantized with the type's group
-// size, read straight from the blocks: no unpacking pass. The integer sums
-// and the f32 steps are row_products' on the unpacked rows, so out[i] has the
-// bits panel_product gives row i and this token in any batch.
-constexpr int kStoredRows = 8;
+// `rows` consecutive stored rows of a block type (row_bytes apart, each
+// `blocks` blocks long; rows is the kernel's: 8, or 16 for the types whose f32
+// steps are the limit) against one token quantized with the type's group size,
+// read straight from the blocks: no unpacking pass. The integer sums and the
+// f32 steps are row_products' on the unpacked rows, so out[i] has the bits
+// panel_product gives row i and this token in any batch.
 using StoredRowProducts = void (*)(const std::uint8_t* rows, std::size_t row_bytes, int blocks,
                                    const QuantTokens& token, float* out);
+constexpr int kMaxStoredRows = 16;
+struct StoredRowKernel {
+  StoredRowProducts products;  // null where the set has none for the type
+  int rows;                    // per call, at most kMaxStoredRows
+};
 
 // Up to kBf16StoredRows consecutive stored F16 or BF16 rows (row_bytes apart,
 // cols values each; out[i] for i < row_count) against one token as bf16
@@ -94,9 +99,9 @@ struct QuantKernels {
   // f32 sums, for t < tokens, r < valid_rows; null where the set has none.
   void (*bf16_panel_product)(const Bf16Panel& panel, const Bf16Tokens& tokens, int token_count, float* out,
                              std::size_t out_stride, int valid_rows);
-  // The set's StoredRowProducts for a block type, or null where it has none
-  // (then decode unpacks rows for row_products); null for every type in sets without.
-  StoredRowProducts (*stored_row_products)(GgmlType type);
+  // The set's StoredRowKernel for a block type, its products null where it
+  // has none (then decode unpacks rows for row_products); null in sets without any.
+  StoredRowKernel (*stored_row_products)(GgmlType type);
   // The set's Bf16StoredRowProducts for F16 or BF16, or null where it has
   // none (then a decoded token of those types takes the f32 path).
   Bf16StoredRowProducts (*bf16_stored_row_products)(GgmlType type);
@@ -109,8 +114,8 @@ const QuantKernels* avx2_quant_kernels();
 const QuantKernels* avx512vnni_quant_kernels();
 const QuantKernels* avx512bf16_quant_kernels();  // avx512vnni's, and bf16 products
 
-// The avx512vnni set's StoredRowProducts (cpu/stored_rows_avx512vnni.cpp).
-StoredRowProducts avx512vnni_stored_row_products(GgmlType type);
+// The avx512vnni set's StoredRowKernel (cpu/stored_rows_avx512vnni.cpp).
+StoredRowKernel avx512vnni_stored_row_products(GgmlType type);
 
 // The avx512bf16 set's Bf16StoredRowProducts (cpu/stored_rows_avx512bf16.cpp).
 Bf16StoredRowProducts avx512bf16_stored_row_products(GgmlType type);

@@ -23,8 +23,9 @@ namespace snapkv {
 
 namespace {
 
-constexpr int kRows = kStoredRows;
-static_assert(kRows == 8, "one row per lane of a 256-bit register");
+constexpr int kRows = 8;       // one row per lane of a 256-bit register
+constexpr int kWideRows = 16;  // one row per lane of a 512-bit register
+static_assert(kWideRows <= kMaxStoredRows, "a call's rows fit the callers' buffers");
 
 std::uint16_t u16_at(const std::uint8_t* p) {
   std::uint16_t value;
@@ -137,8 +138,8 @@ inline __m256 step(__m256 total, __m256i sums, __m256 s, __m256 o, const QuantTo
 // per block. Past the matrix's end a prefetch is harmless (it never faults).
 class NextRows {
  public:
-  NextRows(const std::uint8_t* rows, std::size_t row_bytes, int blocks)
-      : next_(rows + kRows * row_bytes), share_((kRows * row_bytes + blocks - 1) / blocks) {}
+  NextRows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, int count = kRows)
+      : next_(rows + count * row_bytes), share_((count * row_bytes + blocks - 1) / blocks) {}
   void fetch_share() {
     for (until_ += share_; fetched_ < until_; fetched_ += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(next_ + fetched_), _MM_HINT_T0);
@@ -251,26 +252,6 @@ struct Params {
 // and 2j + 1 (high half), computed only where the steps use them, so that
 // few registers hold values at once.
 
-struct Q2_K {
-  static constexpr int kBytes = 84, kGroupSize = 16;
-  static __m512i quants(const std::uint8_t* b, int p) {
-    const int shift = 4 * (p % 2);
-    return bits_of_halves(both_halves(b + 16 + 32 * (p / 2)), shift, shift + 2, 3);
-  }
-  // Group g's byte: scale in the low nibble, minimum in the high one.
-  static void params(const std::uint8_t* const* blocks, Params& p) {
-    __m512i rows[kRows];
-    for (int i = 0; i < kRows; ++i) rows[i] = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i])));
-    group_pairs(rows, p.pairs);
-    p.d = twice(halves(blocks, 80));
-    p.dmin = twice(halves(blocks, 82));
-  }
-  static void scales(const Params& p, int j, __m512& s, __m512& o) {
-    s = _mm512_mul_ps(p.d, _mm512_cvtepi32_ps(_mm512_and_si512(p.pairs[j], _mm512_set1_epi32(0x0F))));
-    o = negated(_mm512_mul_ps(p.dmin, _mm512_cvtepi32_ps(_mm512_srli_epi32(p.pairs[j], 4))));
-  }
-};
-
 // Sixteen bytes at `offset` of each row's block: rows 0-3 in the 128-bit
 // quarters of `low`, rows 4-7 in those of `high`, so that the packed 6-bit
 // scales of four rows unpack at once.
@@ -280,7 +261,7 @@ struct RowBytes {
 
 __m128i load16(const std::uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 
-RowBytes row_bytes_at(const std::uint8_t* const* blocks, int offset) {
+[[gnu::always_inline]] inline RowBytes row_bytes_at(const std::uint8_t* const* blocks, int offset) {
   const auto four = [blocks, offset](int first) {
     __m512i z = _mm512_castsi128_si512(load16(blocks[first] + offset));
     z = _mm512_inserti32x4(z, load16(blocks[first + 1] + offset), 1);
@@ -291,7 +272,7 @@ RowBytes row_bytes_at(const std::uint8_t* const* blocks, int offset) {
 }
 
 // Each row's sixteen (unpacked) bytes widened to the 32-bit lanes of rows[i].
-void widened_rows(const RowBytes& bytes, __m512i* rows) {
+[[gnu::always_inline]] inline void widened_rows(const RowBytes& bytes, __m512i* rows) {
   rows[0] = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(bytes.low));
   rows[1] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.low, 1));
   rows[2] = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes.low, 2));
@@ -314,36 +295,13 @@ constexpr int kLowOrTop = (kTernaryA & kTernaryC) | kTernaryB;        // (a & c)
 // 2 * (i / 4) of byte 8 + i % 4, rotated within their 32-bit lane to bits
 // 4-5 of their byte (a rotation by 4 - shift moves bit shift of each byte to
 // bit 4 of the same byte, either way).
-__m512i q3_k_scales(__m512i packed) {
+[[gnu::always_inline]] inline __m512i q3_k_scales(__m512i packed) {
   const __m512i nibble_bytes = _mm512_shuffle_epi8(packed, per_quarter(_mm_setr_epi8(2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8, 9)));
   const __m512i low = _mm512_srlv_epi64(nibble_bytes, _mm512_set_epi64(4, 0, 4, 0, 4, 0, 4, 0));
   const __m512i top_bytes = _mm512_shuffle_epi8(packed, per_quarter(_mm_setr_epi8(10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13)));
   const __m512i top = _mm512_and_si512(_mm512_rolv_epi32(top_bytes, per_quarter(_mm_setr_epi32(4, 2, 0, 30))), _mm512_set1_epi8(0x30));
   return _mm512_ternarylogic_epi32(low, top, _mm512_set1_epi8(0x0F), kLowOrTop);
 }
-
-struct Q3_K {
-  static constexpr int kBytes = 110, kGroupSize = 16;
-  // Two low bits from qs, the third from bit k of the mask for chunk k.
-  static __m512i quants(const std::uint8_t* b, int p) {
-    const int shift = 4 * (p % 2);
-    const __m512i low = bits_of_halves(both_halves(b + 32 + 32 * (p / 2)), shift, shift + 2, 3);
-    return add_where_bits(low, both_halves(b), 2 * p, 2 * p + 1, 4);
-  }
-  static void params(const std::uint8_t* const* blocks, Params& p) {
-    // From byte 94: the last of the 16 bytes is the block's own (its d).
-    const RowBytes packed = row_bytes_at(blocks, 94);
-    __m512i rows[kRows];
-    widened_rows({q3_k_scales(packed.low), q3_k_scales(packed.high)}, rows);
-    group_pairs(rows, p.pairs);
-    p.d = twice(halves(blocks, 108));
-  }
-  static void scales(const Params& p, int j, __m512& s, __m512& o) {
-    // (q - 32) is exact in f32 either side of the conversion.
-    s = _mm512_mul_ps(p.d, _mm512_sub_ps(_mm512_cvtepi32_ps(p.pairs[j]), _mm512_set1_ps(32.0f)));
-    o = _mm512_mul_ps(_mm512_set1_ps(-4.0f), s);
-  }
-};
 
 // Q4_K and Q5_K's eight 6-bit scales and minimums from their 12 packed bytes
 // (cpu/block_decoders.cpp), at bytes 0-11 of each quarter: j < 4 from the
@@ -428,7 +386,7 @@ struct QuarterSums {
   __m512i rows0123, rows4567;
 };
 
-QuarterSums quarter_sums(const __m512i* v) {
+[[gnu::always_inline]] inline QuarterSums quarter_sums(const __m512i* v) {
   // Per quarter: [a0 + a2, b0 + b2, a1 + a3, b1 + b3], then [a, b, c, d].
   const auto two = [](__m512i a, __m512i b) { return _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b)); };
   const auto four = [](__m512i ab, __m512i cd) {
@@ -438,7 +396,7 @@ QuarterSums quarter_sums(const __m512i* v) {
 }
 
 // Quarter `low`'s sums of rows 0-7 in lanes 0-7, quarter `high`'s in 8-15.
-__m512i quarters(const QuarterSums& q, int low, int high) {
+[[gnu::always_inline]] inline __m512i quarters(const QuarterSums& q, int low, int high) {
   const int l = 4 * low, h = 4 * high;
   const __m512i index = _mm512_setr_epi32(l, l + 1, l + 2, l + 3, 16 + l, 17 + l, 18 + l, 19 + l,  //
                                           h, h + 1, h + 2, h + 3, 16 + h, 17 + h, 18 + h, 19 + h);
@@ -541,21 +499,243 @@ void stored_k_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, 
   _mm256_storeu_ps(out, total);
 }
 
+
+// Q2_K and Q3_K take sixteen rows a call, one per lane of a 512-bit register.
+// With eight rows a call and the rows' dot products reduced per group, their
+// f32 steps (two dependent fused multiply-adds per 16-value group and row, in
+// order) and the reductions held them below the Q8_0 path's bytes per second
+// (bench/results/kquant-decode-2026-12-05.md). Here the stored bytes are
+// transposed instead, four bytes of each row per 32-bit lane: a byte holds
+// four 2-bit quants, so moving bytes costs a quarter of moving dot products.
+// Each lane then meets four values of one group of its row (dpbusd against the
+// token's four values, broadcast), a group's four lanes accumulate in place,
+// and the sums come out one row per lane, as the f32 steps want them: one
+// conversion, one multiply and the two fused multiply-adds per group for all
+// sixteen rows, the same chain as eight rows took.
+
+// Sixteen rows' 32 bytes at `offset` of their blocks, one row per lane:
+// dwords[j] lane r holds bytes 4j to 4j + 3 of row r.
+[[gnu::always_inline]] inline void transposed_rows(const std::uint8_t* const* blocks, int offset, __m512i* dwords) {
+  __m512i pair[kRows];  // rows i and i + 8: quarters 0-1 and 2-3
+  for (int i = 0; i < kRows; ++i) {
+    pair[i] = _mm512_inserti64x4(_mm512_castsi256_si512(load32(blocks[i] + offset)), load32(blocks[i + kRows] + offset), 1);
+  }
+  // Within the quarters, four rows' four dwords: quad[m][k] quarter q holds
+  // dword k of quarter q of rows 4m to 4m + 3 (q = 0, 1) or 4m + 8 on (q = 2, 3).
+  __m512i quad[2][4];
+  for (int m = 0; m < 2; ++m) {
+    const __m512i* row = pair + 4 * m;
+    const __m512i lo01 = _mm512_unpacklo_epi32(row[0], row[1]), hi01 = _mm512_unpackhi_epi32(row[0], row[1]);
+    const __m512i lo23 = _mm512_unpacklo_epi32(row[2], row[3]), hi23 = _mm512_unpackhi_epi32(row[2], row[3]);
+    quad[m][0] = _mm512_unpacklo_epi64(lo01, lo23);
+    quad[m][1] = _mm512_unpackhi_epi64(lo01, lo23);
+    quad[m][2] = _mm512_unpacklo_epi64(hi01, hi23);
+    quad[m][3] = _mm512_unpackhi_epi64(hi01, hi23);
+  }
+  // Rows 0-3, 4-7, 8-11, 12-15 in order: quarter 0 (dwords 0-3) or 1 (4-7) of each quad.
+  const __m512i first = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), second = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (int k = 0; k < 4; ++k) {
+    dwords[k] = _mm512_permutex2var_epi64(quad[0][k], first, quad[1][k]);
+    dwords[4 + k] = _mm512_permutex2var_epi64(quad[0][k], second, quad[1][k]);
+  }
+}
+
+// Rows 4m to 4m + 3 of sixteen rows' bytes in quarters 0-3 of quads[m] (as
+// row_bytes_at lays them) turned to one row per lane: dwords[k] lane r holds
+// bytes 4k to 4k + 3 of row r.
+[[gnu::always_inline]] inline void row_dwords(const __m512i* quads, __m512i* dwords) {
+  for (int k = 0; k < 4; k += 2) {
+    // Lanes 0-7: dword k of the eight rows of two quads; lanes 8-15 dword k + 1.
+    const __m512i index = _mm512_setr_epi32(k, k + 4, k + 8, k + 12, k + 16, k + 20, k + 24, k + 28,  //
+                                            k + 1, k + 5, k + 9, k + 13, k + 17, k + 21, k + 25, k + 29);
+    const __m512i rows0_7 = _mm512_permutex2var_epi32(quads[0], index, quads[1]);
+    const __m512i rows8_15 = _mm512_permutex2var_epi32(quads[2], index, quads[3]);
+    dwords[k] = _mm512_shuffle_i64x2(rows0_7, rows8_15, _MM_SHUFFLE(1, 0, 1, 0));
+    dwords[k + 1] = _mm512_shuffle_i64x2(rows0_7, rows8_15, _MM_SHUFFLE(3, 2, 3, 2));
+  }
+}
+
+// Sixteen rows' per-group bytes and f16 factors.
+struct WideParams {
+  __m512i bytes[4];  // bytes[k] lane r: the bytes of groups 4k to 4k + 3 of row r
+  __m512 d, dmin;
+};
+
+// Lane r: the u32 at `offset` of row r's block; row_offsets lane r is r * row_bytes.
+[[gnu::always_inline]] inline __m512i row_u32(const std::uint8_t* const* blocks, __m512i row_offsets, int offset) {
+  return _mm512_i32gather_epi32(row_offsets, blocks[0] + offset, 1);
+}
+
+// The f16 in the low (high) 16 bits of each lane, as f32 (exact).
+[[gnu::always_inline]] inline __m512 low_halves(__m512i u32) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(u32)); }
+[[gnu::always_inline]] inline __m512 high_halves(__m512i u32) { return low_halves(_mm512_srli_epi32(u32, 16)); }
+
+// Group g's byte in the low 8 bits of each lane (more bits above it).
+[[gnu::always_inline]] inline __m512i group_byte(const WideParams& p, int g) {
+  return _mm512_srli_epi32(p.bytes[g / 4], 8 * (g % 4));
+}
+
+// The low four bits of each lane as f32: vpermps reads only those bits of its index.
+[[gnu::always_inline]] inline __m512 low_nibble_ps(__m512i v) {
+  return _mm512_permutexvar_ps(v, _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+}
+
+// The token's four int8 values from value 4 * index of the super-block, in every lane.
+[[gnu::always_inline]] inline __m512i token_quad(const std::int8_t* xq, int index) {
+  return _mm512_set1_epi32(static_cast<int>(u32_at(reinterpret_cast<const std::uint8_t*>(xq) + 4 * index)));
+}
+
+// Each wide type: kBytes; Bits, what prepare(blocks, bits) reads once a
+// super-block for group_sums; group_sums(blocks, bits, xq, h, sums) the
+// integer sums of groups 8h to 8h + 7 (sums[i] lane r: row r's group 8h + i);
+// params(blocks, row_offsets, params); scales(params, g, s, o) the
+// unpacker's scale and offset of group g.
+
+struct Q2_K {
+  static constexpr int kBytes = 84;
+  struct Bits {};
+  static void prepare(const std::uint8_t* const*, Bits&) {}
+  // Byte l of the 32 at 16 + 32h holds, at bits 2s, value 128h + 32s + l of
+  // the super-block; kept in place (times 4^s), undone on the sums.
+  static void group_sums(const std::uint8_t* const* blocks, const Bits&, const std::int8_t* xq, int h, __m512i* sums) {
+    __m512i qs[8];
+    transposed_rows(blocks, 16 + 32 * h, qs);
+    for (int i = 0; i < 8; ++i) sums[i] = _mm512_setzero_si512();
+    for (int j = 0; j < 8; ++j) {
+      for (int s = 0; s < 4; ++s) {
+        const __m512i u = _mm512_and_si512(qs[j], _mm512_set1_epi8(static_cast<char>(3 << (2 * s))));
+        __m512i& sum = sums[2 * s + j / 4];
+        sum = _mm512_dpbusd_epi32(sum, u, token_quad(xq, 32 * h + 8 * s + j));
+      }
+    }
+    for (int i = 2; i < 8; ++i) sums[i] = _mm512_srai_epi32(sums[i], 2 * (i / 2));
+  }
+  // Group g's byte: scale in the low nibble, minimum in the high one.
+  static void params(const std::uint8_t* const* blocks, __m512i row_offsets, WideParams& p) {
+    const RowBytes low = row_bytes_at(blocks, 0), high = row_bytes_at(blocks + kRows, 0);
+    const __m512i quads[4] = {low.low, low.high, high.low, high.high};
+    row_dwords(quads, p.bytes);
+    const __m512i factors = row_u32(blocks, row_offsets, 80);
+    p.d = low_halves(factors);
+    p.dmin = high_halves(factors);
+  }
+  static void scales(const WideParams& p, int g, __m512& s, __m512& o) {
+    const __m512i byte = group_byte(p, g);
+    s = _mm512_mul_ps(p.d, low_nibble_ps(byte));
+    o = negated(_mm512_mul_ps(p.dmin, low_nibble_ps(_mm512_srli_epi32(byte, 4))));
+  }
+};
+
+struct Q3_K {
+  static constexpr int kBytes = 110;
+  struct Bits {
+    __m512i mask[8];  // the high bits, transposed
+  };
+  static void prepare(const std::uint8_t* const* blocks, Bits& bits) { transposed_rows(blocks, 0, bits.mask); }
+  // Byte l of the 32 at 32 + 32h holds, at bits 2s, the two low bits of value
+  // 32c + l, c = 4h + s; bit c of mask byte l its third (place value 4). Kept
+  // at bits 2s (times 4^s) for s < 3, at bits 2-3 (times 4) for s = 3, so that
+  // a value fits a byte; undone on the sums.
+  static void group_sums(const std::uint8_t* const* blocks, const Bits& bits, const std::int8_t* xq, int h, __m512i* sums) {
+    __m512i qs[8];
+    transposed_rows(blocks, 32 + 32 * h, qs);
+    for (int i = 0; i < 8; ++i) sums[i] = _mm512_setzero_si512();
+    for (int j = 0; j < 8; ++j) {
+      for (int s = 0; s < 4; ++s) {
+        const int c = 4 * h + s, place = s < 3 ? 2 * s : 2;
+        const __m512i low = s < 3 ? _mm512_and_si512(qs[j], _mm512_set1_epi8(static_cast<char>(3 << place)))
+                                  : _mm512_and_si512(_mm512_srli_epi32(qs[j], 4), _mm512_set1_epi8(0x0C));
+        const __mmask64 third = _mm512_test_epi8_mask(bits.mask[j], _mm512_set1_epi8(static_cast<char>(1 << c)));
+        const __m512i u = _mm512_mask_add_epi8(low, third, low, _mm512_set1_epi8(static_cast<char>(4 << place)));
+        __m512i& sum = sums[2 * s + j / 4];
+        sum = _mm512_dpbusd_epi32(sum, u, token_quad(xq, 8 * c + j));
+      }
+    }
+    for (int i = 2; i < 8; ++i) sums[i] = _mm512_srai_epi32(sums[i], i < 6 ? 2 * (i / 2) : 2);
+  }
+  static void params(const std::uint8_t* const* blocks, __m512i row_offsets, WideParams& p) {
+    // From byte 94, as the eight-row types read it.
+    const RowBytes low = row_bytes_at(blocks, 94), high = row_bytes_at(blocks + kRows, 94);
+    const __m512i quads[4] = {q3_k_scales(low.low), q3_k_scales(low.high), q3_k_scales(high.low), q3_k_scales(high.high)};
+    row_dwords(quads, p.bytes);
+    p.d = high_halves(row_u32(blocks, row_offsets, 106));  // the u32 ending the block
+  }
+  static void scales(const WideParams& p, int g, __m512& s, __m512& o) {
+    // (q - 32) is exact in f32 either side of the conversion.
+    const __m512i q = _mm512_and_si512(group_byte(p, g), _mm512_set1_epi32(0x3F));
+    s = _mm512_mul_ps(p.d, _mm512_sub_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(32.0f)));
+    o = _mm512_mul_ps(_mm512_set1_ps(-4.0f), s);
+  }
+};
+
+// A super-block's group sums of sixteen rows as f32 (lane r row r) and its parameters.
+struct WideSteps {
+  __m512 sums[16];
+  WideParams params;
+};
+
+// panel_product's steps for groups 8h to 8h + 7 of super-block b.
+template <typename T>
+[[gnu::always_inline]] inline __m512 wide_steps(__m512 total, const WideSteps& from, const QuantTokens& x, int b, int h) {
+  for (int i = 0; i < 8; ++i) {
+    const std::size_t g = 8 * h + i, k = 16 * static_cast<std::size_t>(b) + g;
+    __m512 s, o;
+    T::scales(from.params, static_cast<int>(g), s, o);
+    total = _mm512_fmadd_ps(from.sums[g], _mm512_mul_ps(s, _mm512_set1_ps(x.group_scales[k])), total);
+    total = _mm512_fmadd_ps(o, _mm512_set1_ps(x.group_sums[k]), total);
+  }
+  return total;
+}
+
+// Super-block b's integer work is interleaved with super-block b - 1's f32
+// steps (its sums and parameters kept in memory, the other of two
+// WideSteps), as in overlapped above, so that the chain runs beside
+// independent work.
+template <typename T>
+void stored_wide_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, const QuantTokens& x, float* out) {
+  const std::uint8_t* block[kWideRows];
+  for (int r = 0; r < kWideRows; ++r) block[r] = rows + r * row_bytes;
+  const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                 _mm512_set1_epi32(static_cast<int>(row_bytes)));
+  NextRows next(rows, row_bytes, blocks, kWideRows);
+  WideSteps steps[2];
+  __m512 total = _mm512_setzero_ps();
+  for (int b = 0; b < blocks; ++b) {
+    next.fetch_share();
+    WideSteps& now = steps[b % 2];
+    const WideSteps& last = steps[1 - b % 2];
+    T::params(block, row_offsets, now.params);
+    typename T::Bits bits;
+    T::prepare(block, bits);
+    const std::int8_t* xq = x.quants + 256 * static_cast<std::size_t>(b);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      __m512i sums[8];
+      T::group_sums(block, bits, xq, h, sums);
+      for (int i = 0; i < 8; ++i) now.sums[8 * h + i] = _mm512_cvtepi32_ps(sums[i]);
+      if (b > 0) total = wide_steps<T>(total, last, x, b - 1, h);
+    }
+    for (int r = 0; r < kWideRows; ++r) block[r] += T::kBytes;
+  }
+  for (int h = 0; h < 2; ++h) total = wide_steps<T>(total, steps[(blocks - 1) % 2], x, blocks - 1, h);
+  _mm512_storeu_ps(out, total);
+}
+
 }  // namespace
 
-StoredRowProducts avx512vnni_stored_row_products(GgmlType type) {
+StoredRowKernel avx512vnni_stored_row_products(GgmlType type) {
   switch (type) {
-    case GgmlType::Q4_0: return stored_rows<Q4_0>;
-    case GgmlType::Q4_1: return stored_rows<Q4_1>;
-    case GgmlType::Q5_0: return stored_rows<Q5_0>;
-    case GgmlType::Q5_1: return stored_rows<Q5_1>;
-    case GgmlType::Q8_0: return stored_rows<Q8_0>;
-    case GgmlType::Q2_K: return stored_k_rows<Q2_K>;
-    case GgmlType::Q3_K: return stored_k_rows<Q3_K>;
-    case GgmlType::Q4_K: return stored_k_rows<Q4_K>;
-    case GgmlType::Q5_K: return stored_k_rows<Q5_K>;
-    case GgmlType::Q6_K: return stored_k_rows<Q6_K>;
-    default: return nullptr;
+    case GgmlType::Q4_0: return {stored_rows<Q4_0>, kRows};
+    case GgmlType::Q4_1: return {stored_rows<Q4_1>, kRows};
+    case GgmlType::Q5_0: return {stored_rows<Q5_0>, kRows};
+    case GgmlType::Q5_1: return {stored_rows<Q5_1>, kRows};
+    case GgmlType::Q8_0: return {stored_rows<Q8_0>, kRows};
+    case GgmlType::Q2_K: return {stored_wide_rows<Q2_K>, kWideRows};
+    case GgmlType::Q3_K: return {stored_wide_rows<Q3_K>, kWideRows};
+    case GgmlType::Q4_K: return {stored_k_rows<Q4_K>, kRows};
+    case GgmlType::Q5_K: return {stored_k_rows<Q5_K>, kRows};
+    case GgmlType::Q6_K: return {stored_k_rows<Q6_K>, kRows};
+    default: return {nullptr, kRows};
   }
 }
 
@@ -564,7 +744,7 @@ StoredRowProducts avx512vnni_stored_row_products(GgmlType type) {
 #else
 
 namespace snapkv {
-StoredRowProducts avx512vnni_stored_row_products(GgmlType) { return nullptr; }
+StoredRowKernel avx512vnni_stored_row_products(GgmlType) { return {nullptr, 8}; }
 }  // namespace snapkv
 
 #endif
