@@ -601,8 +601,8 @@ struct Q2_K {
     __m512i qs[8];
     transposed_rows(blocks, 16 + 32 * h, qs);
     for (int i = 0; i < 8; ++i) sums[i] = _mm512_setzero_si512();
-    for (int j = 0; j < 8; ++j) {
-      for (int s = 0; s < 4; ++s) {
+    for (int s = 0; s < 4; ++s) {
+      for (int j = 0; j < 8; ++j) {
         const __m512i u = _mm512_and_si512(qs[j], _mm512_set1_epi8(static_cast<char>(3 << (2 * s))));
         __m512i& sum = sums[2 * s + j / 4];
         sum = _mm512_dpbusd_epi32(sum, u, token_quad(xq, 32 * h + 8 * s + j));
@@ -640,8 +640,9 @@ struct Q3_K {
     __m512i qs[8];
     transposed_rows(blocks, 32 + 32 * h, qs);
     for (int i = 0; i < 8; ++i) sums[i] = _mm512_setzero_si512();
-    for (int j = 0; j < 8; ++j) {
-      for (int s = 0; s < 4; ++s) {
+    // Shift by shift, so that few constants and sums are live at once.
+    for (int s = 0; s < 4; ++s) {
+      for (int j = 0; j < 8; ++j) {
         const int c = 4 * h + s, place = s < 3 ? 2 * s : 2;
         const __m512i low = s < 3 ? _mm512_and_si512(qs[j], _mm512_set1_epi8(static_cast<char>(3 << place)))
                                   : _mm512_and_si512(_mm512_srli_epi32(qs[j], 4), _mm512_set1_epi8(0x0C));
