@@ -3,7 +3,8 @@
 // weight once; unpacking rows into a buffer first (cpu/weight_unpack.h) costs
 // a second pass over them, which set the pace of decode. Here each 32 values
 // of eight rows are unpacked in registers and met by _mm256_dpbusd_epi32
-// (the K-quants: each 64 values, by _mm512_dpbusd_epi32; see below).
+// (Q4_K, Q5_K, Q6_K: each 64 values, by _mm512_dpbusd_epi32; Q2_K and Q3_K:
+// sixteen rows a call, their bytes transposed; see below).
 //
 // Same bits as the panels: the quants u, scales and offsets are the unpacker's
 // (u8, no bias: this set takes unsigned weights), a group's integer sum is
@@ -176,11 +177,12 @@ void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, co
 // (or two) groups they hold. Their per-group parameters are transposed for a
 // whole super-block at once: each row's sixteen parameter bytes widened to
 // 32-bit lanes, then moved so that one register holds groups 2j and 2j + 1
-// of the eight rows. The f32 values and steps are unchanged. They bound the
-// 16-value-group types: each row's total takes two dependent fused multiply-
-// adds per group, in order (panel_product's), and the eight rows share one
-// register, so a super-block takes at least 16 x 2 FMA latencies however
-// little else there is to do (bench/results/kquant-decode-2026-12-05.md).
+// of the eight rows. The f32 values and steps are unchanged. They bound
+// Q6_K's 16-value groups: each row's total takes two dependent fused
+// multiply-adds per group, in order (panel_product's), and the eight rows
+// share one register, so a super-block takes at least 16 x 2 FMA latencies
+// however little else there is to do (bench/results/kquant-decode-2026-12-05.md);
+// Q2_K and Q3_K, with fewer bytes per group, take sixteen rows (further below).
 
 // The same 32 bytes in both halves of a register.
 __m512i both_halves(const std::uint8_t* p) { return _mm512_broadcast_i64x4(load32(p)); }
@@ -509,9 +511,9 @@ void stored_k_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, 
 // four 2-bit quants, so moving bytes costs a quarter of moving dot products.
 // Each lane then meets four values of one group of its row (dpbusd against the
 // token's four values, broadcast), a group's four lanes accumulate in place,
-// and the sums come out one row per lane, as the f32 steps want them: one
-// conversion, one multiply and the two fused multiply-adds per group for all
-// sixteen rows, the same chain as eight rows took.
+// and the sums come out one row per lane, as the f32 steps want them: each
+// f32 operation of a group serves all sixteen rows, and one chain of
+// dependent steps twice the rows that eight-row calls gave it.
 
 // Sixteen rows' 32 bytes at `offset` of their blocks, one row per lane:
 // dwords[j] lane r holds bytes 4j to 4j + 3 of row r.
