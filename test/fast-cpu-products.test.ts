@@ -15,6 +15,8 @@
 // positions, and at every position where the reference's best logit leads the
 // second by more than twice FAST_TOLERANCE of the scale.
 //
+// A decoded token (one-token products) has the bits of the same position prefilled.
+//
 // The runtime choice of kernels: each kernel set this CPU runs is forced with
 // SNAPKV_CPU_KERNELS in a child process (the choice is made once per process).
 import * as assert from 'assert';
@@ -22,6 +24,7 @@ import { execFile } from 'child_process';
 import { Engine } from '../server/src/engine';
 import { TinyModelSpec, promptTokens, tinyModelName, tinyModelSpec, writeTinyModel } from './fixtures/tiny-models';
 import { Q4_K_M } from './fixtures/weight-recipes';
+import { assertBitwiseEqual } from './helpers/bitwise';
 import { argmax, relativeError, rowOf } from './helpers/logits-compare';
 import { nativeBuildFile } from './helpers/run-program';
 import { useTempDir } from './helpers/temp-dir';
@@ -124,6 +127,12 @@ describe('fast CPU products against the float64 reference', function () {
         // The fast path ran: its rounding shows against the exact path (F16 and BF16 take
         // it only where the CPU has bf16 products).
         if (!['F16', 'BF16'].includes(spec.weightType)) assert.ok(fromExact > 0, 'the fast logits equal the exact ones');
+        // The last token decoded (one-token products, read from the stored blocks where
+        // the kernel set has them) has the bits of the same position prefilled.
+        const shorter = await fast.prefill(prompt.slice(0, -1), { chunkTokens: CHUNK_TOKENS });
+        const decoded = await shorter.extend(prompt.slice(-1));
+        assertBitwiseEqual(decoded, rowOf(all, PROMPT_LENGTH - 1, VOCAB), 'the decoded last token against its prefilled row');
+        shorter.dispose();
         prefix.dispose();
         exactPrefix.dispose();
       } finally {
