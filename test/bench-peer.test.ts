@@ -30,7 +30,7 @@ describe('peer bench', () => {
     });
   }
 
-  it("types tensors as llama.cpp's Q5_K_M and Q6_K recipes do", () => {
+  it("types tensors as llama.cpp's Q5_K_M, Q6_K, Q3_K and Q2_K recipes do", () => {
     const context = { rowLength: 1536, layers: 28, tied: true };
     // Of 28 layers, 5 "uses more bits" ((5 - 28/8) % 3 == 2) and 4 does not.
     assert.strictEqual(Q5_K_M.typeOf('blk.4.attn_q.weight', context), 'Q5_K');
@@ -42,6 +42,10 @@ describe('peer bench', () => {
     assert.strictEqual(Q5_K_M.typeOf('blk.5.attn_v.weight', { ...context, rowLength: 896 }), 'Q8_0');
     assert.strictEqual(recipeOf('Q6_K').typeOf('blk.5.attn_q.weight', { ...context, rowLength: 896 }), 'Q8_0');
     assert.strictEqual(recipeOf('Q6_K').typeOf('blk.5.attn_q.weight', context), 'Q6_K');
+    // Q2_K and Q3_K files: whole 256-value rows only (llama.cpp's IQ4_NL fallback is not written).
+    assert.strictEqual(recipeOf('Q2_K').typeOf('blk.5.attn_q.weight', context), 'Q2_K');
+    assert.strictEqual(recipeOf('Q3_K').typeOf('blk.5.ffn_down.weight', { ...context, rowLength: 8960 }), 'Q3_K');
+    assert.throws(() => recipeOf('Q3_K').typeOf('blk.5.attn_q.weight', { ...context, rowLength: 896 }), /rows of 896 values cannot hold Q3_K blocks.*IQ4_NL/);
   });
 
   it('parses its options: --quick cuts sizes, flags override, unknown flags fail', () => {
@@ -58,7 +62,7 @@ describe('peer bench', () => {
     assert.deepStrictEqual(full.types, ['Q4_K_M', 'F16']);
     assert.strictEqual(full.modelsDir, path.join('/tmp/x', 'models'));
     assert.throws(() => parsePeerOptions(['--prefill', '0'], '/repo'), /positive integer/);
-    assert.throws(() => parsePeerOptions(['--types', 'Q3_K'], '/repo'), /unknown file type/);
+    assert.throws(() => parsePeerOptions(['--types', 'IQ4_NL'], '/repo'), /unknown file type/);
     assert.throws(() => parsePeerOptions(['--frobnicate'], '/repo'), /unknown option/);
   });
 });

@@ -38,14 +38,17 @@ export const PEER_SHAPES: Readonly<Record<string, PeerShape>> = {
 };
 
 /** The file types of the bench: the names llama.cpp's quantize tool gives them. */
-export type PeerFileType = 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_K_M' | 'Q5_K_M' | 'Q6_K';
-export const PEER_FILE_TYPES: readonly PeerFileType[] = ['F16', 'Q8_0', 'Q4_0', 'Q4_K_M', 'Q5_K_M', 'Q6_K'];
+export type PeerFileType = 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_K_M' | 'Q5_K_M' | 'Q6_K' | 'Q3_K' | 'Q2_K';
+export const PEER_FILE_TYPES: readonly PeerFileType[] = ['F16', 'Q8_0', 'Q4_0', 'Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q3_K', 'Q2_K'];
 
 export function recipeOf(type: PeerFileType): WeightRecipe {
   switch (type) {
     case 'Q4_K_M': return Q4_K_M;
     case 'Q5_K_M': return Q5_K_M;
-    case 'Q6_K': return kQuantRecipe('Q6_K');
+    case 'Q6_K':
+    case 'Q3_K':
+    case 'Q2_K':
+      return kQuantRecipe(type);
     default: return uniformRecipe(type);
   }
 }
