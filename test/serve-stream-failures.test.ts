@@ -13,7 +13,7 @@ import { OpenAiServer } from '../server/src/http/openai-server';
 import type { ChatCompletionChunk, WireError } from '../server/src/http/openai-wire';
 import type { ServerSettings } from '../server/src/protocol';
 import { Session } from '../server/src/session/session';
-import { writeServerFixture } from './helpers/server-fixtures';
+import { writeLargeRepo, writeServerFixture, writeServerModel } from './helpers/server-fixtures';
 import { sseData } from './helpers/serve-process';
 import { useTempDir } from './helpers/temp-dir';
 
@@ -192,6 +192,37 @@ describe('serve: streamed requests that fail, and when the stream opens', functi
     } finally {
       await remote.close();
       await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    }
+  });
+
+  it('keeps a one-shot stream busy while the repository is prefilled: a comment saying how far, before the text', async () => {
+    // Eight layers of four KV heads and a few thousand tokens: a prefix cache of several MiB, one-shot a third of it
+    // (server-one-shot.test.ts), so a host memory limit between the two makes every question read the whole repository.
+    const deep = writeServerModel(tempDir(), { layers: 8, heads: 4, kvHeads: 4, seed: 11 });
+    const large = path.join(tempDir(), 'large');
+    writeLargeRepo(large, 10, 20);
+    const oneShotSettings = (cache: string, more: ServerSettings = {}): ServerSettings =>
+      settings(cache, { modelPath: deep, maxAnswerTokens: 12, snapkv: { window: 16, budget: 256 }, ...more });
+    const cached = new Session({ settings: oneShotSettings('large-cache'), defaultFolder: large });
+    await cached.indexFolder();
+    const prefixBytes = cached.status().prefixBytes;
+    await cached.dispose();
+    const session = new Session({ settings: oneShotSettings('one-shot-cache', { hostMemoryGiB: (prefixBytes * 0.75) / 1024 ** 3 }), defaultFolder: large });
+    await session.indexFolder();
+    assert.strictEqual(session.status().answerMode?.mode, 'one-shot');
+    const oneShot = await serveSession(session);
+    try {
+      const response = await post(oneShot, question('Which module defines value_3_7?', { stream: true }));
+      assert.strictEqual(response.status, 200);
+      const events = (await response.text()).split('\n\n').filter((e) => e !== '');
+      const comment = events.findIndex((e) => e.startsWith(':'));
+      assert.ok(comment > 0, `a comment after the role chunk: ${JSON.stringify(events.slice(0, 3))}`);
+      assert.match(events[comment], /^: prefilled \d+ of \d+ tokens$/);
+      const firstText = events.findIndex((e) => /"content":"[^"]/.test(e));
+      assert.ok(firstText < 0 || comment < firstText, 'the comment came before the text');
+      assert.strictEqual(events[events.length - 1], 'data: [DONE]');
+    } finally {
+      await oneShot.close();
     }
   });
 });
