@@ -150,11 +150,12 @@ describe('serve: streamed requests that fail, and when the stream opens', functi
     try {
       const plain = await post(noModel, question('Where is addItem defined?'));
       const streamed = await post(noModel, question('Where is addItem defined?', { stream: true }));
-      assert.ok(plain.status >= 400, `status ${plain.status}`);
-      assert.strictEqual(streamed.status, plain.status);
+      assert.strictEqual(plain.status, 500);
+      assert.strictEqual(streamed.status, 500);
       assert.match(streamed.headers.get('content-type') ?? '', /^application\/json/);
       const body = (await streamed.json()) as WireError;
-      assert.match(body.error.message, /broken\.gguf/);
+      assert.match(body.error.message, /^INVALID_FILE: .*broken\.gguf' is not a GGUF file/);
+      assert.strictEqual(body.error.type, 'server_error');
       assert.deepStrictEqual(body, (await plain.json()) as WireError);
     } finally {
       await noModel.close();
