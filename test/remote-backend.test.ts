@@ -228,12 +228,13 @@ describe('remote backend through an OpenAI-compatible endpoint (snapkv-code serv
     const answered = await backend.ask({ requestId: 'est', question: 'Where is addItem?', folder: localRepo, maxTokens: 2 }, settingsFor(proxy.url), { signal });
     assert.strictEqual(answered.tokens, 2);
     assert.ok((answered.prompt?.promptTokens ?? 0) > 0, 'the prompt tokens as the endpoint reported them');
-    // The estimate refuses nothing (it cannot know): the endpoint judges, and its refusal, sent inside the stream, is the error.
+    // The estimate refuses nothing (it cannot know): the endpoint judges, and its refusal, an HTTP 400 before any stream, is the error.
     const refused = await rejectsWith(
       backend.ask({ requestId: 'long', question: TOO_LONG, folder: localRepo, maxTokens: 2 }, settingsFor(proxy.url), { signal }),
       RemoteError,
-      /failed while answering: QUESTION_TOO_LONG: the question does not fit/,
+      /chat\/completions answered 400: QUESTION_TOO_LONG: the question does not fit/,
     );
+    assert.strictEqual(refused.status, 400);
     assert.strictEqual(refused.code, 'REMOTE_FAILED');
   });
 });

@@ -69,11 +69,11 @@ export async function readSse(response: Response): Promise<string[]> {
   return sseData(await response.text());
 }
 
-/** The `data:` payloads of a whole server-sent-events text. */
+/** The `data:` payloads of a whole server-sent-events text; comments (keep-alives) are skipped, as clients skip them. */
 export function sseData(text: string): string[] {
   return text
     .split('\n\n')
-    .filter((event) => event.trim() !== '')
+    .filter((event) => event.trim() !== '' && !event.split('\n').every((line) => line.startsWith(':')))
     .map((event) => {
       const line = event.split('\n').find((l) => l.startsWith('data: '));
       if (!line) throw new Error(`an event without data: ${JSON.stringify(event)}`);

@@ -8,10 +8,11 @@ import * as http from 'http';
 import * as path from 'path';
 import { AbortError } from '../engine';
 import type { AskResult } from '../protocol';
-import type { Session } from '../session/session';
+import type { AskCall, Session } from '../session/session';
 import { ChatQuestion, HttpError, parseChatRequest } from './chat-request';
+import { ChatStream } from './chat-stream';
 import { httpErrorOf } from './failure-status';
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionUsage, ModelList, SnapKvAnswerExtension, TokenizeResponse, WireError, WireFinishReason } from './openai-wire';
+import type { ChatCompletion, ChatCompletionUsage, ModelList, SnapKvAnswerExtension, TokenizeResponse, WireError, WireFinishReason } from './openai-wire';
 import { parseTokenizeRequest } from './tokenize-request';
 
 export interface ServeOptions {
@@ -191,12 +192,12 @@ export class OpenAiServer {
     }
   }
 
-  private async ask(question: ChatQuestion, id: string, signal: AbortSignal, onDelta?: (text: string) => void): Promise<AskResult> {
+  private async ask(question: ChatQuestion, id: string, signal: AbortSignal, call: Pick<AskCall, 'onStarted' | 'onDelta' | 'onIndexProgress'> = {}): Promise<AskResult> {
     const stopped = (tokens: number): void => this.options.log(`${id}: the client went away after ${tokens} tokens; generation stopped`);
     try {
       const result = await this.session.ask(
         { requestId: id, question: question.question, history: question.history, maxTokens: question.maxTokens, temperature: question.temperature, snapkv: question.snapkv },
-        { signal, onDelta },
+        { ...call, signal },
       );
       if (result.stopReason === 'cancelled') stopped(result.tokens);
       return result;
@@ -223,32 +224,28 @@ export class OpenAiServer {
   }
 
   private async streamAnswer(question: ChatQuestion, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
-    const id = `chatcmpl-${randomUUID()}`;
-    const created = Math.floor(Date.now() / 1000);
-    const model = this.modelId();
-    const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: WireFinishReason, extra: Partial<ChatCompletionChunk> = {}): ChatCompletionChunk => ({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model,
-      choices: [{ index: 0, delta, finish_reason: finish }],
-      ...extra,
-    });
-    const send = (data: unknown): void => {
-      if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
-    };
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    send(chunk({ role: 'assistant', content: '' }, null));
+    const stream = new ChatStream(res, `chatcmpl-${randomUUID()}`, this.modelId());
+    let result: AskResult;
     try {
-      const result = await this.ask(question, id, signal, (text) => send(chunk({ content: text }, null)));
-      send(chunk({}, finishReasonOf(result), { snapkv: snapkvOf(result) }));
-      if (question.includeUsage) send({ ...chunk({}, null), choices: [], usage: usageOf(result) });
+      result = await this.ask(question, stream.id, signal, {
+        // The question fits and its prefill begins: from here a one-shot prefill of the whole repository
+        // can take minutes, which the client should not wait through without headers.
+        onStarted: () => stream.open(),
+        onDelta: (text) => stream.send(stream.chunk({ content: text }, null)),
+        onIndexProgress: (p) => {
+          if (p.phase === 'one-shot') stream.keepAlive(`prefilled ${p.tokensDone} of ${p.tokensTotal} tokens`);
+        },
+      });
     } catch (error) {
-      if (error instanceof AbortError) return;
-      const failure = httpErrorOf(error);
-      send(wireError(failure));
+      // Not begun: the same status and JSON error as the request without streaming (route's handler).
+      if (!stream.isOpen) throw error;
+      if (!(error instanceof AbortError && signal.aborted)) stream.send(wireError(httpErrorOf(error)));
+      stream.end();
+      return;
     }
-    if (!res.writableEnded && !res.destroyed) res.end('data: [DONE]\n\n');
+    stream.send(stream.chunk({}, finishReasonOf(result), { snapkv: snapkvOf(result) }));
+    if (question.includeUsage) stream.send({ ...stream.chunk({}, null), choices: [], usage: usageOf(result) });
+    stream.end();
   }
 
   listen(port: number, host: string): Promise<{ host: string; port: number }> {

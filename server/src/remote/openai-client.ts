@@ -109,10 +109,15 @@ export class OpenAiClient {
   }
 
   /** Streams a completion. Aborting the signal ends it early; what came until then is returned. */
-  async chat(request: ChatCompletionRequest, options: { signal?: AbortSignal; onDelta?: (text: string) => void }): Promise<StreamedCompletion & { aborted: boolean }> {
+  async chat(
+    request: ChatCompletionRequest,
+    options: { signal?: AbortSignal; onStarted?: () => void; onDelta?: (text: string) => void },
+  ): Promise<StreamedCompletion & { aborted: boolean }> {
     const body: ChatCompletionRequest = { ...request, stream: true, stream_options: { include_usage: true } };
     const response = await this.send('/chat/completions', { method: 'POST', body: JSON.stringify(body), signal: options.signal });
     if (!response.body) throw new RemoteError(`${this.url}/chat/completions answered without a body`);
+    // The endpoint's stream is open: it accepted the question (a refusal is an error status, thrown above).
+    options.onStarted?.();
     const result: StreamedCompletion = { text: '', finishReason: null, usage: undefined, snapkv: undefined, contentChunks: 0, firstTokenAt: undefined };
     try {
       for await (const data of sseData(response.body)) {

@@ -242,7 +242,7 @@ export class RemoteBackend {
           temperature: params.temperature ?? 0,
           ...(endpoint.snapkv && params.snapkv ? { snapkv: params.snapkv } : {}),
         },
-        { signal, onDelta: (text) => call.onDelta?.(text) },
+        { signal, onStarted: () => call.onStarted?.(), onDelta: (text) => call.onDelta?.(text) },
       );
       const finished = performance.now();
       const usage = answer.usage;

@@ -48,6 +48,12 @@ export interface AskCall {
   onIndexProgress?: (progress: IndexProgress) => void;
   /** Called when the question waits for memory or an index update. */
   onQueued?: () => void;
+  /**
+   * Called once the question has passed every check made before the engine runs it (model loaded, index
+   * complete, files to read, it fits the context) and its turn has come; with a remote endpoint, once the
+   * endpoint accepted it. What fails after this is found while answering: HTTP opens its stream here.
+   */
+  onStarted?: () => void;
   /** Compress only: SnapKV's choice is wanted, no answer is generated. */
   contextOnly?: boolean;
   /** Called with what SnapKV kept and the packed files it maps to, while they are still current. */
@@ -299,6 +305,7 @@ export class Session {
             'QUESTION_TOO_LONG',
           );
         }
+        call.onStarted?.();
         const { result, map } = await runQuestion(loaded, {
           params,
           plan,
