@@ -41,30 +41,26 @@ describe('status views while the model loads', () => {
     assert.strictEqual(modelLoadElapsed({ ...LOAD, startedAt: NOW + 3_000 }, NOW), 'for 0 s', 'a clock behind the server reads as just started');
   });
 
-  it('the status bar shows the load with a spinner, whatever the index is doing', () => {
+  it('the status bar shows the load with a spinner whatever the index is doing, and only while it loads', () => {
     for (const state of STATES) {
       const view = statusBarView(state, status({ modelLoad: LOAD }), NOW);
       assert.strictEqual(view.text, `$(loading~spin) ${TITLE}`, state.kind);
       assert.match(view.tooltip, /for 12 s/, state.kind);
       assert.ok(!view.error, state.kind);
     }
-  });
-
-  it('the status bar leaves the load out once it is over, and for a remote endpoint', () => {
+    // Once the load is over, and for a remote endpoint (the local model is not what answers), no load is shown.
     assert.doesNotMatch(statusBarView({ kind: 'idle' }, status(), NOW).text, /Loading/);
     assert.doesNotMatch(statusBarView(INDEXED, status({ tokensIndexed: 900 }), NOW).text, /Loading/);
     const remote = status({ modelLoad: LOAD, remote: { url: 'http://localhost:8080', model: 'm', snapkv: false, note: '' } });
     assert.doesNotMatch(statusBarView(INDEXED, remote, NOW).text, /Loading/);
   });
 
-  it('Show Status has a loading row instead of "No model" while the model loads', () => {
+  it('Show Status has a loading row instead of "No model" while the model loads, and "No model" only without one', () => {
     const rows = statusRows({ kind: 'idle' }, status({ modelLoad: LOAD }), NOW);
     const loading = rows.filter((row) => row.label.includes('Loading model'));
     assert.deepStrictEqual(loading, [{ label: `$(loading~spin) ${TITLE}`, description: 'for 12 s; a model selected now replaces it' }]);
     assert.ok(!rows.some((row) => row.label.includes('No model')), JSON.stringify(rows));
-  });
-
-  it('Show Status says "No model" only when none is loaded and none loads, with the problem when there is one', () => {
+    // "No model" only when none is loaded and none loads, with the problem when there is one.
     const none = statusRows({ kind: 'idle' }, status(), NOW);
     assert.deepStrictEqual(none.filter((row) => row.label.includes('No model')), [{ label: '$(warning) No model', description: 'select a GGUF model' }]);
     const failed = statusRows({ kind: 'idle' }, status({ modelProblem: 'model file /m/x.gguf does not exist: set the model path to a .gguf file' }), NOW);
