@@ -11,7 +11,8 @@ import { runFailureAction } from './failure-message';
 import { formatBytes } from './format';
 import { openReference, workspacePath } from './references';
 import { messageOf, RepoServer } from './repo-server';
-import { IndexState, RepositoryIndex } from './repository-index';
+import type { IndexState } from './index-state';
+import { RepositoryIndex } from './repository-index';
 import { webviewHtml, webviewOptions } from './webview-html';
 
 export const CHAT_VIEW_ID = 'snapkvCode.chat';

@@ -2,18 +2,10 @@
 // a crash restart, a settings change that alters the prefix or starts a refused server again, or the Reindex command.
 import * as vscode from 'vscode';
 import type { IndexResult } from '../../server/src/protocol';
-import { Failure, failureOf, ServerFailure } from './failure-advice';
+import { failureOf, ServerFailure } from './failure-advice';
 import { messageOf, RepoServer } from './repo-server';
 import { indexOnStartup } from './settings';
-
-export type IndexState =
-  | { kind: 'no-folder' }
-  | { kind: 'untrusted' }
-  | { kind: 'idle' }
-  | { kind: 'starting' }
-  | { kind: 'indexing'; percentage?: number; message?: string }
-  | { kind: 'indexed'; result: IndexResult }
-  | { kind: 'failed'; message: string; failure: Failure | undefined };
+import type { IndexState } from './index-state';
 
 export class RepositoryIndex implements vscode.Disposable {
   private current: IndexState;

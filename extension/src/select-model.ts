@@ -2,8 +2,9 @@
 // server finds and describes them (snapkv/models): the server is the one place that looks for models.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { LocalModel, ModelsResult } from '../../server/src/protocol';
+import type { LocalModel, ModelLoadStatus, ModelsResult } from '../../server/src/protocol';
 import { formatBytes, formatTokens } from './format';
+import { modelLoadTitle } from './model-load-text';
 import { messageOf, RepoServer } from './repo-server';
 import { readServerSettings, saveModelPath } from './settings';
 
@@ -34,6 +35,11 @@ export async function selectModel(server: RepoServer): Promise<void> {
     picker.items = [browseItem(), ...items];
     picker.busy = false;
   });
+  // A load in flight is said here, so that the user knows a choice replaces it rather than racing it (the server
+  // drops the old load when the setting changes).
+  void loadInFlight(server).then((load) => {
+    if (open && load !== undefined) picker.placeholder = `${modelLoadTitle(load)} A model chosen here replaces it.`;
+  });
 
   const choice = await picked;
   open = false;
@@ -43,6 +49,16 @@ export async function selectModel(server: RepoServer): Promise<void> {
   if (modelPath === undefined) return;
   await saveModelPath(modelPath);
   vscode.window.setStatusBarMessage(`SnapKV model: ${path.basename(modelPath)}`, 4000);
+}
+
+async function loadInFlight(server: RepoServer): Promise<ModelLoadStatus | undefined> {
+  if (server.state !== 'running') return undefined;
+  try {
+    const status = await server.status();
+    return status.remote ? undefined : status.modelLoad;
+  } catch {
+    return undefined;
+  }
 }
 
 async function foundItems(server: RepoServer, current: string | undefined): Promise<ModelPick[]> {

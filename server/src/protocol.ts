@@ -285,10 +285,24 @@ export interface GpuStatus {
   weightBytes: number;
 }
 
+/**
+ * A model file being read and checked (seconds to a minute for a large GGUF). Present from the moment a load
+ * starts until it ends: then `model` says what loaded, or `modelProblem` why nothing did.
+ */
+export interface ModelLoadStatus {
+  path: string;
+  /** The file's size; absent when it cannot be read (the load then fails and says why). */
+  bytes?: number;
+  /** When the load started, in milliseconds since the epoch on the server's clock. The engine reports no finer progress. */
+  startedAt: number;
+}
+
 export interface StatusResult {
   model: ModelStatus | null;
   /** Why no model is loaded, in words that say what to do. */
   modelProblem?: string;
+  /** The load in flight; absent when none is. A new model chosen during a load replaces it here at once. */
+  modelLoad?: ModelLoadStatus;
   folder: string | null;
   indexing: boolean;
   files: number;

@@ -1,9 +1,10 @@
 // The server's state behind its requests: the settings, the model, the index
 // of the workspace folder, and the questions in flight. The LSP layer and the
 // command-line tool both drive it.
+import * as fs from 'fs';
 import * as path from 'path';
 import { AbortError, EngineError } from '../engine';
-import type { AskParams, AskResult, ContextMap, ContextParams, IndexResult, RepositoryContext, ServerErrorCode, ServerSettings, StatusResult } from '../protocol';
+import type { AskParams, AskResult, ContextMap, ContextParams, IndexResult, ModelLoadStatus, RepositoryContext, ServerErrorCode, ServerSettings, StatusResult } from '../protocol';
 import type { PackedBlock } from '../workspace/pack-types';
 import { RemoteBackend } from '../remote/remote-backend';
 import { DEFAULT_EXCERPT_LIMITS, keptExcerpts } from './kept-context';
@@ -22,6 +23,21 @@ import { checkRequest } from '../requests/request-schemas';
 import { IndexProgress, PackedPrompt, WorkspaceIndex } from './workspace-index';
 
 export type Log = (line: string) => void;
+
+/** A load of the model in flight: what status reports of it, and the switch that drops it when a new model is chosen. */
+interface ModelLoad {
+  readonly status: ModelLoadStatus;
+  readonly controller: AbortController;
+  readonly promise: Promise<LoadedModel>;
+}
+
+function fileBytes(file: string): { bytes?: number } {
+  try {
+    return { bytes: fs.statSync(file).size };
+  } catch {
+    return {};
+  }
+}
 
 /** An error meant for the user: its message says what to do. */
 export class UserError extends Error {
@@ -92,9 +108,7 @@ function sameFolder(a: string, b: string): boolean {
 export class Session {
   private settings: ResolvedSettings;
   private loaded: LoadedModel | undefined;
-  private loading: Promise<LoadedModel> | undefined;
-  /** The file the load in flight reads, as progress names it. */
-  private loadingNote: string | undefined;
+  private loading: ModelLoad | undefined;
   private modelProblem: string | undefined;
   private index: WorkspaceIndex | undefined;
   /** Set when an OpenAI-compatible endpoint answers instead of the local engine (settings serverUrl). */
@@ -147,23 +161,57 @@ export class Session {
 
   /**
    * Loads the model once; concurrent callers share the load. Each caller that has to wait hears so through
-   * `onProgress` (a 'loading-model' report), since reading a large file takes seconds.
+   * `onProgress` (a 'loading-model' report), since reading a large file takes seconds. A caller whose load was
+   * replaced by a newer choice of model (configure) waits for that one instead.
    */
   async model(signal?: AbortSignal, onProgress?: (progress: IndexProgress) => void): Promise<LoadedModel> {
-    if (this.loaded) return this.loaded;
-    if (!this.loading) {
-      this.loadingNote = undefined;
-      const load = async (): Promise<LoadedModel> => {
-        const modelPath = this.resolveModelPath();
-        this.loadingNote = modelFileNote(modelPath);
-        this.log(`loading model ${modelPath}`);
-        const loaded = await loadModel(modelPath, this.settings, signal);
-        const info = loaded.model.info;
-        this.log(`loaded ${info.architecture} model (${info.layers} layers, context ${info.contextLength}) on ${info.backend}: ${info.backendReason}`);
-        return loaded;
-      };
-      this.loading = load().then(
+    for (;;) {
+      if (this.loaded) return this.loaded;
+      const load = this.loading ?? this.startLoad(signal);
+      onProgress?.(modelLoadProgress(modelFileNote(load.status.path)));
+      try {
+        return await load.promise;
+      } catch (error) {
+        // Replaced by a newer choice (configure): wait for that one, or fail as it fails.
+        if (load.controller.signal.aborted && this.loading !== load && !signal?.aborted && !this.disposed) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Starts reading the model the settings name; status reports it until it ends. `after`: the load this one
+   * replaces, which the engine cannot interrupt; waiting for it keeps two models' weights from being held at once.
+   */
+  private startLoad(signal?: AbortSignal, after?: Promise<unknown>): ModelLoad {
+    let modelPath: string;
+    try {
+      modelPath = this.resolveModelPath();
+    } catch (error) {
+      this.modelProblem = error instanceof Error ? error.message : String(error);
+      this.changed();
+      throw error;
+    }
+    const controller = new AbortController();
+    const settings = this.settings;
+    const run = async (): Promise<LoadedModel> => {
+      await after;
+      if (controller.signal.aborted) throw new AbortError();
+      this.log(`loading model ${modelPath}`);
+      const loaded = await loadModel(modelPath, settings, signal ? AbortSignal.any([signal, controller.signal]) : controller.signal);
+      const info = loaded.model.info;
+      this.log(`loaded ${info.architecture} model (${info.layers} layers, context ${info.contextLength}) on ${info.backend}: ${info.backendReason}`);
+      return loaded;
+    };
+    const load: ModelLoad = {
+      status: { path: modelPath, ...fileBytes(modelPath), startedAt: Date.now() },
+      controller,
+      promise: run().then(
         (loaded) => {
+          if (this.loading !== load) {
+            loaded.model.dispose();
+            throw new AbortError();
+          }
           this.loaded = loaded;
           this.modelProblem = undefined;
           this.loading = undefined;
@@ -171,15 +219,21 @@ export class Session {
           return loaded;
         },
         (error: unknown) => {
-          this.loading = undefined;
-          this.modelProblem = error instanceof Error ? error.message : String(error);
-          this.changed();
+          if (this.loading === load) {
+            this.loading = undefined;
+            this.modelProblem = error instanceof Error ? error.message : String(error);
+            this.changed();
+          }
           throw error;
         },
-      );
-    }
-    if (this.loadingNote !== undefined) onProgress?.(modelLoadProgress(this.loadingNote));
-    return this.loading;
+      ),
+    };
+    // Settings may start a load that no request waits for; its failure is told through status, not thrown at nobody.
+    load.promise.catch(() => undefined);
+    this.loading = load;
+    this.modelProblem = undefined;
+    this.changed();
+    return load;
   }
 
   private folderOf(folder: string | undefined): string {
@@ -418,6 +472,7 @@ export class Session {
             }
           : null,
       modelProblem: this.modelProblem,
+      ...(!this.remote && this.loading ? { modelLoad: { ...this.loading.status } } : {}),
       folder: this.index?.folder ?? this.options.defaultFolder ?? null,
       indexing: this.index?.busy ?? false,
       files: this.remote?.indexed?.files ?? this.index?.current?.packed.blocks.length ?? 0,
@@ -459,8 +514,20 @@ export class Session {
       this.remote = next.remote ? new RemoteBackend(next.remote, this.log) : undefined;
       if (this.remote) void this.prepare().catch(() => undefined);
     }
-    if (modelChanged) await this.unloadModel();
-    else if (packingChanged && this.index) {
+    if (modelChanged) {
+      const replaced = this.loading;
+      if (replaced) {
+        // The new choice replaces the load in flight rather than queueing behind it: the old read is dropped as
+        // soon as the engine returns, and status names the new file from now on.
+        replaced.controller.abort(new AbortError());
+        this.loading = undefined;
+        if (!this.remote && !this.disposed) this.startLoadQuietly(replaced.promise.catch(() => undefined));
+      } else {
+        await this.unloadModel();
+        // Loaded at once, as at the server's start, so that status tells of the load rather than of no model.
+        if (!this.remote && !this.disposed) this.startLoadQuietly();
+      }
+    } else if (packingChanged && this.index) {
       const folder = this.index.folder;
       await this.index.close();
       this.index = undefined;
@@ -470,8 +537,23 @@ export class Session {
     return { reindex: modelChanged || packingChanged || remoteChanged };
   }
 
+  /** A load no request waits for: a failure is in modelProblem (startLoad sets it). */
+  private startLoadQuietly(after?: Promise<unknown>): void {
+    if (this.loading || this.loaded) return;
+    try {
+      this.startLoad(undefined, after);
+    } catch {
+      // No model to load: modelProblem says what to do.
+    }
+  }
+
   private async unloadModel(): Promise<void> {
-    if (this.loading) await this.loading.catch(() => undefined);
+    const load = this.loading;
+    if (load) {
+      load.controller.abort(new AbortError());
+      this.loading = undefined;
+      await load.promise.catch(() => undefined);
+    }
     await this.index?.close();
     this.index = undefined;
     this.loaded?.model.dispose();
