@@ -112,10 +112,11 @@ class NextRows {
 };
 
 // 16 bytes of nibbles as 32 values: value j the low nibble of byte j, value
-// j + 16 its high nibble.
+// j + 16 its high nibble: the bytes broadcast to both halves (a load), the
+// high half shifted.
 __m256i nibbles(const std::uint8_t* qs) {
-  const __m128i q = load16(qs);
-  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), bytes(0x0F));
+  const __m256i both = _mm256_broadcastsi128_si256(load16(qs));
+  return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), bytes(0x0F));
 }
 
 // 0xFF in byte j where bit j of `bits` is set.
@@ -271,9 +272,9 @@ struct Q4_Q5_K_Params {
 };
 
 // The token's values for chunk c of Q4_K and Q5_K (values 64c to 64c + 63,
-// groups 2c and 2c + 1), as the rows' registers take them: first[0] values
-// 64c to 64c + 15 (low half) and 64c + 32 on (high half), first[1] the next
-// sixteen of each.
+// groups 2c and 2c + 1), as nibbles() lays out quant bytes 16k to 16k + 15
+// of the chunk: part[0] values 64c to 64c + 15 (low half) and 64c + 32 on
+// (high half), part[1] the next sixteen of each.
 struct ChunkToken {
   __m256i part[2];
 };
@@ -283,20 +284,13 @@ ChunkToken chunk_token(const std::int8_t* xq, int c) {
   return {{_mm256_set_m128i(load16(at + 32), load16(at)), _mm256_set_m128i(load16(at + 48), load16(at + 16))}};
 }
 
-// Bytes 16k to 16k + 15 of chunk c's 32 quant bytes in both halves, the low
-// nibbles in the low half and the high ones in the high half.
-__m256i nibble_halves(const std::uint8_t* qs, int k) {
-  const __m256i both = _mm256_broadcastsi128_si256(load16(qs + 16 * k));
-  return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), bytes(0x0F));
-}
-
 struct Q4_K : Q4_Q5_K_Params {
   static constexpr int kBytes = 144, kChunks = 4;
   static __m256i chunk_dot(const std::uint8_t* b, const ChunkToken& x, int c) {
     const std::uint8_t* qs = b + 16 + 32 * c;
     // Two groups' 16-bit pair sums add below saturation: 4 * 15 * 127 < 2^15.
-    const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(nibble_halves(qs, 0), x.part[0]),
-                                           _mm256_maddubs_epi16(nibble_halves(qs, 1), x.part[1]));
+    const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(nibbles(qs), x.part[0]),
+                                           _mm256_maddubs_epi16(nibbles(qs + 16), x.part[1]));
     return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
   }
 };
@@ -311,8 +305,8 @@ struct Q5_K : Q4_Q5_K_Params {
   }
   static __m256i chunk_dot(const std::uint8_t* b, const ChunkToken& x, int c) {
     const std::uint8_t* qs = b + 48 + 32 * c;
-    const __m256i u0 = _mm256_or_si256(nibble_halves(qs, 0), fifth_bits(b + 16, c, 0));
-    const __m256i u1 = _mm256_or_si256(nibble_halves(qs, 1), fifth_bits(b + 16, c, 1));
+    const __m256i u0 = _mm256_or_si256(nibbles(qs), fifth_bits(b + 16, c, 0));
+    const __m256i u1 = _mm256_or_si256(nibbles(qs + 16), fifth_bits(b + 16, c, 1));
     // 4 * 31 * 127 < 2^15.
     const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(u0, x.part[0]), _mm256_maddubs_epi16(u1, x.part[1]));
     return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
