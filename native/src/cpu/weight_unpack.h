@@ -27,7 +27,9 @@ inline std::uint8_t signed_weight_bias(const WeightUnpacker& unpacker, bool sign
 // The offset that keeps w once the bias leaves u:
 // s * u + o = s * (u - bias) + (o + bias * s). One owner for the panels, the
 // unpacked decode rows and the stored-row kernels (which pass __m256 lanes,
-// eight rows at once, through the same operations).
+// eight rows at once, through the same operations). Q8_0, the one type with
+// a bias, has o = -128 s: the sum is exactly 0, whether or not the compiler
+// fuses it into one multiply-add in a given file.
 template <typename F>
 F biased_offset(F offset, F scale, F bias) {
   return offset + bias * scale;
