@@ -45,7 +45,7 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
   const int groups = w.cols / unpacker.group_size;
   const int blocks = blocks_in_row(w.type, w.cols);
   const auto row_values = static_cast<std::size_t>(w.cols);
-  const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
+  const std::uint8_t bias = signed_weight_bias(unpacker, kernels.signed_weights);
   const QuantTokens token = x.view(0);
   const StoredRowKernel stored =
       kernels.stored_row_products != nullptr ? kernels.stored_row_products(w.type) : StoredRowKernel{nullptr, 1};
@@ -72,7 +72,7 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
         unpacker.unpack(w.row(r + i), blocks, q, s, o);
         if (bias != 0) {  // as PackedPanel::pack moves the bias into the offset
           for (std::size_t k = 0; k < row_values; ++k) q[k] = static_cast<std::uint8_t>(q[k] - bias);
-          for (int g = 0; g < groups; ++g) o[g] = o[g] + static_cast<float>(bias) * s[g];
+          for (int g = 0; g < groups; ++g) o[g] = biased_offset(o[g], s[g], static_cast<float>(bias));
         }
       }
       kernels.row_products(quants.data(), scales.data(), offsets.data(), count, groups, unpacker.group_size, token,

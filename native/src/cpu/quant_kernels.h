@@ -114,6 +114,9 @@ const QuantKernels* avx2_quant_kernels();
 const QuantKernels* avx512vnni_quant_kernels();
 const QuantKernels* avx512bf16_quant_kernels();  // avx512vnni's, and bf16 products
 
+// The avx2 set's StoredRowKernel (cpu/stored_rows_avx2.cpp).
+StoredRowKernel avx2_stored_row_products(GgmlType type);
+
 // The avx512vnni set's StoredRowKernel (cpu/stored_rows_avx512vnni.cpp).
 StoredRowKernel avx512vnni_stored_row_products(GgmlType type);
 

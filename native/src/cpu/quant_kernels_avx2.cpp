@@ -63,7 +63,8 @@ struct Avx2 {
   }
 };
 
-const QuantKernels kAvx2{"avx2", kRows, true, panel_product<Avx2>, row_products<Avx2>, nullptr, nullptr, nullptr};
+const QuantKernels kAvx2{"avx2", kRows, true, panel_product<Avx2>, row_products<Avx2>, nullptr,
+                         avx2_stored_row_products, nullptr};
 
 }  // namespace
 

@@ -94,7 +94,7 @@ void PackedPanel::pack(const WeightMatrix& w, const WeightUnpacker& unpacker, co
   row_quants_.resize(static_cast<std::size_t>(w.cols));
   row_scales_.resize(static_cast<std::size_t>(groups_));
   row_offsets_.resize(static_cast<std::size_t>(groups_));
-  const std::uint8_t bias = kernels.signed_weights && unpacker.max_quant > 127 ? 128 : 0;
+  const std::uint8_t bias = signed_weight_bias(unpacker, kernels.signed_weights);
   const int blocks = blocks_in_row(w.type, w.cols);
   for (int r = 0; r < rows && first + r < w.rows; ++r) {
     unpacker.unpack(w.row(first + r), blocks, row_quants_.data(), row_scales_.data(),
@@ -106,9 +106,8 @@ void PackedPanel::pack(const WeightMatrix& w, const WeightUnpacker& unpacker, co
         std::uint8_t* dest = group + (run * rows + r) * 4;
         for (int k = 0; k < 4; ++k) dest[k] = static_cast<std::uint8_t>(source[4 * run + k] - bias);
       }
-      // The bias moves into the offset: s * u + o = s * (u - bias) + (o + bias * s).
       scales_[static_cast<std::size_t>(g) * rows + r] = row_scales_[g];
-      offsets_[static_cast<std::size_t>(g) * rows + r] = row_offsets_[g] + static_cast<float>(bias) * row_scales_[g];
+      offsets_[static_cast<std::size_t>(g) * rows + r] = biased_offset(row_offsets_[g], row_scales_[g], static_cast<float>(bias));
     }
   }
 }

@@ -17,6 +17,24 @@ struct WeightUnpacker {
   void (*unpack)(const std::uint8_t* blocks, int count, std::uint8_t* quants, float* scales, float* offsets);
 };
 
+// A kernel set that takes signed weights (QuantKernels::signed_weights)
+// stores u - bias as s8: bias 128 for the types whose u passes 127 (Q8_0),
+// else 0.
+inline std::uint8_t signed_weight_bias(const WeightUnpacker& unpacker, bool signed_weights) {
+  return signed_weights && unpacker.max_quant > 127 ? 128 : 0;
+}
+
+// The offset that keeps w once the bias leaves u:
+// s * u + o = s * (u - bias) + (o + bias * s). One owner for the panels, the
+// unpacked decode rows and the stored-row kernels (which pass __m256 lanes,
+// eight rows at once, through the same operations). Q8_0, the one type with
+// a bias, has o = -128 s: the sum is exactly 0, whether or not the compiler
+// fuses it into one multiply-add in a given file.
+template <typename F>
+F biased_offset(F offset, F scale, F bias) {
+  return offset + bias * scale;
+}
+
 // The unpacker of a block-quantized type, or null for F32, F16, BF16.
 const WeightUnpacker* weight_unpacker(GgmlType type);
 
