@@ -71,8 +71,11 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
         float* o = offsets.data() + static_cast<std::size_t>(i) * groups;
         unpacker.unpack(w.row(r + i), blocks, q, s, o);
         if (bias != 0) {  // as PackedPanel::pack moves the bias into the offset
-          for (std::size_t k = 0; k < row_values; ++k) q[k] = static_cast<std::uint8_t>(q[k] - bias);
-          for (int g = 0; g < groups; ++g) o[g] = biased_offset(o[g], s[g], static_cast<float>(bias));
+          // Copies: through the lambda's references, the byte stores may alias them, which kept the loop scalar.
+          const std::uint8_t shift = bias;
+          const std::size_t values = row_values;
+          for (std::size_t k = 0; k < values; ++k) q[k] = static_cast<std::uint8_t>(q[k] - shift);
+          for (int g = 0; g < groups; ++g) o[g] = biased_offset(o[g], s[g], static_cast<float>(shift));
         }
       }
       kernels.row_products(quants.data(), scales.data(), offsets.data(), count, groups, unpacker.group_size, token,
