@@ -175,6 +175,6 @@ describe('the CPU kernel set is chosen at run time', function () {
       assert.strictEqual(forced.matmulRunsActive, true);
     }
     const unknown = await kernelsReport('sse9');
-    assert.match(unknown.error ?? '', /SNAPKV_CPU_KERNELS='sse9'.*avx512vnni, avx2, portable/);
+    assert.match(unknown.error ?? '', /SNAPKV_CPU_KERNELS='sse9'.*avx512vnni, avxvnni, avx2, portable/);
   });
 });

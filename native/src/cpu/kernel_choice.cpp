@@ -20,6 +20,13 @@ bool has_f16c_and_fma() {
   if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
   return (ecx & bit_F16C) != 0 && (ecx & bit_FMA) != 0;
 }
+
+// AVX-VNNI (the VEX-encoded vpdpbusd): cpuid leaf 7, subleaf 1, EAX bit 4.
+bool has_avx_vnni() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (eax & (1u << 4)) != 0;
+}
 #endif
 
 bool cpu_runs(const std::string& name) {
@@ -32,6 +39,7 @@ bool cpu_runs(const std::string& name) {
            __builtin_cpu_supports("avx512vnni") &&
            has_f16c_and_fma();
   }
+  if (name == "avxvnni") return cpu_runs("avx2") && has_avx_vnni();
   if (name == "avx2") {
     return __builtin_cpu_supports("avx2") && has_f16c_and_fma();
   }
@@ -42,6 +50,7 @@ bool cpu_runs(const std::string& name) {
 const QuantKernels* compiled(const std::string& name) {
   if (name == "avx512bf16") return avx512bf16_quant_kernels();
   if (name == "avx512vnni") return avx512vnni_quant_kernels();
+  if (name == "avxvnni") return avxvnni_quant_kernels();
   if (name == "avx2") return avx2_quant_kernels();
   if (name == "portable") return portable_quant_kernels();
   return nullptr;
@@ -68,7 +77,7 @@ const QuantKernels& choose() {
 }  // namespace
 
 const std::vector<std::string>& quant_kernel_names() {
-  static const std::vector<std::string> names = {"avx512bf16", "avx512vnni", "avx2", "portable"};
+  static const std::vector<std::string> names = {"avx512bf16", "avx512vnni", "avxvnni", "avx2", "portable"};
   return names;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Which kernel set the fast matmul path runs, chosen once per process from the
-// CPU's features. SNAPKV_CPU_KERNELS=avx512bf16|avx512vnni|avx2|portable forces one (for
+// CPU's features. SNAPKV_CPU_KERNELS=avx512bf16|avx512vnni|avxvnni|avx2|portable forces one (for
 // tests and comparisons); forcing a set this CPU cannot run is an error.
 #include <string>
 #include <vector>

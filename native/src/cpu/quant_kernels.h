@@ -111,11 +111,13 @@ struct QuantKernels {
 // target the instruction set (or the host is not x86-64).
 const QuantKernels* portable_quant_kernels();
 const QuantKernels* avx2_quant_kernels();
+const QuantKernels* avxvnni_quant_kernels();  // avx2's, compiled with AVX-VNNI (cpu/avx2_set_names.h)
 const QuantKernels* avx512vnni_quant_kernels();
 const QuantKernels* avx512bf16_quant_kernels();  // avx512vnni's, and bf16 products
 
 // The avx2 set's StoredRowKernel (cpu/stored_rows_avx2.cpp).
 StoredRowKernel avx2_stored_row_products(GgmlType type);
+StoredRowKernel avxvnni_stored_row_products(GgmlType type);  // the same, compiled with AVX-VNNI
 
 // The avx512vnni set's StoredRowKernel (cpu/stored_rows_avx512vnni.cpp).
 StoredRowKernel avx512vnni_stored_row_products(GgmlType type);

@@ -2,9 +2,11 @@
 // Zen 1 on): int8 products by _mm256_maddubs_epi16 on |w| and x signed by w,
 // which cannot saturate (2 * 128 * 127 < 2^15), widened to int32 per group.
 // Panels of 8 rows; 4 tokens share each weight load.
+#include "cpu/avx2_set_names.h"
 #include "cpu/quant_kernels.h"
 
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#if SNAPKV_AVX2_SET_TARGETED
+#include "cpu/int8_dot_avx2.h"
 #include "cpu/quant_kernels_x86.h"
 
 namespace snapkv {
@@ -13,9 +15,9 @@ namespace {
 
 constexpr int kRows = 8;
 
-// Sum of w * x over four-byte runs: each int32 lane holds one row's run.
-__m256i products(__m256i w_abs, __m256i w, __m256i x, __m256i ones) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(x, w)), ones);
+// acc plus w * x summed over four-byte runs: each int32 lane holds one row's run.
+__m256i products_add(__m256i acc, __m256i w_abs, __m256i w, __m256i x) {
+  return dot4_add(acc, w_abs, _mm256_sign_epi8(x, w));
 }
 
 struct Avx2 {
@@ -26,12 +28,11 @@ struct Avx2 {
     return _mm256_zextsi128_si256(_mm_loadu_si128(static_cast<const __m128i*>(p)));
   }
 
-  static __m256i dot(__m256i w, __m256i x) { return products(_mm256_abs_epi8(w), w, x, _mm256_set1_epi16(1)); }
+  static __m256i dot(__m256i w, __m256i x) { return dot4(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w)); }
 
   template <int T, int G>
   static void tile(const QuantPanel& p, const QuantTokens& x, int t0, float* out, std::size_t out_stride,
                    int valid_rows) {
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[T];
     for (auto& a : acc) a = _mm256_setzero_ps();
     for (int g = 0; g < p.groups; ++g) {
@@ -43,7 +44,7 @@ struct Avx2 {
         const __m256i w_abs = _mm256_abs_epi8(w);
         for (int t = 0; t < T; ++t) {
           const __m256i xv = _mm256_set1_epi32(four_bytes(x.quants + (t0 + t) * x.quant_stride + g * G + 4 * run));
-          sums[t] = _mm256_add_epi32(sums[t], products(w_abs, w, xv, ones));
+          sums[t] = products_add(sums[t], w_abs, w, xv);
         }
       }
       const __m256 scales = _mm256_loadu_ps(p.scales + g * kRows);
@@ -63,19 +64,19 @@ struct Avx2 {
   }
 };
 
-const QuantKernels kAvx2{"avx2", kRows, true, panel_product<Avx2>, row_products<Avx2>, nullptr,
-                         avx2_stored_row_products, nullptr};
+const QuantKernels kAvx2{SNAPKV_AVX2_SET_NAME, kRows, true, panel_product<Avx2>, row_products<Avx2>, nullptr,
+                         SNAPKV_AVX2_SET_STORED_ROWS, nullptr};
 
 }  // namespace
 
-const QuantKernels* avx2_quant_kernels() { return &kAvx2; }
+const QuantKernels* SNAPKV_AVX2_SET_KERNELS() { return &kAvx2; }
 
 }  // namespace snapkv
 
 #else
 
 namespace snapkv {
-const QuantKernels* avx2_quant_kernels() { return nullptr; }
+const QuantKernels* SNAPKV_AVX2_SET_KERNELS() { return nullptr; }
 }  // namespace snapkv
 
 #endif

@@ -12,10 +12,13 @@
 // total = fma(sum, scale * token_scale, total), then
 // total = fma(offset, token_group_sum, total), group after group.
 // Byte layouts as in cpu/block_decoders.cpp, which explains each format.
+#include "cpu/avx2_set_names.h"
 #include "cpu/quant_kernels.h"
 
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#if SNAPKV_AVX2_SET_TARGETED
 #include <immintrin.h>
+
+#include "cpu/int8_dot_avx2.h"
 
 #include <cstring>
 
@@ -55,14 +58,10 @@ __m256 halves(const std::uint8_t* const* blocks, int offset) {
 
 // Int32 lanes, each the sum of two u8 u times s8 x pairs' sums: u at most
 // 63 and |x| at most 127 keep maddubs' 16-bit sums below saturation.
-__m256i unsigned_dot(__m256i u, __m256i x) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
-}
+__m256i unsigned_dot(__m256i u, __m256i x) { return dot4(u, x); }
 
 // The same for s8 weights: |w| against x signed by w (2 * 128 * 127 < 2^15).
-__m256i signed_dot(__m256i w, __m256i x) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
-}
+__m256i signed_dot(__m256i w, __m256i x) { return dot4(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w)); }
 
 // Eight rows' int32 lanes (v[i] row i) summed per 128-bit half: half h of
 // `low` holds rows 0-3's sums of half h of their registers, of `high` rows 4-7's.
@@ -289,9 +288,7 @@ struct Q4_K : Q4_Q5_K_Params {
   static __m256i chunk_dot(const std::uint8_t* b, const ChunkToken& x, int c) {
     const std::uint8_t* qs = b + 16 + 32 * c;
     // Two groups' 16-bit pair sums add below saturation: 4 * 15 * 127 < 2^15.
-    const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(nibbles(qs), x.part[0]),
-                                           _mm256_maddubs_epi16(nibbles(qs + 16), x.part[1]));
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+    return dot4_pair(nibbles(qs), x.part[0], nibbles(qs + 16), x.part[1]);
   }
 };
 
@@ -308,8 +305,7 @@ struct Q5_K : Q4_Q5_K_Params {
     const __m256i u0 = _mm256_or_si256(nibbles(qs), fifth_bits(b + 16, c, 0));
     const __m256i u1 = _mm256_or_si256(nibbles(qs + 16), fifth_bits(b + 16, c, 1));
     // 4 * 31 * 127 < 2^15.
-    const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(u0, x.part[0]), _mm256_maddubs_epi16(u1, x.part[1]));
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+    return dot4_pair(u0, x.part[0], u1, x.part[1]);
   }
 };
 
@@ -415,7 +411,7 @@ void stored_k_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, 
 
 }  // namespace
 
-StoredRowKernel avx2_stored_row_products(GgmlType type) {
+StoredRowKernel SNAPKV_AVX2_SET_STORED_ROWS(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_0: return {stored_rows<Q4_0>, kRows};
     case GgmlType::Q4_1: return {stored_rows<Q4_1>, kRows};
@@ -434,7 +430,7 @@ StoredRowKernel avx2_stored_row_products(GgmlType type) {
 #else
 
 namespace snapkv {
-StoredRowKernel avx2_stored_row_products(GgmlType) { return {nullptr, 8}; }
+StoredRowKernel SNAPKV_AVX2_SET_STORED_ROWS(GgmlType) { return {nullptr, 8}; }
 }  // namespace snapkv
 
 #endif
