@@ -1,6 +1,7 @@
 // The fast path's kernels for x86-64 CPUs with AVX2, FMA and F16C (Haswell,
-// Zen 1 on): int8 products by _mm256_maddubs_epi16 on |w| and x signed by w,
-// which cannot saturate (2 * 128 * 127 < 2^15), widened to int32 per group.
+// Zen 1 on): int8 products of |w| and x signed by w, by _mm256_maddubs_epi16
+// (which cannot saturate: 2 * 128 * 127 < 2^15) widened to int32 per group,
+// or one vpdpbusd in the avxvnni copy of this file (cpu/int8_dot_avx2.h).
 // Panels of 8 rows; 4 tokens share each weight load.
 #include "cpu/avx2_set_names.h"
 #include "cpu/quant_kernels.h"

@@ -7,7 +7,8 @@
 // passes 127 (Q8_0) meets the token as u - 128 = q, its offset moved by
 // biased_offset (cpu/weight_unpack.h), as matvec_quantized moves it; the
 // other types' u (at most 63) are their own s8 values and meet the token
-// unsigned in _mm256_maddubs_epi16. A group's integer sum is exact in any
+// unsigned in _mm256_maddubs_epi16 (one vpdpbusd in the avxvnni copy of this
+// file, cpu/int8_dot_avx2.h). A group's integer sum is exact in any
 // order, and each row's f32 steps are panel_product's, one row per lane:
 // total = fma(sum, scale * token_scale, total), then
 // total = fma(offset, token_group_sum, total), group after group.
