@@ -20,42 +20,15 @@
 #include <immintrin.h>
 
 #include "cpu/int8_dot_avx2.h"
-
-#include <cstring>
-
+#include "cpu/stored_rows_x86.h"
 #include "cpu/weight_unpack.h"
 
 namespace snapkv {
 
 namespace {
 
-constexpr int kRows = 8;  // one row per lane of a 256-bit register
-
-std::uint16_t u16_at(const std::uint8_t* p) {
-  std::uint16_t value;
-  std::memcpy(&value, p, sizeof value);
-  return value;
-}
-
-std::uint32_t u32_at(const std::uint8_t* p) {
-  std::uint32_t value;
-  std::memcpy(&value, p, sizeof value);
-  return value;
-}
-
-__m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 __m128i load16(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
 __m256i bytes(int value) { return _mm256_set1_epi8(static_cast<char>(value)); }
-
-// The f16 at byte `offset` of each row's block, as eight f32 lanes (exact).
-__m256 halves(const std::uint8_t* const* blocks, int offset) {
-  const __m128i bits = _mm_setr_epi16(
-      static_cast<short>(u16_at(blocks[0] + offset)), static_cast<short>(u16_at(blocks[1] + offset)),
-      static_cast<short>(u16_at(blocks[2] + offset)), static_cast<short>(u16_at(blocks[3] + offset)),
-      static_cast<short>(u16_at(blocks[4] + offset)), static_cast<short>(u16_at(blocks[5] + offset)),
-      static_cast<short>(u16_at(blocks[6] + offset)), static_cast<short>(u16_at(blocks[7] + offset)));
-  return _mm256_cvtph_ps(bits);
-}
 
 // Int32 lanes, each the sum of two u8 u times s8 x pairs' sums: u at most
 // 63 and |x| at most 127 keep maddubs' 16-bit sums below saturation.
@@ -85,32 +58,6 @@ __m256i first_halves(const HalfSums& h) { return _mm256_permute2x128_si256(h.low
 __m256i second_halves(const HalfSums& h) { return _mm256_permute2x128_si256(h.low, h.high, 0x31); }
 __m256i wholes(const HalfSums& h) { return _mm256_add_epi32(first_halves(h), second_halves(h)); }
 
-// panel_product's steps for one group of eight rows (lane i row i).
-[[gnu::always_inline]] inline __m256 step(__m256 total, __m256i sums, __m256 s, __m256 o, const QuantTokens& x,
-                                          std::size_t g) {
-  total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(s, _mm256_set1_ps(x.group_scales[g])), total);
-  return _mm256_fmadd_ps(o, _mm256_set1_ps(x.group_sums[g]), total);
-}
-
-// Eight rows read side by side are eight short streams, too short for the
-// hardware prefetcher to follow: the next eight rows' bytes are fetched while
-// these are computed, a share per block. Past the matrix's end a prefetch is
-// harmless (it never faults).
-class NextRows {
- public:
-  NextRows(const std::uint8_t* rows, std::size_t row_bytes, int blocks)
-      : next_(rows + kRows * row_bytes), share_((kRows * row_bytes + blocks - 1) / blocks) {}
-  void fetch_share() {
-    for (until_ += share_; fetched_ < until_; fetched_ += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(next_ + fetched_), _MM_HINT_T0);
-    }
-  }
-
- private:
-  const std::uint8_t* next_;
-  std::size_t share_, fetched_ = 0, until_ = 0;
-};
-
 // 16 bytes of nibbles as 32 values: value j the low nibble of byte j, value
 // j + 16 its high nibble: the bytes broadcast to both halves (a load), the
 // high half shifted.
@@ -134,19 +81,13 @@ __m256i bit_bytes(std::uint32_t bits) {
 struct Q4_0 {
   static constexpr int kBytes = 18;
   static __m256i dot(const std::uint8_t* b, __m256i x) { return unsigned_dot(nibbles(b + 2), x); }
-  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = _mm256_mul_ps(_mm256_set1_ps(-8.0f), s);
-  }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) { symmetric_params(blocks, 8.0f, s, o); }
 };
 
 struct Q4_1 {
   static constexpr int kBytes = 20;
   static __m256i dot(const std::uint8_t* b, __m256i x) { return unsigned_dot(nibbles(b + 4), x); }
-  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = halves(blocks, 2);
-  }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) { affine_params(blocks, s, o); }
 };
 
 struct Q5_0 {
@@ -155,10 +96,7 @@ struct Q5_0 {
     const __m256i fifth = _mm256_and_si256(bit_bytes(u32_at(b + 2)), bytes(16));
     return unsigned_dot(_mm256_or_si256(nibbles(b + 6), fifth), x);
   }
-  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = _mm256_mul_ps(_mm256_set1_ps(-16.0f), s);
-  }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) { symmetric_params(blocks, 16.0f, s, o); }
 };
 
 struct Q5_1 {
@@ -167,10 +105,7 @@ struct Q5_1 {
     const __m256i fifth = _mm256_and_si256(bit_bytes(u32_at(b + 4)), bytes(16));
     return unsigned_dot(_mm256_or_si256(nibbles(b + 8), fifth), x);
   }
-  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = halves(blocks, 2);
-  }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) { affine_params(blocks, s, o); }
 };
 
 struct Q8_0 {
@@ -178,8 +113,8 @@ struct Q8_0 {
   // u - 128 = q, the stored byte.
   static __m256i dot(const std::uint8_t* b, __m256i x) { return signed_dot(load32(b + 2), x); }
   static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = biased_offset(_mm256_mul_ps(_mm256_set1_ps(-128.0f), s), s, _mm256_set1_ps(128.0f));
+    symmetric_params(blocks, 128.0f, s, o);
+    o = biased_offset(o, s, _mm256_set1_ps(128.0f));
   }
 };
 

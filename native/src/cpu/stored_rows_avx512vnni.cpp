@@ -18,39 +18,14 @@
     defined(__AVX512VNNI__) && defined(__F16C__) && defined(__FMA__)
 #include <immintrin.h>
 
-#include <cstring>
+#include "cpu/stored_rows_x86.h"
 
 namespace snapkv {
 
 namespace {
 
-constexpr int kRows = 8;       // one row per lane of a 256-bit register
 constexpr int kWideRows = 16;  // one row per lane of a 512-bit register
 static_assert(kWideRows <= kMaxStoredRows, "a call's rows fit the callers' buffers");
-
-std::uint16_t u16_at(const std::uint8_t* p) {
-  std::uint16_t value;
-  std::memcpy(&value, p, sizeof value);
-  return value;
-}
-
-std::uint32_t u32_at(const std::uint8_t* p) {
-  std::uint32_t value;
-  std::memcpy(&value, p, sizeof value);
-  return value;
-}
-
-// The f16 at byte `offset` of each row's block, as eight f32 lanes (exact).
-__m256 halves(const std::uint8_t* const* blocks, int offset) {
-  const __m128i bits = _mm_setr_epi16(
-      static_cast<short>(u16_at(blocks[0] + offset)), static_cast<short>(u16_at(blocks[1] + offset)),
-      static_cast<short>(u16_at(blocks[2] + offset)), static_cast<short>(u16_at(blocks[3] + offset)),
-      static_cast<short>(u16_at(blocks[4] + offset)), static_cast<short>(u16_at(blocks[5] + offset)),
-      static_cast<short>(u16_at(blocks[6] + offset)), static_cast<short>(u16_at(blocks[7] + offset)));
-  return _mm256_cvtph_ps(bits);
-}
-
-__m256i load32(const std::uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
 // 16 bytes of nibbles as 32 values: value j the low nibble of byte j, value
 // j + 16 its high nibble.
@@ -71,37 +46,25 @@ __m256i add_where(__m256i u, std::uint32_t bits, char value) {
 struct Q4_0 {
   static constexpr int kBytes = 18;
   static __m256i quants(const std::uint8_t* b) { return nibbles(b + 2); }
-  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = _mm256_mul_ps(_mm256_set1_ps(-8.0f), s);
-  }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) { symmetric_params(blocks, 8.0f, s, o); }
 };
 
 struct Q4_1 {
   static constexpr int kBytes = 20;
   static __m256i quants(const std::uint8_t* b) { return nibbles(b + 4); }
-  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = halves(blocks, 2);
-  }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) { affine_params(blocks, s, o); }
 };
 
 struct Q5_0 {
   static constexpr int kBytes = 22;
   static __m256i quants(const std::uint8_t* b) { return add_where(nibbles(b + 6), u32_at(b + 2), 16); }
-  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = _mm256_mul_ps(_mm256_set1_ps(-16.0f), s);
-  }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) { symmetric_params(blocks, 16.0f, s, o); }
 };
 
 struct Q5_1 {
   static constexpr int kBytes = 24;
   static __m256i quants(const std::uint8_t* b) { return add_where(nibbles(b + 8), u32_at(b + 4), 16); }
-  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = halves(blocks, 2);
-  }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) { affine_params(blocks, s, o); }
 };
 
 struct Q8_0 {
@@ -110,10 +73,7 @@ struct Q8_0 {
   static __m256i quants(const std::uint8_t* b) {
     return _mm256_xor_si256(load32(b + 2), _mm256_set1_epi8(static_cast<char>(0x80)));
   }
-  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) {
-    s = halves(blocks, 0);
-    o = _mm256_mul_ps(_mm256_set1_ps(-128.0f), s);
-  }
+  static void params(const std::uint8_t* const* blocks, __m256& s, __m256& o) { symmetric_params(blocks, 128.0f, s, o); }
 };
 
 // Lane i: the sum of row i's eight int32 dpbusd results, v[i].
@@ -128,30 +88,6 @@ __m256i reduce(const __m256i* v) {
   return _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
 }
 
-inline __m256 step(__m256 total, __m256i sums, __m256 s, __m256 o, const QuantTokens& x, int g) {
-  total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(s, _mm256_set1_ps(x.group_scales[g])), total);
-  return _mm256_fmadd_ps(o, _mm256_set1_ps(x.group_sums[g]), total);
-}
-
-// Eight rows read side by side are eight short streams, too short for the
-// hardware prefetcher to follow (a 896-value Q8_0 row is 15 cache lines):
-// the next eight rows' bytes are fetched while these are computed, a share
-// per block. Past the matrix's end a prefetch is harmless (it never faults).
-class NextRows {
- public:
-  NextRows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, int count = kRows)
-      : next_(rows + count * row_bytes), share_((count * row_bytes + blocks - 1) / blocks) {}
-  void fetch_share() {
-    for (until_ += share_; fetched_ < until_; fetched_ += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(next_ + fetched_), _MM_HINT_T0);
-    }
-  }
-
- private:
-  const std::uint8_t* next_;
-  std::size_t share_, fetched_ = 0, until_ = 0;
-};
-
 template <typename T>
 void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, const QuantTokens& x, float* out) {
   __m256 total = _mm256_setzero_ps();
@@ -162,10 +98,10 @@ void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, co
     next.fetch_share();
     __m256 s, o;
     T::params(block, s, o);
-    const __m256i xv = load32(reinterpret_cast<const std::uint8_t*>(x.quants) + 32 * static_cast<std::size_t>(b));
+    const __m256i xv = load32(x.quants + 32 * static_cast<std::size_t>(b));
     __m256i v[kRows];
     for (int i = 0; i < kRows; ++i) v[i] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), T::quants(block[i]), xv);
-    total = step(total, reduce(v), s, o, x, b);
+    total = step(total, reduce(v), s, o, x, static_cast<std::size_t>(b));
     for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
   }
   _mm256_storeu_ps(out, total);
