@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { writeServerFixture } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'snapkv-code.js');
@@ -29,9 +29,7 @@ describe('snapkv-code start', function () {
   const tempDir = useTempDir('cli-startup');
 
   it('index loads the model and tokenizes without loading the MCP SDK, zod or the HTTP server', async () => {
-    const modelPath = writeServerModel(tempDir());
-    const repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
+    const { model: modelPath, repo } = writeServerFixture(tempDir());
     const preload = path.join(tempDir(), 'print-modules.js');
     fs.writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));\n");
     const run = await loadedModules(preload, ['index', repo, '--model', modelPath, '--backend', 'cpu', '--cache-dir', path.join(tempDir(), 'cache')]);

@@ -11,7 +11,7 @@ import { modelLoadProgress } from '../server/src/session/loaded-model';
 import { describeIndexProgress } from '../server/src/session/progress-text';
 import { Session } from '../server/src/session/session';
 import type { IndexProgress } from '../server/src/session/workspace-index';
-import { writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { writeServerFixture } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
 
 describe('progress while the model loads', function () {
@@ -19,9 +19,7 @@ describe('progress while the model loads', function () {
   const tempDir = useTempDir('model-load-progress');
 
   it('reports loading-model (the file and its size) before listing, and only while the model is not loaded', async () => {
-    const modelPath = writeServerModel(tempDir());
-    const repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
+    const { model: modelPath, repo } = writeServerFixture(tempDir());
     const session = new Session({ settings: { modelPath, cacheDir: path.join(tempDir(), 'cache'), backend: 'cpu' }, defaultFolder: repo });
     try {
       const first: IndexProgress[] = [];

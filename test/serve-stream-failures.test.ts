@@ -13,6 +13,7 @@ import { OpenAiServer } from '../server/src/http/openai-server';
 import type { ChatCompletionChunk, WireError } from '../server/src/http/openai-wire';
 import type { ServerSettings } from '../server/src/protocol';
 import { Session } from '../server/src/session/session';
+import { until } from './helpers/async-helpers';
 import { writeLargeRepo, writeServerFixture, writeServerModel } from './helpers/server-fixtures';
 import { sseData } from './helpers/serve-process';
 import { useTempDir } from './helpers/temp-dir';
@@ -44,14 +45,6 @@ const post = (served: Served, body: unknown, signal?: AbortSignal): Promise<Resp
   fetch(`${served.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
 
 const question = (text: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ messages: [{ role: 'user', content: text }], max_tokens: 6, ...extra });
-
-async function until(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** Reads a stream until its first piece of answer text. */
 async function firstText(response: Response): Promise<ReadableStreamDefaultReader<Uint8Array>> {
@@ -127,20 +120,20 @@ describe('serve: streamed requests that fail, and when the stream opens', functi
         () => (answered = true),
         () => undefined,
       );
-      await until('the second question waits', () => served.session.status().questionsQueued === 1);
+      await until('the second question waits', () => served.session.status().questionsQueued === 1, 30_000, 5);
       // Its turn has not come, so nothing about its answer is known yet: no status either.
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.strictEqual(answered, false, 'headers came for a question still waiting for its turn');
       waiting.abort();
       await second;
-      await until('the second question has left the queue', () => served.session.status().questionsQueued === 0);
+      await until('the second question has left the queue', () => served.session.status().questionsQueued === 0, 30_000, 5);
       assert.strictEqual(served.session.status().questionsRunning, 1, 'the first question still runs');
-      await until('the server says why it stopped', () => served.logged.some((line) => /the client went away after 0 tokens; generation stopped/.test(line)));
+      await until('the server says why it stopped', () => served.logged.some((line) => /the client went away after 0 tokens; generation stopped/.test(line)), 30_000, 5);
     } finally {
       running.abort();
       await reader.cancel().catch(() => undefined);
     }
-    await until('no question runs', () => served.session.status().questionsRunning === 0);
+    await until('no question runs', () => served.session.status().questionsRunning === 0, 30_000, 5);
   });
 
   it('fails a streamed question with the status a plain one gets when the model cannot be loaded', async () => {

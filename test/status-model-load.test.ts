@@ -6,8 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Methods, StatusResult } from '../server/src/protocol';
 import { Session } from '../server/src/session/session';
+import { until } from './helpers/async-helpers';
 import { TestLspClient } from './helpers/lsp-client';
-import { writeFixtureRepo, writeServerModel } from './helpers/server-fixtures';
+import { writeFixtureRepo, writeServerFixture, writeServerModel } from './helpers/server-fixtures';
 import { useTempDir } from './helpers/temp-dir';
 
 /** A client that keeps every snapkv/statusChanged the server sends, in order. */
@@ -18,22 +19,12 @@ function recordingClient(): { client: TestLspClient; statuses: StatusResult[] } 
   return { client, statuses };
 }
 
-async function until(what: string, done: () => boolean, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('status while the model loads', function () {
   this.timeout(300_000);
   const tempDir = useTempDir('status-model-load');
 
   it('over LSP: reports the load (file, size, start) from its start, then the model and no load', async () => {
-    const modelPath = writeServerModel(tempDir());
-    const repo = path.join(tempDir(), 'repo');
-    writeFixtureRepo(repo);
+    const { model: modelPath, repo } = writeServerFixture(tempDir());
     const { client, statuses } = recordingClient();
     try {
       const before = Date.now();

@@ -1,5 +1,5 @@
-// Small assertions for the engine's asynchronous API: draining a token stream
-// and expecting a rejection of a given type, message and code.
+// Small assertions for the engine's asynchronous API: draining a token stream,
+// expecting a rejection of a given type, message and code, waiting for a condition.
 import * as assert from 'assert';
 
 /** Every token an async iterable yields, in order. */
@@ -40,4 +40,13 @@ export function throwsWith<T extends Error>(call: () => unknown, type: new (...a
 /** An error's `code`, for errors that carry one. */
 export function codeOf(error: unknown): unknown {
   return (error as { code?: unknown }).code;
+}
+
+/** Resolves once `condition` holds, polling every `pollMs`; throws naming `what` after `timeoutMs`. */
+export async function until(what: string, condition: () => boolean, timeoutMs = 120_000, pollMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
 }

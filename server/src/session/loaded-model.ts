@@ -6,6 +6,7 @@ import { Engine, KvType, Model, RopeScalingRequest } from '../engine';
 import { ChatTemplate, SERVER_TEMPLATE_VARIABLES } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
 import { formatBytes } from '../format-bytes';
+import type { ModelLoadStatus } from '../protocol';
 import type { IndexProgress } from './workspace-index';
 
 export interface LoadedModel {
@@ -18,13 +19,20 @@ export interface LoadedModel {
   readonly parameters: number;
 }
 
-/** The model file as progress names it: its name and size ("model.gguf (940 MiB)"), or only the name when it cannot be read. */
-export function modelFileNote(file: string): string {
+/** A load of `file` starting now, as status reports it: the file's size read once, absent when it cannot be read. */
+export function modelLoadStatus(file: string): ModelLoadStatus {
+  let bytes: number | undefined;
   try {
-    return `${path.basename(file)} (${formatBytes(fs.statSync(file).size)})`;
+    bytes = fs.statSync(file).size;
   } catch {
-    return path.basename(file);
+    // The load itself fails on such a file and says why.
   }
+  return { path: file, ...(bytes !== undefined ? { bytes } : {}), startedAt: Date.now() };
+}
+
+/** The model file as progress names it: its name and size ("model.gguf (940 MiB)"), or only the name when the size is unknown. */
+export function modelFileNote(load: ModelLoadStatus): string {
+  return load.bytes !== undefined ? `${path.basename(load.path)} (${formatBytes(load.bytes)})` : path.basename(load.path);
 }
 
 /** What a caller waiting for the model hears: the index has not started, the model file is being read. */

@@ -1,7 +1,6 @@
 // The server's state behind its requests: the settings, the model, the index
 // of the workspace folder, and the questions in flight. The LSP layer and the
 // command-line tool both drive it.
-import * as fs from 'fs';
 import * as path from 'path';
 import { AbortError, EngineError } from '../engine';
 import type { AskParams, AskResult, ContextMap, ContextParams, IndexResult, ModelLoadStatus, RepositoryContext, ServerErrorCode, ServerSettings, StatusResult } from '../protocol';
@@ -9,7 +8,7 @@ import type { PackedBlock } from '../workspace/pack-types';
 import { RemoteBackend } from '../remote/remote-backend';
 import { DEFAULT_EXCERPT_LIMITS, keptExcerpts } from './kept-context';
 import { ContextMapStore } from './context-map-store';
-import { LoadedModel, loadModel, modelFileNote, modelLoadProgress } from './loaded-model';
+import { LoadedModel, loadModel, modelFileNote, modelLoadProgress, modelLoadStatus } from './loaded-model';
 import { DEMO_MODEL_NOTE } from './demo-model';
 import { findLocalModels, howToGetAModel } from './model-search';
 import { PrefixStore } from './prefix-store';
@@ -29,14 +28,6 @@ interface ModelLoad {
   readonly status: ModelLoadStatus;
   readonly controller: AbortController;
   readonly promise: Promise<LoadedModel>;
-}
-
-function fileBytes(file: string): { bytes?: number } {
-  try {
-    return { bytes: fs.statSync(file).size };
-  } catch {
-    return {};
-  }
 }
 
 /** An error meant for the user: its message says what to do. */
@@ -168,7 +159,7 @@ export class Session {
     for (;;) {
       if (this.loaded) return this.loaded;
       const load = this.loading ?? this.startLoad(signal);
-      onProgress?.(modelLoadProgress(modelFileNote(load.status.path)));
+      onProgress?.(modelLoadProgress(modelFileNote(load.status)));
       try {
         return await load.promise;
       } catch (error) {
@@ -204,7 +195,7 @@ export class Session {
       return loaded;
     };
     const load: ModelLoad = {
-      status: { path: modelPath, ...fileBytes(modelPath), startedAt: Date.now() },
+      status: modelLoadStatus(modelPath),
       controller,
       promise: run().then(
         (loaded) => {
