@@ -118,24 +118,16 @@ struct Q8_0 {
   }
 };
 
-template <typename T>
-void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, const QuantTokens& x, float* out) {
-  __m256 total = _mm256_setzero_ps();
-  const std::uint8_t* block[kRows];
-  for (int i = 0; i < kRows; ++i) block[i] = rows + i * row_bytes;
-  NextRows next(rows, row_bytes, blocks);
-  for (int b = 0; b < blocks; ++b) {
-    next.fetch_share();
-    __m256 s, o;
-    T::params(block, s, o);
-    const __m256i xv = load32(x.quants + 32 * static_cast<std::size_t>(b));
+// The 32-value types' row sums: each row's dot against the token, the eight
+// rows reduced together.
+struct Avx2Rows {
+  template <typename T>
+  static __m256i sums(const std::uint8_t* const* block, __m256i xv) {
     __m256i v[kRows];
     for (int i = 0; i < kRows; ++i) v[i] = T::dot(block[i], xv);
-    total = step(total, wholes(half_sums(v)), s, o, x, static_cast<std::size_t>(b));
-    for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
+    return wholes(half_sums(v));
   }
-  _mm256_storeu_ps(out, total);
-}
+};
 
 // The K-quants (256-value super-blocks). Each call of chunk_sums gives the
 // integer sums of two groups of eight rows (lane i row i), read as one
@@ -349,11 +341,11 @@ void stored_k_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, 
 
 StoredRowKernel SNAPKV_AVX2_SET_STORED_ROWS(GgmlType type) {
   switch (type) {
-    case GgmlType::Q4_0: return {stored_rows<Q4_0>, kRows};
-    case GgmlType::Q4_1: return {stored_rows<Q4_1>, kRows};
-    case GgmlType::Q5_0: return {stored_rows<Q5_0>, kRows};
-    case GgmlType::Q5_1: return {stored_rows<Q5_1>, kRows};
-    case GgmlType::Q8_0: return {stored_rows<Q8_0>, kRows};
+    case GgmlType::Q4_0: return {stored_block_rows<Q4_0, Avx2Rows>, kRows};
+    case GgmlType::Q4_1: return {stored_block_rows<Q4_1, Avx2Rows>, kRows};
+    case GgmlType::Q5_0: return {stored_block_rows<Q5_0, Avx2Rows>, kRows};
+    case GgmlType::Q5_1: return {stored_block_rows<Q5_1, Avx2Rows>, kRows};
+    case GgmlType::Q8_0: return {stored_block_rows<Q8_0, Avx2Rows>, kRows};
     case GgmlType::Q4_K: return {stored_k_rows<Q4_K>, kRows};
     case GgmlType::Q5_K: return {stored_k_rows<Q5_K>, kRows};
     case GgmlType::Q6_K: return {stored_k_rows<Q6_K>, kRows};

@@ -88,24 +88,16 @@ __m256i reduce(const __m256i* v) {
   return _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
 }
 
-template <typename T>
-void stored_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, const QuantTokens& x, float* out) {
-  __m256 total = _mm256_setzero_ps();
-  const std::uint8_t* block[kRows];
-  for (int i = 0; i < kRows; ++i) block[i] = rows + i * row_bytes;
-  NextRows next(rows, row_bytes, blocks);
-  for (int b = 0; b < blocks; ++b) {
-    next.fetch_share();
-    __m256 s, o;
-    T::params(block, s, o);
-    const __m256i xv = load32(x.quants + 32 * static_cast<std::size_t>(b));
+// The 32-value types' row sums: each row's u against the token in one
+// dpbusd, the eight rows reduced together.
+struct VnniRows {
+  template <typename T>
+  static __m256i sums(const std::uint8_t* const* block, __m256i xv) {
     __m256i v[kRows];
     for (int i = 0; i < kRows; ++i) v[i] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), T::quants(block[i]), xv);
-    total = step(total, reduce(v), s, o, x, static_cast<std::size_t>(b));
-    for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
+    return reduce(v);
   }
-  _mm256_storeu_ps(out, total);
-}
+};
 
 // The K-quants (256-value super-blocks of 16- or 32-value groups) take two
 // chunks per 512-bit register: chunk 2p in the low half, 2p + 1 in the high
@@ -664,11 +656,11 @@ void stored_wide_rows(const std::uint8_t* rows, std::size_t row_bytes, int block
 
 StoredRowKernel avx512vnni_stored_row_products(GgmlType type) {
   switch (type) {
-    case GgmlType::Q4_0: return {stored_rows<Q4_0>, kRows};
-    case GgmlType::Q4_1: return {stored_rows<Q4_1>, kRows};
-    case GgmlType::Q5_0: return {stored_rows<Q5_0>, kRows};
-    case GgmlType::Q5_1: return {stored_rows<Q5_1>, kRows};
-    case GgmlType::Q8_0: return {stored_rows<Q8_0>, kRows};
+    case GgmlType::Q4_0: return {stored_block_rows<Q4_0, VnniRows>, kRows};
+    case GgmlType::Q4_1: return {stored_block_rows<Q4_1, VnniRows>, kRows};
+    case GgmlType::Q5_0: return {stored_block_rows<Q5_0, VnniRows>, kRows};
+    case GgmlType::Q5_1: return {stored_block_rows<Q5_1, VnniRows>, kRows};
+    case GgmlType::Q8_0: return {stored_block_rows<Q8_0, VnniRows>, kRows};
     case GgmlType::Q2_K: return {stored_wide_rows<Q2_K>, kWideRows};
     case GgmlType::Q3_K: return {stored_wide_rows<Q3_K>, kWideRows};
     case GgmlType::Q4_K: return {stored_k_rows<Q4_K>, kRows};

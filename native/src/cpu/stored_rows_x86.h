@@ -2,7 +2,8 @@
 // What the x86 stored-row files (stored_rows_avx2.cpp, compiled twice, and
 // stored_rows_avx512vnni.cpp) share: reading a block's bytes and f16 fields
 // in eight rows, the 32-value types' scales and offsets, panel_product's f32
-// steps on eight rows, and the prefetch of the next rows.
+// steps on eight rows, the prefetch of the next rows, and the loop over the
+// blocks of the 32-value types.
 //
 // Include only from a file compiled for AVX2, FMA and F16C or above.
 // Everything here has internal linkage, as in cpu/quant_kernels_x86.h: each
@@ -82,6 +83,27 @@ class NextRows {
   const std::uint8_t* next_;
   std::size_t share_, fetched_ = 0, until_ = 0;
 };
+
+// Eight rows of a 32-value block type (one group a block), read straight from
+// the stored blocks: T::kBytes, T::params(blocks, s, o); Rows::sums<T>(blocks,
+// xv) lane i the integer sum of row i's block against the token's 32 values
+// (each set multiplies and reduces its own way).
+template <typename T, typename Rows>
+void stored_block_rows(const std::uint8_t* rows, std::size_t row_bytes, int blocks, const QuantTokens& x, float* out) {
+  __m256 total = _mm256_setzero_ps();
+  const std::uint8_t* block[kRows];
+  for (int i = 0; i < kRows; ++i) block[i] = rows + i * row_bytes;
+  NextRows next(rows, row_bytes, blocks);
+  for (int b = 0; b < blocks; ++b) {
+    next.fetch_share();
+    __m256 s, o;
+    T::params(block, s, o);
+    const __m256i xv = load32(x.quants + 32 * static_cast<std::size_t>(b));
+    total = step(total, Rows::template sums<T>(block, xv), s, o, x, static_cast<std::size_t>(b));
+    for (int i = 0; i < kRows; ++i) block[i] += T::kBytes;
+  }
+  _mm256_storeu_ps(out, total);
+}
 
 }  // namespace
 }  // namespace snapkv
