@@ -12,6 +12,7 @@
 #include "cpu/matmul.h"
 #include "cpu/number_formats.h"
 #include "cpu/thread_pool.h"
+#include "cpu/weight_unpack.h"
 #include "gguf/ggml_type.h"
 
 namespace snapkv_unit {
@@ -66,6 +67,33 @@ void check_batching(GgmlType type) {
   }
 }
 
+// The fast path's unpacked weights (cpu/weight_unpack.h): scale * u + offset is
+// the decoder's value (a zero may differ in sign, as d * 0 and
+// d * 8 - 8 * d do, which no sum tells apart), and u stays within the type's max_quant.
+void check_unpacked(GgmlType type) {
+  std::mt19937 random(static_cast<unsigned>(type) * 104729u);
+  const BlockFormat& format = *block_format(type);
+  const WeightUnpacker& unpacker = *weight_unpacker(type);
+  const int blocks = 5, values = blocks * format.values, groups = values / unpacker.group_size;
+  for (int round = 0; round < 20; ++round) {
+    const std::vector<std::uint8_t> bytes = random_blocks(type, blocks, random);
+    std::vector<float> decoded(values), scales(groups), offsets(groups);
+    std::vector<std::uint8_t> u(values);
+    format.decode(bytes.data(), blocks, decoded.data());
+    unpacker.unpack(bytes.data(), blocks, u.data(), scales.data(), offsets.data());
+    for (int k = 0; k < values; ++k) {
+      const int g = k / unpacker.group_size;
+      const float product = scales[g] * static_cast<float>(u[k]);
+      const float value = product + offsets[g];
+      if (u[k] > unpacker.max_quant || !(value == decoded[k])) {
+        throw std::runtime_error(ggml_type_name(type) + ": value " + std::to_string(k) + " unpacks to u " + std::to_string(u[k]) +
+                                 " (max " + std::to_string(unpacker.max_quant) + "), " + std::to_string(value) +
+                                 ", decoded " + std::to_string(decoded[k]));
+      }
+    }
+  }
+}
+
 GgmlType type_named(const std::string& name) {
   for (std::uint32_t id = 0; id < 64; ++id) {
     auto traits = ggml_type_traits(id);
@@ -112,6 +140,8 @@ std::vector<Check> weight_block_checks() {
   for (GgmlType type : kBlockTypes) {
     checks.emplace_back(ggml_type_name(type) + " weights: one token, a batch and dot_row give the same bits",
                         [type] { check_batching(type); });
+    checks.emplace_back(ggml_type_name(type) + " weights: the fast path's unpacked values are the decoded ones",
+                        [type] { check_unpacked(type); });
   }
   return checks;
 }

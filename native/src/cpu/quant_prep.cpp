@@ -59,8 +59,13 @@ void QuantizedTokens::quantize(const float* in, int first, int last) {
       // and the loop vectorizes where a call to nearbyint would not.
       constexpr float kRound = 12582912.0f;
       for (int j = 0; j < 32; ++j) qb[j] = static_cast<std::int8_t>(static_cast<int>((xb[j] * inverse + kRound) - kRound));
+      // Each half in its own loop: one loop indexing sums[j / 16] kept both in memory, a store-to-load chain.
       int sums[2] = {0, 0};
-      for (int j = 0; j < 32; ++j) sums[j / 16] += qb[j];
+      for (int half = 0; half < 2; ++half) {
+        int sum = 0;
+        for (int j = 16 * half; j < 16 * half + 16; ++j) sum += qb[j];
+        sums[half] = sum;
+      }
       scales[b] = scale;
       for (int g = 0; g < groups_per_block; ++g) {
         const int sum = groups_per_block == 1 ? sums[0] + sums[1] : sums[g];
@@ -95,19 +100,31 @@ void PackedPanel::pack(const WeightMatrix& w, const WeightUnpacker& unpacker, co
   row_scales_.resize(static_cast<std::size_t>(groups_));
   row_offsets_.resize(static_cast<std::size_t>(groups_));
   const std::uint8_t bias = signed_weight_bias(unpacker, kernels.signed_weights);
+  // The bias is 0 or 128, and u - 128 is u with its top bit flipped: four quants at a time.
+  const std::uint32_t flip = bias == 0 ? 0u : 0x80808080u;
   const int blocks = blocks_in_row(w.type, w.cols);
+  const int groups = groups_;
+  const int runs = size / 4;
+  // Plain pointers: through the members, every byte store may alias them, which keeps the loops scalar.
+  std::uint8_t* const panel = quants_.data();
+  float* const scales = scales_.data();
+  float* const offsets = offsets_.data();
+  std::uint8_t* const row = row_quants_.data();
+  float* const row_scales = row_scales_.data();
+  float* const row_offsets = row_offsets_.data();
   for (int r = 0; r < rows && first + r < w.rows; ++r) {
-    unpacker.unpack(w.row(first + r), blocks, row_quants_.data(), row_scales_.data(),
-                    row_offsets_.data());
-    for (int g = 0; g < groups_; ++g) {
-      std::uint8_t* group = quants_.data() + static_cast<std::size_t>(g) * size * rows;
-      const std::uint8_t* source = row_quants_.data() + static_cast<std::size_t>(g) * size;
-      for (int run = 0; run < size / 4; ++run) {
-        std::uint8_t* dest = group + (run * rows + r) * 4;
-        for (int k = 0; k < 4; ++k) dest[k] = static_cast<std::uint8_t>(source[4 * run + k] - bias);
+    unpacker.unpack(w.row(first + r), blocks, row, row_scales, row_offsets);
+    for (int g = 0; g < groups; ++g) {
+      std::uint8_t* group = panel + static_cast<std::size_t>(g) * size * rows + 4 * r;
+      const std::uint8_t* source = row + static_cast<std::size_t>(g) * size;
+      for (int run = 0; run < runs; ++run) {
+        std::uint32_t four;
+        std::memcpy(&four, source + 4 * run, sizeof four);
+        four ^= flip;
+        std::memcpy(group + static_cast<std::size_t>(run) * rows * 4, &four, sizeof four);
       }
-      scales_[static_cast<std::size_t>(g) * rows + r] = row_scales_[g];
-      offsets_[static_cast<std::size_t>(g) * rows + r] = biased_offset(row_offsets_[g], row_scales_[g], static_cast<float>(bias));
+      scales[static_cast<std::size_t>(g) * rows + r] = row_scales[g];
+      offsets[static_cast<std::size_t>(g) * rows + r] = biased_offset(row_offsets[g], row_scales[g], static_cast<float>(bias));
     }
   }
 }

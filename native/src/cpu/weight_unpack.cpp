@@ -18,18 +18,32 @@ std::uint64_t fifth_bits(std::uint32_t eight) {
   return ((spread + 0x7F7F7F7F7F7F7F7Full) & 0x8080808080808080ull) >> 3;
 }
 
+constexpr std::uint64_t kLowBit = 0x0101010101010101ull;
+constexpr std::uint64_t kLowTwoBits = 0x0303030303030303ull;
+constexpr std::uint64_t kLowNibble = 0x0F0F0F0F0F0F0F0Full;
+
+// Bits [shift, shift + width) of each of eight bytes as eight bytes (`mask`
+// keeps `width` low bits a byte, so no bit crosses into its neighbour): the
+// K-quants' packed fields, eight values per 64-bit word, never byte by byte.
+std::uint64_t byte_fields(const std::uint8_t* p, int shift, std::uint64_t mask) {
+  std::uint64_t bytes;
+  std::memcpy(&bytes, p, sizeof bytes);
+  return (bytes >> shift) & mask;
+}
+
+void store_eight(std::uint8_t* p, std::uint64_t bytes) { std::memcpy(p, &bytes, sizeof bytes); }
+
 // The 32 quants of a Q4 or Q5 block (16 bytes of nibbles: value j low, value
 // j + 16 high; bit j of `high` the fifth bit), eight at a time in 64-bit words:
 // stored once each, never byte by byte, so no narrow store stalls a wide load.
 void unpack_nibbles(const std::uint8_t* qs, std::uint32_t high, std::uint8_t* u) {
-  constexpr std::uint64_t kNibbles = 0x0F0F0F0F0F0F0F0Full;
   for (int h = 0; h < 2; ++h) {
     std::uint64_t q;
     std::memcpy(&q, qs + 8 * h, sizeof q);
-    const std::uint64_t low = (q & kNibbles) | fifth_bits(high >> (8 * h));
-    const std::uint64_t top = ((q >> 4) & kNibbles) | fifth_bits(high >> (16 + 8 * h));
-    std::memcpy(u + 8 * h, &low, sizeof low);
-    std::memcpy(u + 16 + 8 * h, &top, sizeof top);
+    const std::uint64_t low = (q & kLowNibble) | fifth_bits(high >> (8 * h));
+    const std::uint64_t top = ((q >> 4) & kLowNibble) | fifth_bits(high >> (16 + 8 * h));
+    store_eight(u + 8 * h, low);
+    store_eight(u + 16 + 8 * h, top);
   }
 }
 
@@ -88,8 +102,7 @@ void unpack_q2_k(const std::uint8_t* b, int count, std::uint8_t* u, float* s, fl
           const std::uint8_t packed = b[group];
           s[group] = d * static_cast<float>(packed & 0xF);
           o[group] = -(dmin * static_cast<float>(packed >> 4));
-          std::uint8_t* y = u + 16 * group;
-          for (int l = 0; l < 16; ++l) y[l] = static_cast<std::uint8_t>((q[16 * g + l] >> (2 * shift)) & 3);
+          for (int l = 0; l < 16; l += 8) store_eight(u + 16 * group + l, byte_fields(q + 16 * g + l, 2 * shift, kLowTwoBits));
         }
       }
     }
@@ -111,9 +124,9 @@ void unpack_q3_k(const std::uint8_t* b, int count, std::uint8_t* u, float* s, fl
           const float scale = d * static_cast<float>(q3_k_scale(packed, i));
           s[i] = scale;
           o[i] = -4.0f * scale;
-          std::uint8_t* y = u + 16 * i;
-          for (int l = 0; l < 16; ++l) {
-            y[l] = static_cast<std::uint8_t>(((q[16 * g + l] >> (2 * shift)) & 3) | (((hmask[16 * g + l] >> bit) & 1) << 2));
+          for (int l = 0; l < 16; l += 8) {
+            const int at = 16 * g + l;
+            store_eight(u + 16 * i + l, byte_fields(q + at, 2 * shift, kLowTwoBits) | byte_fields(hmask + at, bit, kLowBit) << 2);
           }
         }
       }
@@ -139,15 +152,15 @@ void unpack_q4_or_q5_k(const std::uint8_t* b, int count, std::uint8_t* u, float*
     for (int c = 0; c < 4; ++c) {
       const std::uint8_t* q = qs + 32 * c;
       std::uint8_t* y = u + 64 * c;
-      for (int l = 0; l < 32; ++l) {
-        unsigned low = q[l] & 0xFu;
-        unsigned top = q[l] >> 4;
+      for (int l = 0; l < 32; l += 8) {
+        std::uint64_t low = byte_fields(q + l, 0, kLowNibble);
+        std::uint64_t top = byte_fields(q + l, 4, kLowNibble);
         if constexpr (kFifthBit) {
-          low |= ((qh[l] >> (2 * c)) & 1u) << 4;
-          top |= ((qh[l] >> (2 * c + 1)) & 1u) << 4;
+          low |= byte_fields(qh + l, 2 * c, kLowBit) << 4;
+          top |= byte_fields(qh + l, 2 * c + 1, kLowBit) << 4;
         }
-        y[l] = static_cast<std::uint8_t>(low);
-        y[l + 32] = static_cast<std::uint8_t>(top);
+        store_eight(y + l, low);
+        store_eight(y + l + 32, top);
       }
     }
   }
@@ -169,8 +182,8 @@ void unpack_q6_k(const std::uint8_t* b, int count, std::uint8_t* u, float* s, fl
         const std::uint8_t* nibbles = ql + 32 * (p % 2);
         const int shift = 4 * (p / 2);
         std::uint8_t* y = u + 128 * half + 32 * p;
-        for (int l = 0; l < 32; ++l) {
-          y[l] = static_cast<std::uint8_t>(((nibbles[l] >> shift) & 0xF) | (((qh[l] >> (2 * p)) & 3) << 4));
+        for (int l = 0; l < 32; l += 8) {
+          store_eight(y + l, byte_fields(nibbles + l, shift, kLowNibble) | byte_fields(qh + l, 2 * p, kLowTwoBits) << 4);
         }
       }
     }
