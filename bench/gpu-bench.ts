@@ -24,7 +24,8 @@ import { EnginePlan, measureDecode, measurePrefill, measureTtft, prefillLongPref
 import { describeError } from './gpu/errors';
 import { ensureShapeModel } from './gpu/model-files';
 import { searchOneShot } from './gpu/one-shot';
-import { GpuBenchOptions, UsageRequested, parseOptions } from './gpu/options';
+import { GpuBenchOptions, parseOptions } from './gpu/options';
+import { UsageRequested } from './usage';
 import { GpuBenchReport, mergeReports, readReport, reportBaseName, writeReportFiles } from './gpu/report';
 import { renderReport } from './gpu/report-tables';
 import { EngineShapeResult } from './gpu/results';

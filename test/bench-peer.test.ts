@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writePeerModel } from '../bench/peer/model-files';
 import { parsePeerOptions } from '../bench/peer/options';
+import { UsageRequested } from '../bench/usage';
 import { PEER_SHAPES, peerModelSpec, recipeOf } from '../bench/peer/shapes';
 import { tinyModelSpec, writeTinyModel } from './fixtures/tiny-models';
 import { Q5_K_M } from './fixtures/weight-recipes';
@@ -63,6 +64,10 @@ describe('peer bench', () => {
     assert.strictEqual(full.modelsDir, path.join('/tmp/x', 'models'));
     assert.throws(() => parsePeerOptions(['--prefill', '0'], '/repo'), /positive integer/);
     assert.throws(() => parsePeerOptions(['--types', 'IQ4_NL'], '/repo'), /unknown file type/);
-    assert.throws(() => parsePeerOptions(['--frobnicate'], '/repo'), /unknown option/);
+    assert.throws(() => parsePeerOptions(['--frobnicate'], '/repo'), (error: unknown) => !(error instanceof UsageRequested) && /unknown option/.test(String(error)));
+    // --help is no failure: the bench prints the usage to stdout and exits 0.
+    for (const flag of ['--help', '-h']) {
+      assert.throws(() => parsePeerOptions(['--threads', '4', flag], '/repo'), (error: unknown) => error instanceof UsageRequested && /--sections LIST/.test(error.message));
+    }
   });
 });

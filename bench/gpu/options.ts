@@ -5,6 +5,7 @@ import * as path from 'path';
 import { WeightType } from '../bench-model';
 import { repoRoot } from '../native-tools';
 import { ShapeName, parseShapeName } from './shapes';
+import { UsageRequested } from '../usage';
 
 export const SECTIONS = ['prefill', 'decode', 'ttft', 'oneshot', 'torch'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -249,7 +250,7 @@ export function parseOptions(argv: readonly string[]): GpuBenchOptions {
       case '--resume': options.resume = path.resolve(value()); break;
       case '--help':
       case '-h':
-        throw new UsageRequested();
+        throw new UsageRequested(USAGE);
       default:
         throw new Error(`unknown option ${arg}\n${USAGE}`);
     }
@@ -261,8 +262,3 @@ export function parseOptions(argv: readonly string[]): GpuBenchOptions {
   return options;
 }
 
-export class UsageRequested extends Error {
-  constructor() {
-    super(USAGE);
-  }
-}

@@ -2,6 +2,7 @@
 import * as path from 'path';
 import { defaultScratchDir } from './llama-cpp-package';
 import { PeerFileType, PeerShape, parseFileType, parseShape } from './shapes';
+import { UsageRequested } from '../usage';
 
 export type PeerSection = 'speed' | 'snapkv' | 'logits' | 'ask';
 export const PEER_SECTIONS: readonly PeerSection[] = ['speed', 'snapkv', 'logits', 'ask'];
@@ -153,7 +154,9 @@ export function parsePeerOptions(argv: readonly string[], repoRoot: string): Pee
       case '--ask-question': options.askQuestion = value(); break;
       case '--ask-max-tokens': options.askMaxTokens = positive(flag, value()); break;
       case '--out': options.out = path.resolve(value()); break;
-      case '--help': throw new Error(USAGE);
+      case '--help':
+      case '-h':
+        throw new UsageRequested(USAGE);
       default: throw new Error(`unknown option ${flag}\n\n${USAGE}`);
     }
   }

@@ -17,6 +17,7 @@ import { NODE_LLAMA_CPP_VERSION, PeerLlama, ensureNodeLlamaCpp, loadPeerLlama } 
 import { LogitsComparison, compareLogits } from './logits-compare';
 import { ensurePeerModel } from './model-files';
 import { PeerOptions, parsePeerOptions } from './options';
+import { UsageRequested } from '../usage';
 import { FileRuns, askTable, logitsTable, snapkvTable, speedTable } from './peer-tables';
 import { SnapkvResult, measureSnapkv } from './snapkv-rows';
 import { measureFile } from './speed-rows';
@@ -107,6 +108,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof UsageRequested) {
+    process.stdout.write(`${error.message}\n`);
+    return;
+  }
   log(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exitCode = 1;
 });
