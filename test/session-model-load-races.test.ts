@@ -75,18 +75,88 @@ describe('session: model load races', function () {
       assert.strictEqual(old.stopReason === 'cancelled', false);
       assert.strictEqual(old.text, oldAnswer, 'the question on the old model answers as it does alone');
 
-      assert.strictEqual((await during.configured).reindex, true);
+      const answer = await during.question;
+      assert.strictEqual(answer.text, newAnswer, 'the question after the change answers with the new model');
       const model = await during.model;
       assert.strictEqual(model.path, newModel, 'a request after the change waits for the new model');
       assert.strictEqual(model.model.disposed, false);
-      const answer = await during.question;
-      assert.strictEqual(answer.text, newAnswer, 'the question after the change answers with the new model');
+      assert.strictEqual((await during.configured).reindex, true);
 
       const status = s.status();
       assert.strictEqual(status.model?.path, newModel);
       assert.strictEqual(status.modelLoad, undefined);
       assert.strictEqual(status.modelProblem, undefined);
       assert.strictEqual(status.questionsRunning, 0);
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  it('an index asked for just before a new model is chosen is built with the new model, not on the one let go', async () => {
+    const newAnswer = await answerAlone(newModel);
+    const { session: s, settings } = session(oldModel);
+    try {
+      await s.model();
+      // The same turn of the event loop: the request has the old model in hand when the new one is chosen.
+      const indexing = s.indexFolder();
+      const configured = s.configure({ ...settings, modelPath: newModel });
+      assert.strictEqual((await indexing).source, 'prefill');
+      await configured;
+      assert.strictEqual(s.status().model?.path, newModel);
+      const answer = await s.ask({ requestId: 'after', question: QUESTION, maxTokens: ANSWER_TOKENS });
+      assert.strictEqual(answer.text, newAnswer);
+      assert.strictEqual(answer.prompt?.cachedTokens, answer.prompt?.repositoryTokens, 'the index built for the new model serves the question');
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  it('a question whose index is being built when a new model is chosen starts over and answers with the new model', async () => {
+    const newAnswer = await answerAlone(newModel);
+    const { session: s, settings } = session(oldModel);
+    try {
+      let configured: Promise<{ reindex: boolean }> | undefined;
+      const phases: string[] = [];
+      const answer = await s.ask(
+        { requestId: 'q', question: QUESTION, maxTokens: ANSWER_TOKENS },
+        {
+          onIndexProgress: (progress) => {
+            phases.push(progress.phase);
+            // Inside the old model's update: the old index is let go once it ends, before this question's turn.
+            if ((progress.phase === 'prefilling' || progress.phase === 'saving') && !configured) configured = s.configure({ ...settings, modelPath: newModel });
+          },
+        },
+      );
+      assert.ok(configured, `the index was never built: ${JSON.stringify(phases)}`);
+      await configured;
+      assert.strictEqual(answer.text, newAnswer);
+      assert.strictEqual(s.status().model?.path, newModel);
+      assert.strictEqual(s.status().modelProblem, undefined);
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  it('a question asked right after new packing settings, while another question runs, is answered from the folder packed anew', async () => {
+    const { session: s, settings } = session(oldModel);
+    try {
+      await s.indexFolder();
+      let during: { configured: Promise<{ reindex: boolean }>; question: ReturnType<Session['ask']> } | undefined;
+      const old = await s.ask(
+        { requestId: 'old', question: QUESTION, maxTokens: ANSWER_TOKENS },
+        {
+          onStarted: () => {
+            const configured = s.configure({ ...settings, exclude: ['src/report.py'] });
+            during = { configured, question: s.ask({ requestId: 'new', question: QUESTION, maxTokens: ANSWER_TOKENS }) };
+          },
+        },
+      );
+      assert.ok(during, 'the first question started');
+      assert.strictEqual((await during.configured).reindex, true);
+      const answer = await during.question;
+      assert.ok(old.prompt && answer.prompt);
+      assert.ok(answer.prompt.repositoryTokens < old.prompt.repositoryTokens, 'packed without the excluded file');
+      assert.strictEqual(s.status().files, 3, 'the index serving it is the new one');
     } finally {
       await s.dispose();
     }

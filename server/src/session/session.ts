@@ -164,14 +164,15 @@ export class Session {
    */
   async model(signal?: AbortSignal, onProgress?: (progress: IndexProgress) => void): Promise<LoadedModel> {
     for (;;) {
-      if (signal?.aborted) throw new AbortError();
+      // Disposed: every request was cancelled, and none may start a load that nothing would let go.
+      if (signal?.aborted || this.disposed) throw new AbortError();
       if (this.loaded) return this.loaded;
       const load = this.loading ?? this.startLoad();
       onProgress?.(modelLoadProgress(modelFileNote(load.status)));
       try {
         return await this.waitFor(load, signal);
       } catch (error) {
-        // Replaced by a newer choice (configure), or dropped by callers who all cancelled: wait for the next one.
+        // Replaced by a newer choice (configure): wait for that one, or fail as it fails.
         if (load.controller.signal.aborted && this.loading !== load && !signal?.aborted && !this.disposed) continue;
         throw error;
       }
@@ -301,7 +302,9 @@ export class Session {
   }
 
   private async indexFor(folder: string, signal?: AbortSignal, onProgress?: (progress: IndexProgress) => void): Promise<WorkspaceIndex> {
-    const loaded = await this.model(signal, onProgress);
+    let loaded = await this.model(signal, onProgress);
+    // Let go while this caller resumed (configure chose another model): no index is built on it; the new one is waited for.
+    while (loaded !== this.loaded) loaded = await this.model(signal, onProgress);
     if (this.index && this.index.folder === folder) return this.index;
     // Replaced before the old one is closed, so that callers meanwhile share the new index rather than each make
     // one; the old one is closed whatever the signal, so that its cache is freed once its questions end.
@@ -321,11 +324,10 @@ export class Session {
       return result;
     }
     const index = await this.indexFor(folder, call.signal, call.onProgress);
-    const loaded = await this.model(call.signal);
     this.changed();
     try {
       const result = await index.update({
-        chooseAnswerMode: answerModeChooser(loaded.model, this.settings),
+        chooseAnswerMode: answerModeChooser(index.loaded.model, this.settings),
         maxContextTokens: this.settings.maxContextTokens,
         include: this.settings.include,
         exclude: this.settings.exclude,
@@ -373,13 +375,19 @@ export class Session {
         if (call.contextOnly) throw new UserError(REMOTE_HAS_NO_CONTEXT);
         return await this.remote.ask({ ...params, folder }, this.settings, { ...call, signal });
       }
-      const index = await this.indexFor(folder, signal, call.onIndexProgress);
-      let prefilledNow = 0;
-      if (!index.current || index.busy) {
-        if (index.busy) call.onQueued?.();
-        prefilledNow = (await this.indexFolder({ folder, signal, onProgress: call.onIndexProgress })).prefilledTokens;
-      }
-      const loaded = await this.model(signal);
+      let index: WorkspaceIndex;
+      let prefilledNow: number;
+      do {
+        index = await this.indexFor(folder, signal, call.onIndexProgress);
+        prefilledNow = 0;
+        if (!index.current || index.busy) {
+          if (index.busy) call.onQueued?.();
+          prefilledNow = (await this.indexFolder({ folder, signal, onProgress: call.onIndexProgress })).prefilledTokens;
+        }
+        // Let go while it was brought up to date (configure chose another model or packing): start over with the
+        // index that replaces it. Still the session's now, so its close, if one comes, queues behind this question.
+      } while (index !== this.index);
+      const loaded = index.loaded;
       const snapkv = resolveSettings({ snapkv: params.snapkv }, this.settings).snapkv;
       const maxTokens = call.contextOnly ? 0 : Math.min(params.maxTokens ?? this.settings.maxAnswerTokens, this.settings.maxAnswerTokens * 8);
       const suffix = buildSuffix(loaded.tokenizer, loaded.template, params.history ?? [], questionText(params));
@@ -572,10 +580,11 @@ export class Session {
       if (!this.remote && !this.disposed) this.startLoadQuietly();
       await unloaded;
     } else if (packingChanged && this.index) {
-      const folder = this.index.folder;
-      await this.index.close();
+      // Detached before it is closed, as for a new model: no request takes it from here on.
+      const index = this.index;
       this.index = undefined;
-      this.log(`packing settings changed; ${folder} will be indexed again`);
+      this.log(`packing settings changed; ${index.folder} will be indexed again`);
+      await index.close();
     }
     this.changed();
     return { reindex: modelChanged || packingChanged || remoteChanged };
