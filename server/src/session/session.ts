@@ -219,7 +219,10 @@ export class Session {
     this.changed();
   }
 
-  /** Stops the load in flight; the engine returns when it notices, so the next load waits for that (`released`). */
+  /**
+   * Stops the load in flight. The engine cannot interrupt a read: it runs to its end and the model read is then let
+   * go, so the next load waits for that (`released`).
+   */
   private stopLoad(load: ModelLoad): void {
     load.controller.abort(new AbortError());
     if (this.loading === load) this.loading = undefined;
