@@ -51,7 +51,7 @@ describe('session: model load races', function () {
     }
   }
 
-  it('a question asked right after a new model is chosen, while a question on the old one runs, answers with the new model; the old question ends normally', async () => {
+  it('a question asked right after a new model is chosen, while one on the old model runs, answers with the new model; the old one ends normally', async () => {
     const oldAnswer = await answerAlone(oldModel);
     const newAnswer = await answerAlone(newModel);
     assert.notStrictEqual(oldAnswer, newAnswer, 'the two models must answer differently for this test to tell them apart');
