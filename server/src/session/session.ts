@@ -28,6 +28,10 @@ interface ModelLoad {
   readonly status: ModelLoadStatus;
   readonly controller: AbortController;
   readonly promise: Promise<LoadedModel>;
+  /** Callers waiting on it that may still cancel: when the last of them does, the read stops. */
+  waiters: number;
+  /** Wanted whoever cancels: started by the settings, or by a caller that cannot cancel. */
+  kept: boolean;
 }
 
 /** An error meant for the user: its message says what to do. */
@@ -100,6 +104,8 @@ export class Session {
   private settings: ResolvedSettings;
   private loaded: LoadedModel | undefined;
   private loading: ModelLoad | undefined;
+  /** Settles when every model read or loaded before has let go of its memory: a new load waits for it. */
+  private released: Promise<unknown> = Promise.resolve();
   private modelProblem: string | undefined;
   private index: WorkspaceIndex | undefined;
   /** Set when an OpenAI-compatible endpoint answers instead of the local engine (settings serverUrl). */
@@ -152,16 +158,19 @@ export class Session {
 
   /**
    * Loads the model once; concurrent callers share the load. Each caller that has to wait hears so through
-   * `onProgress` (a 'loading-model' report), since reading a large file takes seconds. A caller whose load was
-   * replaced by a newer choice of model (configure) waits for that one instead.
+   * `onProgress` (a 'loading-model' report), since reading a large file takes seconds. A caller that cancels
+   * stops waiting at once; the read itself stops only when every caller waiting on it has cancelled. A caller
+   * whose load was replaced by a newer choice of model (configure) waits for that one instead.
    */
   async model(signal?: AbortSignal, onProgress?: (progress: IndexProgress) => void): Promise<LoadedModel> {
     for (;;) {
+      // Disposed: every request was cancelled, and none may start a load that nothing would let go.
+      if (signal?.aborted || this.disposed) throw new AbortError();
       if (this.loaded) return this.loaded;
-      const load = this.loading ?? this.startLoad(signal);
+      const load = this.loading ?? this.startLoad();
       onProgress?.(modelLoadProgress(modelFileNote(load.status)));
       try {
-        return await load.promise;
+        return await this.waitFor(load, signal);
       } catch (error) {
         // Replaced by a newer choice (configure): wait for that one, or fail as it fails.
         if (load.controller.signal.aborted && this.loading !== load && !signal?.aborted && !this.disposed) continue;
@@ -170,11 +179,61 @@ export class Session {
     }
   }
 
+  /** One caller's wait for a shared load: it ends on the caller's cancel, and the last waiter's cancel stops the read. */
+  private waitFor(load: ModelLoad, signal: AbortSignal | undefined): Promise<LoadedModel> {
+    if (!signal) {
+      load.kept = true;
+      return load.promise;
+    }
+    load.waiters += 1;
+    return new Promise<LoadedModel>((resolve, reject) => {
+      let waiting = true;
+      const leave = (): boolean => {
+        if (!waiting) return false;
+        waiting = false;
+        load.waiters -= 1;
+        signal.removeEventListener('abort', cancel);
+        return true;
+      };
+      const cancel = (): void => {
+        if (!leave()) return;
+        reject(new AbortError());
+        if (load.waiters === 0 && !load.kept && this.loading === load) this.dropLoad(load);
+      };
+      signal.addEventListener('abort', cancel);
+      load.promise.then(
+        (loaded) => {
+          if (leave()) resolve(loaded);
+        },
+        (error: unknown) => {
+          if (leave()) reject(error);
+        },
+      );
+    });
+  }
+
+  /** Stops a load no caller waits for any more; the next caller starts another, after this one has let go. */
+  private dropLoad(load: ModelLoad): void {
+    this.stopLoad(load);
+    this.log(`stopped loading ${load.status.path}: every request waiting for it was cancelled`);
+    this.changed();
+  }
+
   /**
-   * Starts reading the model the settings name; status reports it until it ends. `after`: the load this one
-   * replaces, which the engine cannot interrupt; waiting for it keeps two models' weights from being held at once.
+   * Stops the load in flight. The engine cannot interrupt a read: it runs to its end and the model read is then let
+   * go, so the next load waits for that (`released`).
    */
-  private startLoad(signal?: AbortSignal, after?: Promise<unknown>): ModelLoad {
+  private stopLoad(load: ModelLoad): void {
+    load.controller.abort(new AbortError());
+    if (this.loading === load) this.loading = undefined;
+    this.released = load.promise.catch(() => undefined);
+  }
+
+  /**
+   * Starts reading the model the settings name; status reports it until it ends. It reads once every model before
+   * it has let go (`released`), so that two models' weights are never held at once. `kept`: no caller's cancel stops it.
+   */
+  private startLoad(kept = false): ModelLoad {
     let modelPath: string;
     try {
       modelPath = this.resolveModelPath();
@@ -185,11 +244,12 @@ export class Session {
     }
     const controller = new AbortController();
     const settings = this.settings;
+    const after = this.released;
     const run = async (): Promise<LoadedModel> => {
       await after;
       if (controller.signal.aborted) throw new AbortError();
       this.log(`loading model ${modelPath}`);
-      const loaded = await loadModel(modelPath, settings, signal ? AbortSignal.any([signal, controller.signal]) : controller.signal);
+      const loaded = await loadModel(modelPath, settings, controller.signal);
       const info = loaded.model.info;
       this.log(`loaded ${info.architecture} model (${info.layers} layers, context ${info.contextLength}) on ${info.backend}: ${info.backendReason}`);
       return loaded;
@@ -197,6 +257,8 @@ export class Session {
     const load: ModelLoad = {
       status: modelLoadStatus(modelPath),
       controller,
+      waiters: 0,
+      kept,
       promise: run().then(
         (loaded) => {
           if (this.loading !== load) {
@@ -243,7 +305,9 @@ export class Session {
   }
 
   private async indexFor(folder: string, signal?: AbortSignal, onProgress?: (progress: IndexProgress) => void): Promise<WorkspaceIndex> {
-    const loaded = await this.model(signal, onProgress);
+    let loaded = await this.model(signal, onProgress);
+    // Let go while this caller resumed (configure chose another model): no index is built on it; the new one is waited for.
+    while (loaded !== this.loaded) loaded = await this.model(signal, onProgress);
     if (this.index && this.index.folder === folder) return this.index;
     // Replaced before the old one is closed, so that callers meanwhile share the new index rather than each make
     // one; the old one is closed whatever the signal, so that its cache is freed once its questions end.
@@ -263,11 +327,10 @@ export class Session {
       return result;
     }
     const index = await this.indexFor(folder, call.signal, call.onProgress);
-    const loaded = await this.model(call.signal);
     this.changed();
     try {
       const result = await index.update({
-        chooseAnswerMode: answerModeChooser(loaded.model, this.settings),
+        chooseAnswerMode: answerModeChooser(index.loaded.model, this.settings),
         maxContextTokens: this.settings.maxContextTokens,
         include: this.settings.include,
         exclude: this.settings.exclude,
@@ -315,13 +378,19 @@ export class Session {
         if (call.contextOnly) throw new UserError(REMOTE_HAS_NO_CONTEXT);
         return await this.remote.ask({ ...params, folder }, this.settings, { ...call, signal });
       }
-      const index = await this.indexFor(folder, signal, call.onIndexProgress);
-      let prefilledNow = 0;
-      if (!index.current || index.busy) {
-        if (index.busy) call.onQueued?.();
-        prefilledNow = (await this.indexFolder({ folder, signal, onProgress: call.onIndexProgress })).prefilledTokens;
-      }
-      const loaded = await this.model(signal);
+      let index: WorkspaceIndex;
+      let prefilledNow: number;
+      do {
+        index = await this.indexFor(folder, signal, call.onIndexProgress);
+        prefilledNow = 0;
+        if (!index.current || index.busy) {
+          if (index.busy) call.onQueued?.();
+          prefilledNow = (await this.indexFolder({ folder, signal, onProgress: call.onIndexProgress })).prefilledTokens;
+        }
+        // Let go while it was brought up to date (configure chose another model or packing): start over with the
+        // index that replaces it. Still the session's now, so its close, if one comes, queues behind this question.
+      } while (index !== this.index);
+      const loaded = index.loaded;
       const snapkv = resolveSettings({ snapkv: params.snapkv }, this.settings).snapkv;
       const maxTokens = call.contextOnly ? 0 : Math.min(params.maxTokens ?? this.settings.maxAnswerTokens, this.settings.maxAnswerTokens * 8);
       const suffix = buildSuffix(loaded.tokenizer, loaded.template, params.history ?? [], questionText(params));
@@ -506,50 +575,54 @@ export class Session {
       if (this.remote) void this.prepare().catch(() => undefined);
     }
     if (modelChanged) {
-      const replaced = this.loading;
-      if (replaced) {
-        // The new choice replaces the load in flight rather than queueing behind it: the old read is dropped as
-        // soon as the engine returns, and status names the new file from now on.
-        replaced.controller.abort(new AbortError());
-        this.loading = undefined;
-        if (!this.remote && !this.disposed) this.startLoadQuietly(replaced.promise.catch(() => undefined));
-      } else {
-        await this.unloadModel();
-        // Loaded at once, as at the server's start, so that status tells of the load rather than of no model.
-        if (!this.remote && !this.disposed) this.startLoadQuietly();
-      }
+      // The new choice replaces the load in flight rather than queueing behind it, and status names the new file
+      // from now on. The old model is let go once its running questions end; requests arriving meanwhile wait for
+      // the new one, which is read once the old has let go. Loaded at once, as at the server's start, so that
+      // status tells of the load rather than of no model.
+      const unloaded = this.unloadModel();
+      if (!this.remote && !this.disposed) this.startLoadQuietly();
+      await unloaded;
     } else if (packingChanged && this.index) {
-      const folder = this.index.folder;
-      await this.index.close();
+      // Detached before it is closed, as for a new model: no request takes it from here on.
+      const index = this.index;
       this.index = undefined;
-      this.log(`packing settings changed; ${folder} will be indexed again`);
+      this.log(`packing settings changed; ${index.folder} will be indexed again`);
+      await index.close();
     }
     this.changed();
     return { reindex: modelChanged || packingChanged || remoteChanged };
   }
 
   /** A load no request waits for: a failure is in modelProblem (startLoad sets it). */
-  private startLoadQuietly(after?: Promise<unknown>): void {
+  private startLoadQuietly(): void {
     if (this.loading || this.loaded) return;
     try {
-      this.startLoad(undefined, after);
+      this.startLoad(true);
     } catch {
       // No model to load: modelProblem says what to do.
     }
   }
 
-  private async unloadModel(): Promise<void> {
+  /**
+   * Lets go of the model, its load in flight and its index. Detached at once, so that no request takes the old
+   * model from here on; its memory is freed once its running questions end, and `released` settles then.
+   */
+  private unloadModel(): Promise<void> {
     const load = this.loading;
-    if (load) {
-      load.controller.abort(new AbortError());
-      this.loading = undefined;
-      await load.promise.catch(() => undefined);
-    }
-    await this.index?.close();
+    const index = this.index;
+    const loaded = this.loaded;
+    if (load) this.stopLoad(load);
+    const stopped = this.released;
     this.index = undefined;
-    this.loaded?.model.dispose();
     this.loaded = undefined;
     this.modelProblem = undefined;
+    const unloaded = (async () => {
+      await stopped;
+      await index?.close();
+      loaded?.model.dispose();
+    })();
+    this.released = unloaded.catch(() => undefined);
+    return unloaded;
   }
 
   async dispose(): Promise<void> {

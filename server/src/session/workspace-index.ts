@@ -105,7 +105,8 @@ export class WorkspaceIndex {
 
   constructor(
     readonly folder: string,
-    private readonly loaded: LoadedModel,
+    /** The model its prefix was computed with: questions on this index are answered with it. */
+    readonly loaded: LoadedModel,
     private readonly store: PrefixStore,
     /** Where updates, saves and closes wait for the questions reading the prefix, and they for them. */
     private readonly scheduler: QuestionScheduler,
