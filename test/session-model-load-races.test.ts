@@ -162,6 +162,49 @@ describe('session: model load races', function () {
     }
   });
 
+  it('an update still listing files when a new model is chosen is run again on the new model, not on the index let go', async () => {
+    const newAnswer = await answerAlone(newModel);
+    const { session: s, settings } = session(oldModel);
+    try {
+      await s.model();
+      let configured: Promise<{ reindex: boolean }> | undefined;
+      const result = await s.indexFolder({
+        onProgress: (progress) => {
+          // Before the update's turn: the old index is let go while its files are still being read.
+          if (progress.phase === 'listing' && !configured) configured = s.configure({ ...settings, modelPath: newModel });
+        },
+      });
+      assert.ok(configured, 'no listing was reported');
+      await configured;
+      assert.strictEqual(result.source, 'prefill');
+      const answer = await s.ask({ requestId: 'after', question: QUESTION, maxTokens: ANSWER_TOKENS });
+      assert.strictEqual(answer.text, newAnswer);
+      assert.strictEqual(answer.prompt?.cachedTokens, answer.prompt?.repositoryTokens, 'the update ran on the index that serves the question');
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  it('an update still listing files when the packing changes is run again with the new packing', async () => {
+    const { session: s, settings } = session(oldModel);
+    try {
+      const before = await s.indexFolder();
+      let configured: Promise<{ reindex: boolean }> | undefined;
+      const result = await s.indexFolder({
+        force: true,
+        onProgress: (progress) => {
+          if (progress.phase === 'listing' && !configured) configured = s.configure({ ...settings, exclude: ['src/report.py'] });
+        },
+      });
+      assert.ok(configured, 'no listing was reported');
+      await configured;
+      assert.strictEqual(result.files, before.files - 1, 'indexed with the new exclude');
+      assert.strictEqual(s.status().files, result.files, 'the index kept is the one updated');
+    } finally {
+      await s.dispose();
+    }
+  });
+
   it('two callers wait for one load and the first cancels: it stops waiting at once, the second gets the model from the same read', async () => {
     const { session: s, logs } = session(oldModel);
     try {

@@ -19,7 +19,7 @@ import { QuestionPlan, questionBytesEstimate, runQuestion } from './question';
 import { questionText } from './question-text';
 import { ResolvedSettings, resolveSettings } from './settings';
 import { checkRequest } from '../requests/request-schemas';
-import { IndexProgress, PackedPrompt, WorkspaceIndex } from './workspace-index';
+import { IndexClosedError, IndexProgress, PackedPrompt, WorkspaceIndex } from './workspace-index';
 
 export type Log = (line: string) => void;
 
@@ -326,7 +326,19 @@ export class Session {
       this.indexedFolder = folder;
       return result;
     }
-    const index = await this.indexFor(folder, call.signal, call.onProgress);
+    for (;;) {
+      const index = await this.indexFor(folder, call.signal, call.onProgress);
+      try {
+        return await this.updateIndex(index, folder, call);
+      } catch (error) {
+        // Let go before its turn came (configure chose another model or packing): update the index that replaced it.
+        if (error instanceof IndexClosedError && this.index !== index) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async updateIndex(index: WorkspaceIndex, folder: string, call: IndexCall): Promise<IndexResult> {
     this.changed();
     try {
       const result = await index.update({

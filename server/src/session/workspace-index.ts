@@ -92,8 +92,15 @@ function concatTokens(head: Int32Array, packed: PackedWorkspace): Int32Array {
   return all;
 }
 
+/** An update whose turn came after the index was let go (close): the session runs it on the index that replaced it. */
+export class IndexClosedError extends Error {
+  override name = 'IndexClosedError';
+}
+
 export class WorkspaceIndex {
   private prefix: PrefixCache | undefined;
+  /** Let go by the session: updates that get their turn from now on are refused. */
+  private closed = false;
   /** The date the prefix's head was rendered with: kept while the cache lives, so its tokens stay valid. */
   private cacheDay: Date | undefined;
   private snapshot: IndexSnapshot | undefined;
@@ -176,6 +183,7 @@ export class WorkspaceIndex {
     const filesTotal = packed.blocks.length;
 
     return this.scheduler.run({ kind: 'update', signal }, async () => {
+      if (this.closed) throw new IndexClosedError(`the index of ${this.folder} was let go before this update's turn`);
       try {
         const mode = options.chooseAnswerMode?.(wanted.length, this.prefix?.stats().usedBytes ?? 0) ?? PREFIX_CACHE_MODE;
         if (mode.kind === 'one-shot') {
@@ -303,6 +311,8 @@ export class WorkspaceIndex {
    * of an index (another folder, new packing settings, another model, shutdown).
    */
   async close(signal?: AbortSignal): Promise<void> {
+    // Set first: an update still listing files gets its turn after the close and must not prefill a let-go index.
+    this.closed = true;
     await this.flush();
     await this.scheduler.run({ kind: 'close', signal }, async () => this.dispose());
   }
