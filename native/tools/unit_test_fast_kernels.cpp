@@ -32,7 +32,8 @@ struct Case {
   int tokens;
 };
 
-// Rows that fill no panel evenly (8 and 16 rows), an odd number of blocks, and
+// Rows that fill no panel evenly (8, 16 and 32 rows: for 32, a whole panel and
+// one whose second register is partly rows), an odd number of blocks, and
 // activations drawn from a normal distribution (never zero), with a few large
 // values so that blocks have different scales.
 Case make_case(GgmlType type, int tokens, unsigned seed) {
@@ -42,7 +43,7 @@ Case make_case(GgmlType type, int tokens, unsigned seed) {
   Case c;
   c.tokens = tokens;
   c.w.type = type;
-  c.w.rows = 21;
+  c.w.rows = 53;
   c.w.cols = blocks * format.values;
   c.w.row_bytes = static_cast<std::size_t>(blocks) * format.bytes;
   c.bytes = random_blocks(type, c.w.rows * blocks, random);
@@ -128,7 +129,7 @@ std::uint16_t to_f16(float value) {
 void check_bf16(const QuantKernels& kernels, GgmlType type) {
   std::mt19937 random(static_cast<unsigned>(type) * 17u);
   std::normal_distribution<float> normal;
-  const int rows = 21, cols = 77;
+  const int rows = 53, cols = 77;  // as make_case's: a whole 32-row panel and a partial one
   WeightMatrix w;
   w.type = type;
   w.rows = rows;

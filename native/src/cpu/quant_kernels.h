@@ -56,6 +56,20 @@ struct Bf16Tokens {
 
 constexpr int kRowProductRows = 4;
 
+// The AVX-512 sets' panels (int8 and bf16): two registers of 16 rows, so each
+// token value broadcast meets two weight loads. The broadcasts, not the
+// products, were what a 16-row tile waited on.
+constexpr int kAvx512Lanes = 16;
+constexpr int kAvx512PanelParts = 2;
+constexpr int kAvx512PanelRows = kAvx512Lanes * kAvx512PanelParts;
+
+// The lanes of part `part` that hold rows of the matrix, as a 16-bit mask,
+// when the panel's first `valid_rows` rows do.
+constexpr std::uint16_t part_mask(int valid_rows, int part) {
+  const int rows = valid_rows - kAvx512Lanes * part;
+  return rows <= 0 ? 0 : rows >= kAvx512Lanes ? 0xFFFFu : static_cast<std::uint16_t>((1u << rows) - 1u);
+}
+
 // `rows` consecutive stored rows of a block type (row_bytes apart, each
 // `blocks` blocks long; rows is the kernel's: 8, or 16 for the types whose f32
 // steps are the limit) against one token quantized with the type's group size,

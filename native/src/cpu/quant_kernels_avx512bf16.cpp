@@ -1,7 +1,8 @@
 // The avx512vnni set plus bf16 dot products for F16 and BF16 weights, for
 // CPUs with AVX512_BF16 (Cooper Lake, Sapphire Rapids, Zen 4 on):
 // _mm512_dpbf16_ps multiplies pairs of bf16 and adds both products to each
-// f32 lane. Panels of 16 rows, one row per lane; 8 tokens share each load.
+// f32 lane. Panels of 32 rows in two registers, one row per lane; 8 tokens
+// share each load, each token's pair broadcast once for both registers.
 #include "cpu/quant_kernels.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BF16__)
@@ -11,23 +12,33 @@ namespace snapkv {
 
 namespace {
 
-constexpr int kRows = 16;
+constexpr int kParts = kAvx512PanelParts;
+constexpr int kLanes = kAvx512Lanes;
+constexpr int kRows = kAvx512PanelRows;  // the int8 set's panels: one panel_rows for the set
 constexpr int kTokens = 8;
 
 template <int T>
 void tile(const Bf16Panel& p, const Bf16Tokens& x, int t0, float* out, std::size_t out_stride, int valid_rows) {
-  __m512 acc[T];
-  for (auto& a : acc) a = _mm512_setzero_ps();
+  __m512 acc[kParts][T];
+  for (auto& part : acc) {
+    for (auto& a : part) a = _mm512_setzero_ps();
+  }
   const std::uint32_t* xp[T];
   for (int t = 0; t < T; ++t) xp[t] = x.pairs + (t0 + t) * x.pair_stride;
   for (int k = 0; k < p.pair_count; ++k) {
-    const __m512bh w = reinterpret_cast<__m512bh>(_mm512_loadu_si512(p.pairs + static_cast<std::size_t>(k) * kRows));
+    __m512bh w[kParts];
+    for (int h = 0; h < kParts; ++h) {
+      w[h] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(p.pairs + static_cast<std::size_t>(k) * kRows + kLanes * h));
+    }
     for (int t = 0; t < T; ++t) {
-      acc[t] = _mm512_dpbf16_ps(acc[t], w, reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(xp[t][k]))));
+      const __m512bh b = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(xp[t][k])));
+      for (int h = 0; h < kParts; ++h) acc[h][t] = _mm512_dpbf16_ps(acc[h][t], w[h], b);
     }
   }
-  const __mmask16 mask = static_cast<__mmask16>((1u << valid_rows) - 1u);
-  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(out + (t0 + t) * out_stride, mask, acc[t]);
+  for (int h = 0; h < kParts; ++h) {
+    const __mmask16 mask = part_mask(valid_rows, h);
+    for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(out + (t0 + t) * out_stride + kLanes * h, mask, acc[h][t]);
+  }
 }
 
 void bf16_panel_product(const Bf16Panel& p, const Bf16Tokens& x, int token_count, float* out, std::size_t out_stride,
