@@ -279,6 +279,53 @@ void check_stored_rows(const QuantKernels& kernels, GgmlType type) {
   for (const int blocks : {1, values == 32 ? 29 : 5, 4864 / values}) check_stored_rows(kernels, type, blocks);
 }
 
+// A panel as cpu/quant_kernels.h lays it out, from the rows unpacked one by
+// one: quant word k of row r at word k * panel_rows + r (less the signed sets'
+// bias), scales and offsets per group and row, zeros for rows past the matrix.
+// Rows that fill a panel and one that does not, words past a multiple of 16.
+void check_panel_layout(const QuantKernels& kernels, GgmlType type) {
+  std::mt19937 random(static_cast<unsigned>(type) * 131u + static_cast<unsigned>(kernels.panel_rows));
+  const BlockFormat& format = *block_format(type);
+  const WeightUnpacker& unpacker = *weight_unpacker(type);
+  const int rows = 2 * kernels.panel_rows - 3, blocks = format.values == 32 ? 9 : 3;
+  const std::vector<std::uint8_t> bytes = random_blocks(type, rows * blocks, random);
+  WeightMatrix w;
+  w.type = type;
+  w.rows = rows;
+  w.cols = blocks * format.values;
+  w.row_bytes = static_cast<std::size_t>(blocks) * format.bytes;
+  w.data = bytes.data();
+  const int groups = w.cols / unpacker.group_size;
+  const std::uint8_t bias = signed_weight_bias(unpacker, kernels.signed_weights);
+  std::vector<std::uint8_t> u(w.cols);
+  std::vector<float> scales(groups), offsets(groups);
+  PackedPanel panel;
+  for (int first = 0; first < rows; first += kernels.panel_rows) {
+    panel.pack(w, unpacker, kernels, first);
+    const QuantPanel view = panel.view();
+    for (int r = 0; r < kernels.panel_rows; ++r) {
+      const bool inside = first + r < rows;
+      if (inside) unpacker.unpack(w.row(first + r), blocks, u.data(), scales.data(), offsets.data());
+      for (int k = 0; k < w.cols; ++k) {
+        const std::uint8_t expected = inside ? static_cast<std::uint8_t>(u[k] - bias) : 0;
+        const std::uint8_t got = view.quants[(static_cast<std::size_t>(k / 4) * kernels.panel_rows + r) * 4 + k % 4];
+        if (got != expected) {
+          throw std::runtime_error("row " + std::to_string(first + r) + " value " + std::to_string(k) + ": panel " +
+                                   std::to_string(got) + ", unpacked " + std::to_string(expected));
+        }
+      }
+      for (int g = 0; g < groups; ++g) {
+        const std::size_t at = static_cast<std::size_t>(g) * kernels.panel_rows + r;
+        const float scale = inside ? scales[g] : 0.0f;
+        const float offset = inside ? biased_offset(offsets[g], scales[g], static_cast<float>(bias)) : 0.0f;
+        if (view.scales[at] != scale || view.offsets[at] != offset) {
+          throw std::runtime_error("row " + std::to_string(first + r) + " group " + std::to_string(g) + ": scale or offset differs");
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // A NaN or an infinity among the activations (the fuzzer's model with broken
@@ -309,6 +356,8 @@ std::vector<Check> fast_kernel_checks() {
     for (GgmlType type : kBlockTypes) {
       checks.emplace_back(name + " kernels, " + ggml_type_name(type) + ": within the activation rounding of the exact path",
                           [kernels, type] { check_set(*kernels, type); });
+      checks.emplace_back(name + " kernels, " + ggml_type_name(type) + ": panels hold the unpacked rows in the kernels' layout",
+                          [kernels, type] { check_panel_layout(*kernels, type); });
     }
     if (kernels->stored_row_products != nullptr) {
       for (GgmlType type : kBlockTypes) {

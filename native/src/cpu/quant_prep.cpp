@@ -1,5 +1,9 @@
 #include "cpu/quant_prep.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -83,53 +87,101 @@ QuantTokens QuantizedTokens::view(int first_token) const {
           group_sums_.data() + g0, static_cast<std::size_t>(cols_), static_cast<std::size_t>(groups)};
 }
 
+namespace {
+
+#if defined(__AVX512F__)
+// Sixteen rows of sixteen 32-bit words (src, src_words apart) to sixteen words
+// of sixteen rows (dst, dst_words apart), each XOR flip: pairs of words, then
+// pairs of pairs within each 128-bit lane, then the lanes.
+void transpose_16x16(const std::uint32_t* src, std::size_t src_words, std::uint32_t* dst, std::size_t dst_words,
+                     std::uint32_t flip) {
+  __m512i r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + i * src_words);
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // r[4i + j]: rows 4i..4i+3 at word 4 * lane + j
+    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  const __m512i mask = _mm512_set1_epi32(static_cast<int>(flip));
+  for (int j = 0; j < 4; ++j) {
+    const __m512i low_lanes_a = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x44);
+    const __m512i high_lanes_a = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xEE);
+    const __m512i low_lanes_b = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0x44);
+    const __m512i high_lanes_b = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xEE);
+    const __m512i words[4] = {_mm512_shuffle_i32x4(low_lanes_a, low_lanes_b, 0x88), _mm512_shuffle_i32x4(low_lanes_a, low_lanes_b, 0xDD),
+                              _mm512_shuffle_i32x4(high_lanes_a, high_lanes_b, 0x88), _mm512_shuffle_i32x4(high_lanes_a, high_lanes_b, 0xDD)};
+    for (int lane = 0; lane < 4; ++lane) {
+      _mm512_storeu_si512(dst + (4 * lane + j) * dst_words, _mm512_xor_si512(words[lane], mask));
+    }
+  }
+}
+#endif
+
+// dst[k * rows + r] = src[r * words + k] ^ flip: rows of words to the panels'
+// word-major order (cpu/quant_kernels.h), sixteen by sixteen where the CPU can.
+void transpose_words(const std::uint32_t* src, std::size_t words, int rows, std::uint32_t* dst, std::uint32_t flip) {
+  std::size_t k = 0;
+#if defined(__AVX512F__)
+  if (rows % 16 == 0) {
+    for (; k + 16 <= words; k += 16) {
+      for (int r = 0; r < rows; r += 16) transpose_16x16(src + r * words + k, words, dst + k * rows + r, rows, flip);
+    }
+  }
+#endif
+  for (; k < words; ++k) {
+    for (int r = 0; r < rows; ++r) dst[k * rows + r] = src[r * words + k] ^ flip;
+  }
+}
+
+}  // namespace
+
 void PackedPanel::pack(const WeightMatrix& w, const WeightUnpacker& unpacker, const QuantKernels& kernels, int first) {
   const int rows = kernels.panel_rows;
   const int size = unpacker.group_size;
+  const int valid = std::min(rows, w.rows - first);
   groups_ = w.cols / size;
   group_size_ = size;
-  quants_.resize(static_cast<std::size_t>(groups_) * size * rows);
+  const std::size_t words = static_cast<std::size_t>(w.cols) / 4;
+  quants_.resize(words * rows);
   scales_.resize(static_cast<std::size_t>(groups_) * rows);
   offsets_.resize(static_cast<std::size_t>(groups_) * rows);
-  if (first + rows > w.rows) {  // the last panel: rows past the matrix are zeros
-    std::fill(quants_.begin(), quants_.end(), std::uint8_t{0});
-    std::fill(scales_.begin(), scales_.end(), 0.0f);
-    std::fill(offsets_.begin(), offsets_.end(), 0.0f);
-  }
-  row_quants_.resize(static_cast<std::size_t>(w.cols));
+  row_words_.resize(words * rows);
   row_scales_.resize(static_cast<std::size_t>(groups_));
   row_offsets_.resize(static_cast<std::size_t>(groups_));
   const std::uint8_t bias = signed_weight_bias(unpacker, kernels.signed_weights);
   // The bias is 0 or 128, and u - 128 is u with its top bit flipped: four quants at a time.
   const std::uint32_t flip = bias == 0 ? 0u : 0x80808080u;
+  if (valid < rows) {  // the last panel: rows past the matrix are zeros (flip, flipped back as the rest)
+    std::fill(row_words_.begin() + static_cast<std::ptrdiff_t>(words * valid), row_words_.end(), flip);
+    std::fill(scales_.begin(), scales_.end(), 0.0f);
+    std::fill(offsets_.begin(), offsets_.end(), 0.0f);
+  }
   const int blocks = blocks_in_row(w.type, w.cols);
   const int groups = groups_;
-  const int runs = size / 4;
-  // Plain pointers: through the members, every byte store may alias them, which keeps the loops scalar.
-  std::uint8_t* const panel = quants_.data();
+  // Plain pointers: through the members, every store may alias them, which keeps the loops scalar.
   float* const scales = scales_.data();
   float* const offsets = offsets_.data();
-  std::uint8_t* const row = row_quants_.data();
   float* const row_scales = row_scales_.data();
   float* const row_offsets = row_offsets_.data();
-  for (int r = 0; r < rows && first + r < w.rows; ++r) {
+  for (int r = 0; r < valid; ++r) {
+    auto* row = reinterpret_cast<std::uint8_t*>(row_words_.data() + words * r);
     unpacker.unpack(w.row(first + r), blocks, row, row_scales, row_offsets);
     for (int g = 0; g < groups; ++g) {
-      std::uint8_t* group = panel + static_cast<std::size_t>(g) * size * rows + 4 * r;
-      const std::uint8_t* source = row + static_cast<std::size_t>(g) * size;
-      for (int run = 0; run < runs; ++run) {
-        std::uint32_t four;
-        std::memcpy(&four, source + 4 * run, sizeof four);
-        four ^= flip;
-        std::memcpy(group + static_cast<std::size_t>(run) * rows * 4, &four, sizeof four);
-      }
       scales[static_cast<std::size_t>(g) * rows + r] = row_scales[g];
       offsets[static_cast<std::size_t>(g) * rows + r] = biased_offset(row_offsets[g], row_scales[g], static_cast<float>(bias));
     }
   }
+  transpose_words(row_words_.data(), words, rows, quants_.data(), flip);
 }
 
-QuantPanel PackedPanel::view() const { return {quants_.data(), scales_.data(), offsets_.data(), groups_, group_size_}; }
+QuantPanel PackedPanel::view() const {
+  return {reinterpret_cast<const std::uint8_t*>(quants_.data()), scales_.data(), offsets_.data(), groups_, group_size_};
+}
 
 namespace {
 

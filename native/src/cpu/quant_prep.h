@@ -43,11 +43,11 @@ class PackedPanel {
  private:
   int groups_ = 0;
   int group_size_ = 0;
-  std::vector<std::uint8_t> quants_;
+  std::vector<std::uint32_t> quants_;      // four quants a word, word-major (cpu/quant_kernels.h)
   std::vector<float> scales_;
   std::vector<float> offsets_;
-  std::vector<std::uint8_t> row_quants_;  // one unpacked row
-  std::vector<float> row_scales_, row_offsets_;
+  std::vector<std::uint32_t> row_words_;  // the panel's rows unpacked, row-major, before the transposition
+  std::vector<float> row_scales_, row_offsets_;  // one row's
 };
 
 // f32 tokens as bf16 pairs (rounded to nearest even; an odd last column
