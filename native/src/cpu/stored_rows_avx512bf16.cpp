@@ -6,7 +6,7 @@
 // other bits than a prefill, whose products are bf16.
 //
 // Same bits as bf16_panel_product: there lane i of a 512-bit register is row
-// i of a 16-row panel, and row i's sum is one _mm512_dpbf16_ps chain over the
+// i of one 16-row part of a panel, and row i's sum is one _mm512_dpbf16_ps chain over the
 // row's bf16 pairs in order, against the token's pair broadcast. Here 32
 // values of each of 16 rows are loaded (F16 widened exactly to f32, then
 // rounded to bf16 by _mm512_cvtne2ps_pbh: nearest even, as the panel's packing
