@@ -62,12 +62,15 @@ void QuantizedTokens::quantize(const float* in, int first, int last) {
       // Round to nearest (even) by the 1.5 * 2^23 trick: |x * inverse| <= 127,
       // and the loop vectorizes where a call to nearbyint would not.
       constexpr float kRound = 12582912.0f;
-      for (int j = 0; j < 32; ++j) qb[j] = static_cast<std::int8_t>(static_cast<int>((xb[j] * inverse + kRound) - kRound));
-      // Each half in its own loop: one loop indexing sums[j / 16] kept both in memory, a store-to-load chain.
+      // Each half summed as it is rounded, in registers: reading the stored bytes back waited on the stores.
       int sums[2] = {0, 0};
       for (int half = 0; half < 2; ++half) {
         int sum = 0;
-        for (int j = 16 * half; j < 16 * half + 16; ++j) sum += qb[j];
+        for (int j = 16 * half; j < 16 * half + 16; ++j) {
+          const int q = static_cast<int>((xb[j] * inverse + kRound) - kRound);
+          qb[j] = static_cast<std::int8_t>(q);
+          sum += q;
+        }
         sums[half] = sum;
       }
       scales[b] = scale;
