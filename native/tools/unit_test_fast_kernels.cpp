@@ -243,19 +243,13 @@ void check_stored_rows(const QuantKernels& kernels, GgmlType type, int blocks) {
   const int groups = cols / unpacker.group_size;
   std::vector<std::uint8_t> quants(static_cast<std::size_t>(cols) * kRowProductRows);
   std::vector<float> scales(static_cast<std::size_t>(groups) * kRowProductRows), offsets(scales.size());
-  const std::uint8_t bias = signed_weight_bias(unpacker, kernels.signed_weights);
   for (int r0 = 0; r0 < rows; r0 += stored.rows) {
     float direct[kMaxStoredRows], unpacked[kMaxStoredRows];
     stored.products(bytes.data() + r0 * row_bytes, row_bytes, blocks, token.view(0), direct);
     for (int part = 0; part < stored.rows; part += kRowProductRows) {
       for (int i = 0; i < kRowProductRows; ++i) {
-        std::uint8_t* q = quants.data() + i * cols;
-        float* s = scales.data() + i * groups;
-        float* o = offsets.data() + i * groups;
-        unpacker.unpack(bytes.data() + (r0 + part + i) * row_bytes, blocks, q, s, o);
-        if (bias == 0) continue;  // as matvec_quantized moves it
-        for (int k = 0; k < cols; ++k) q[k] = static_cast<std::uint8_t>(q[k] - bias);
-        for (int g = 0; g < groups; ++g) o[g] = biased_offset(o[g], s[g], static_cast<float>(bias));
+        unpack_row_for_kernels(type, kernels.signed_weights, bytes.data() + (r0 + part + i) * row_bytes, cols,
+                               quants.data() + i * cols, scales.data() + i * groups, offsets.data() + i * groups);
       }
       kernels.row_products(quants.data(), scales.data(), offsets.data(), kRowProductRows, groups, unpacker.group_size,
                            token.view(0), unpacked + part);

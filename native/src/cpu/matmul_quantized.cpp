@@ -45,7 +45,6 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
   const int groups = w.cols / unpacker.group_size;
   const int blocks = blocks_in_row(w.type, w.cols);
   const auto row_values = static_cast<std::size_t>(w.cols);
-  const std::uint8_t bias = signed_weight_bias(unpacker, kernels.signed_weights);
   const QuantTokens token = x.view(0);
   const StoredRowKernel stored =
       kernels.stored_row_products != nullptr ? kernels.stored_row_products(w.type) : StoredRowKernel{nullptr, 1};
@@ -69,14 +68,7 @@ void matvec_quantized(const WeightMatrix& w, const WeightUnpacker& unpacker, con
         std::uint8_t* q = quants.data() + i * row_values;
         float* s = scales.data() + static_cast<std::size_t>(i) * groups;
         float* o = offsets.data() + static_cast<std::size_t>(i) * groups;
-        unpacker.unpack(w.row(r + i), blocks, q, s, o);
-        if (bias != 0) {  // as PackedPanel::pack moves the bias into the offset
-          // Copies: through the lambda's references, the byte stores may alias them, which kept the loop scalar.
-          const std::uint8_t shift = bias;
-          const std::size_t values = row_values;
-          for (std::size_t k = 0; k < values; ++k) q[k] = static_cast<std::uint8_t>(q[k] - shift);
-          for (int g = 0; g < groups; ++g) o[g] = biased_offset(o[g], s[g], static_cast<float>(shift));
-        }
+        unpack_row_for_kernels(w.type, kernels.signed_weights, w.row(r + i), w.cols, q, s, o);
       }
       kernels.row_products(quants.data(), scales.data(), offsets.data(), count, groups, unpacker.group_size, token,
                            out + r);

@@ -94,10 +94,9 @@ namespace {
 
 #if defined(__AVX512F__)
 // Sixteen rows of sixteen 32-bit words (src, src_words apart) to sixteen words
-// of sixteen rows (dst, dst_words apart), each XOR flip: pairs of words, then
-// pairs of pairs within each 128-bit lane, then the lanes.
-void transpose_16x16(const std::uint32_t* src, std::size_t src_words, std::uint32_t* dst, std::size_t dst_words,
-                     std::uint32_t flip) {
+// of sixteen rows (dst, dst_words apart): pairs of words, then pairs of pairs
+// within each 128-bit lane, then the lanes.
+void transpose_16x16(const std::uint32_t* src, std::size_t src_words, std::uint32_t* dst, std::size_t dst_words) {
   __m512i r[16], t[16];
   for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + i * src_words);
   for (int i = 0; i < 8; ++i) {
@@ -110,7 +109,6 @@ void transpose_16x16(const std::uint32_t* src, std::size_t src_words, std::uint3
     r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
     r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
   }
-  const __m512i mask = _mm512_set1_epi32(static_cast<int>(flip));
   for (int j = 0; j < 4; ++j) {
     const __m512i low_lanes_a = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x44);
     const __m512i high_lanes_a = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xEE);
@@ -118,26 +116,24 @@ void transpose_16x16(const std::uint32_t* src, std::size_t src_words, std::uint3
     const __m512i high_lanes_b = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xEE);
     const __m512i words[4] = {_mm512_shuffle_i32x4(low_lanes_a, low_lanes_b, 0x88), _mm512_shuffle_i32x4(low_lanes_a, low_lanes_b, 0xDD),
                               _mm512_shuffle_i32x4(high_lanes_a, high_lanes_b, 0x88), _mm512_shuffle_i32x4(high_lanes_a, high_lanes_b, 0xDD)};
-    for (int lane = 0; lane < 4; ++lane) {
-      _mm512_storeu_si512(dst + (4 * lane + j) * dst_words, _mm512_xor_si512(words[lane], mask));
-    }
+    for (int lane = 0; lane < 4; ++lane) _mm512_storeu_si512(dst + (4 * lane + j) * dst_words, words[lane]);
   }
 }
 #endif
 
-// dst[k * rows + r] = src[r * words + k] ^ flip: rows of words to the panels'
+// dst[k * rows + r] = src[r * words + k]: rows of words to the panels'
 // word-major order (cpu/quant_kernels.h), sixteen by sixteen where the CPU can.
-void transpose_words(const std::uint32_t* src, std::size_t words, int rows, std::uint32_t* dst, std::uint32_t flip) {
+void transpose_words(const std::uint32_t* src, std::size_t words, int rows, std::uint32_t* dst) {
   std::size_t k = 0;
 #if defined(__AVX512F__)
   if (rows % 16 == 0) {
     for (; k + 16 <= words; k += 16) {
-      for (int r = 0; r < rows; r += 16) transpose_16x16(src + r * words + k, words, dst + k * rows + r, rows, flip);
+      for (int r = 0; r < rows; r += 16) transpose_16x16(src + r * words + k, words, dst + k * rows + r, rows);
     }
   }
 #endif
   for (; k < words; ++k) {
-    for (int r = 0; r < rows; ++r) dst[k * rows + r] = src[r * words + k] ^ flip;
+    for (int r = 0; r < rows; ++r) dst[k * rows + r] = src[r * words + k];
   }
 }
 
@@ -156,15 +152,11 @@ void PackedPanel::pack(const WeightMatrix& w, const WeightUnpacker& unpacker, co
   row_words_.resize(words * rows);
   row_scales_.resize(static_cast<std::size_t>(groups_));
   row_offsets_.resize(static_cast<std::size_t>(groups_));
-  const std::uint8_t bias = signed_weight_bias(unpacker, kernels.signed_weights);
-  // The bias is 0 or 128, and u - 128 is u with its top bit flipped: four quants at a time.
-  const std::uint32_t flip = bias == 0 ? 0u : 0x80808080u;
-  if (valid < rows) {  // the last panel: rows past the matrix are zeros (flip, flipped back as the rest)
-    std::fill(row_words_.begin() + static_cast<std::ptrdiff_t>(words * valid), row_words_.end(), flip);
+  if (valid < rows) {  // the last panel: rows past the matrix are zeros
+    std::fill(row_words_.begin() + static_cast<std::ptrdiff_t>(words * valid), row_words_.end(), 0u);
     std::fill(scales_.begin(), scales_.end(), 0.0f);
     std::fill(offsets_.begin(), offsets_.end(), 0.0f);
   }
-  const int blocks = blocks_in_row(w.type, w.cols);
   const int groups = groups_;
   // Plain pointers: through the members, every store may alias them, which keeps the loops scalar.
   float* const scales = scales_.data();
@@ -173,13 +165,13 @@ void PackedPanel::pack(const WeightMatrix& w, const WeightUnpacker& unpacker, co
   float* const row_offsets = row_offsets_.data();
   for (int r = 0; r < valid; ++r) {
     auto* row = reinterpret_cast<std::uint8_t*>(row_words_.data() + words * r);
-    unpacker.unpack(w.row(first + r), blocks, row, row_scales, row_offsets);
+    unpack_row_for_kernels(w.type, kernels.signed_weights, w.row(first + r), w.cols, row, row_scales, row_offsets);
     for (int g = 0; g < groups; ++g) {
       scales[static_cast<std::size_t>(g) * rows + r] = row_scales[g];
-      offsets[static_cast<std::size_t>(g) * rows + r] = biased_offset(row_offsets[g], row_scales[g], static_cast<float>(bias));
+      offsets[static_cast<std::size_t>(g) * rows + r] = row_offsets[g];
     }
   }
-  transpose_words(row_words_.data(), words, rows, quants_.data(), flip);
+  transpose_words(row_words_.data(), words, rows, quants_.data());
 }
 
 QuantPanel PackedPanel::view() const {

@@ -219,6 +219,17 @@ const WeightUnpacker* weight_unpacker(GgmlType type) {
   }
 }
 
+void unpack_row_for_kernels(GgmlType type, bool signed_weights, const std::uint8_t* row, int cols, std::uint8_t* quants,
+                            float* scales, float* offsets) {
+  const WeightUnpacker& unpacker = *weight_unpacker(type);
+  unpacker.unpack(row, blocks_in_row(type, cols), quants, scales, offsets);
+  const std::uint8_t bias = signed_weight_bias(unpacker, signed_weights);
+  if (bias == 0) return;
+  for (int k = 0; k < cols; ++k) quants[k] = static_cast<std::uint8_t>(quants[k] - bias);
+  const int groups = cols / unpacker.group_size;
+  for (int g = 0; g < groups; ++g) offsets[g] = biased_offset(offsets[g], scales[g], static_cast<float>(bias));
+}
+
 int blocks_in_row(GgmlType type, int cols) {
   return cols / static_cast<int>(ggml_type_traits(static_cast<std::uint32_t>(type))->block_elements);
 }

@@ -38,6 +38,12 @@ F biased_offset(F offset, F scale, F bias) {
 // The unpacker of a block-quantized type, or null for F32, F16, BF16.
 const WeightUnpacker* weight_unpacker(GgmlType type);
 
+// One row of `cols` values of a block type as a kernel set takes it: unpacked,
+// and for a set with signed weights its bias moved from u into the offset.
+// One owner for the panels, the unpacked decode rows and the kernel checks.
+void unpack_row_for_kernels(GgmlType type, bool signed_weights, const std::uint8_t* row, int cols, std::uint8_t* quants,
+                            float* scales, float* offsets);
+
 // Blocks in a row of `cols` values of a block type (gguf/ggml_type.h owns the
 // block sizes).
 int blocks_in_row(GgmlType type, int cols);
